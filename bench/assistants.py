@@ -1,0 +1,618 @@
+"""Benchmark of the Assistants API: graphdock vs `langgraph dev` on one project, same load, one table."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from _harness import (
+    BENCH_DIR,
+    OFFICIAL_VENV_ENV,
+    REPO_DIR,
+    SERVER_KINDS,
+    ServerFailed,
+    ServerHandle,
+    ServerKind,
+    Stats,
+    Work,
+    default_graphdock_bin,
+    install_exit_guards,
+    resolve_official_venv,
+    run_load,
+    start_server,
+)
+from _http import Client, RequestFailed, call, make_client
+
+GRAPH_ID = "agent"
+VERSIONED_VERSIONS = 50  # versions each `versions`/`set_latest` target has before those phases
+LOAD_OPS = (
+    "get",
+    "search",
+    "search_all",
+    "count",
+    "versions",
+    "set_latest",
+    "update",
+    "update_same",
+    "create",
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__,
+        epilog=f"The official server's venv: --official-venv, else ${OFFICIAL_VENV_ENV}, else bench/.venv-official "
+        "(created by bench/setup-official.sh when missing).",
+    )
+    p.add_argument(
+        "--seconds", type=float, default=5.0, help="measured duration of each operation (default 5)"
+    )
+    p.add_argument(
+        "--warmup", type=float, default=0.5, help="unrecorded warm-up before each operation (default 0.5)"
+    )
+    p.add_argument("--concurrency", type=int, default=8, help="closed-loop workers per operation (default 8)")
+    p.add_argument("--assistants", type=int, default=1000, help="assistants created before the operations")
+    p.add_argument(
+        "--versions", type=int, default=10000, help="versions the growth phase gives one assistant"
+    )
+    p.add_argument(
+        "--growth-concurrency",
+        type=int,
+        default=1,
+        help="workers for the latency probes after growth (default 1)",
+    )
+    p.add_argument("--seed", type=int, default=1, help="seed for assistant ids and request choices")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--only", choices=SERVER_KINDS, help="benchmark a single server")
+    target.add_argument(
+        "--targets",
+        default="official,graphdock",
+        help="comma-separated servers in run order; ratios are 2nd/1st (e.g. official,official shows the noise)",
+    )
+    p.add_argument("--client", choices=("raw", "httpx"), default="raw", help="load generator HTTP client")
+    p.add_argument("--config", type=Path, default=REPO_DIR / "examples" / "agent" / "langgraph.json")
+    p.add_argument("--official-venv", help=f"venv with `langgraph dev` (or ${OFFICIAL_VENV_ENV})")
+    p.add_argument(
+        "--graphdock-bin", type=Path, help=f"graphdock executable (default {default_graphdock_bin()})"
+    )
+    p.add_argument("--graphdock-database-url", help="database for graphdock (default: a fresh SQLite file)")
+    p.add_argument(
+        "--graphdock-arg",
+        action="append",
+        default=[],
+        help="extra argument for `graphdock serve` (repeatable)",
+    )
+    p.add_argument(
+        "--ready-timeout", type=float, default=90.0, help="seconds to wait for GET /ok (default 90)"
+    )
+    p.add_argument(
+        "--json", type=Path, help="results file (default bench/results/assistants-<timestamp>.json)"
+    )
+    p.add_argument("--keep-workdir", action="store_true", help="keep the servers' temp dirs and logs")
+    args = p.parse_args(argv)
+    if args.assistants < 2 * args.concurrency + 3:
+        p.error(
+            f"--assistants must be at least {2 * args.concurrency + 3} for --concurrency {args.concurrency}"
+        )
+    if args.versions < 2:
+        p.error("--versions must be at least 2")
+    return args
+
+
+def target_list(args: argparse.Namespace) -> list[tuple[str, ServerKind]]:
+    """(label, kind) pairs; a kind named twice gets a `#2` label so both runs stay apart."""
+    kinds = [args.only] if args.only else [k.strip() for k in args.targets.split(",") if k.strip()]
+    out: list[tuple[str, ServerKind]] = []
+    for kind in kinds:
+        if kind not in SERVER_KINDS:
+            raise SystemExit(f"unknown target {kind!r}; choose from {', '.join(SERVER_KINDS)}")
+        seen = sum(1 for _, k in out if k == kind)
+        out.append((kind if not seen else f"{kind}#{seen + 1}", kind))
+    return out
+
+
+# --- the workload ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """Which pre-created assistant each phase touches; identical ids on every target (seeded)."""
+
+    ids: list[str]
+    concurrency: int
+
+    @property
+    def versioned(self) -> list[str]:  # one per worker, VERSIONED_VERSIONS versions each
+        return self.ids[: self.concurrency]
+
+    @property
+    def update_own(self) -> list[str]:  # one per worker for `update`
+        return self.ids[self.concurrency : 2 * self.concurrency]
+
+    @property
+    def update_same(self) -> str:
+        return self.ids[2 * self.concurrency]
+
+    @property
+    def fresh(self) -> str:  # untouched until the growth probes: the 1-version assistant
+        return self.ids[2 * self.concurrency + 1]
+
+    @property
+    def grown(self) -> str:  # the one the growth phase gives --versions versions
+        return self.ids[2 * self.concurrency + 2]
+
+
+def assistant_body(i: int, assistant_id: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "graph_id": GRAPH_ID,
+        "name": f"bench-{i}",
+        "config": {
+            "configurable": {"model_name": "openai", "system_prompt": f"You are assistant {i}. Be brief."}
+        },
+        "metadata": {"owner": f"u{i % 10}", "n": i},
+    }
+    if assistant_id is not None:
+        body["assistant_id"] = assistant_id
+    return body
+
+
+def update_body(k: int) -> dict[str, Any]:
+    model = "anthropic" if k % 2 else "openai"
+    return {"config": {"configurable": {"model_name": model, "system_prompt": f"Revision {k}: be brief."}}}
+
+
+def load_ops(fx: Fixture, client: Client, seed: int) -> dict[str, Work]:
+    """The timed operations; each takes the worker index and raises on a non-2xx answer."""
+    rngs = [random.Random(f"{seed}-{w}") for w in range(fx.concurrency)]
+    counter = itertools.count()
+    ids, versioned, own, same = fx.ids, fx.versioned, fx.update_own, fx.update_same
+
+    async def get(w: int) -> None:
+        await call(client, "GET", f"/assistants/{rngs[w].choice(ids)}")
+
+    async def search(_w: int) -> None:
+        await call(client, "POST", "/assistants/search", {"metadata": {"owner": "u3"}, "limit": 10})
+
+    async def search_all(_w: int) -> None:
+        await call(client, "POST", "/assistants/search", {"limit": 10})
+
+    async def count(_w: int) -> None:
+        await call(client, "POST", "/assistants/count", {})
+
+    async def versions(w: int) -> None:
+        await call(client, "POST", f"/assistants/{versioned[w]}/versions", {"limit": 10})
+
+    async def set_latest(w: int) -> None:
+        await call(client, "POST", f"/assistants/{versioned[w]}/latest", {"version": 1})
+
+    async def update(w: int) -> None:
+        await call(client, "PATCH", f"/assistants/{own[w]}", update_body(next(counter)))
+
+    async def update_same(_w: int) -> None:
+        await call(client, "PATCH", f"/assistants/{same}", update_body(next(counter)))
+
+    async def create(_w: int) -> None:
+        await call(client, "POST", "/assistants", assistant_body(100_000 + next(counter)))
+
+    ops: dict[str, Work] = {
+        "get": get,
+        "search": search,
+        "search_all": search_all,
+        "count": count,
+        "versions": versions,
+        "set_latest": set_latest,
+        "update": update,
+        "update_same": update_same,
+        "create": create,
+    }
+    assert tuple(ops) == LOAD_OPS
+    return ops
+
+
+# --- one target -----------------------------------------------------------------------------
+
+
+@dataclass
+class TargetResult:
+    label: str
+    kind: ServerKind
+    startup_seconds: float = math.nan
+    info: Any = None
+    phases: dict[str, Stats] = field(default_factory=dict)
+    checks: list[str] = field(default_factory=list)  # surprises worth a look (wrong counts, lost versions)
+    growth: dict[str, Any] = field(default_factory=dict)
+    failure: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "kind": self.kind,
+            "startup_seconds": round(self.startup_seconds, 3),
+            "server_info": self.info,
+            "failure": self.failure,
+            "checks": self.checks,
+            "growth": self.growth,
+            "phases": {name: stats.summary() for name, stats in self.phases.items()},
+        }
+
+
+class TargetRun:
+    """Runs every phase against one started server, recording into a TargetResult."""
+
+    def __init__(self, handle: ServerHandle, result: TargetResult, args: argparse.Namespace) -> None:
+        self.handle = handle
+        self.result = result
+        self.args = args
+        self.client = make_client(args.client, handle.base_url)
+        rng = random.Random(args.seed)
+        ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(args.assistants)]
+        self.fx = Fixture(ids, args.concurrency)
+
+    async def run(self) -> None:
+        try:
+            self.result.info = await self._info()
+            await self.setup()
+            ops = load_ops(self.fx, self.client, self.args.seed)
+            for name, work in ops.items():
+                await self.phase(name, work, seconds=self.args.seconds, warmup=self.args.warmup)
+            await self.growth()
+        finally:
+            await self.client.aclose()
+
+    async def phase(self, name: str, work: Work, concurrency: int | None = None, **kw: Any) -> Stats:
+        if not self.handle.alive:
+            raise ServerFailed(f"{self.handle.kind} died before {name}:\n{self.handle.log_tail()}")
+        await self.client.close_idle()  # the server may have timed out idle keep-alive connections
+        conc = concurrency or self.args.concurrency
+        stats = await run_load(work, concurrency=conc, name=name, server=self.handle, **kw)
+        self.result.phases[name] = stats
+        errors = f", {stats.error_count} errors {dict(stats.errors)}" if stats.error_count else ""
+        _progress(
+            f"  {self.result.label:<12} {name:<16} {stats.rps:9.1f} req/s  p50 {stats.percentile_ms(50):8.2f} ms"
+            f"  p99 {stats.percentile_ms(99):8.2f} ms{errors}"
+        )
+        return stats
+
+    async def _info(self) -> Any:
+        try:
+            return (await call(self.client, "GET", "/info")).json()
+        except (RequestFailed, ValueError):
+            return None
+
+    async def setup(self) -> None:
+        ids = self.fx.ids
+        counter = itertools.count()
+
+        async def create_one(_w: int) -> None:
+            i = next(counter)
+            await call(self.client, "POST", "/assistants", assistant_body(i, ids[i]))
+
+        await self.phase("setup_create", create_one, requests=len(ids))
+
+        async def give_versions(assistant_id: str) -> None:
+            for k in range(VERSIONED_VERSIONS - 1):
+                await call(self.client, "PATCH", f"/assistants/{assistant_id}", update_body(k))
+
+        outcomes = await asyncio.gather(
+            *(give_versions(a) for a in self.fx.versioned), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                self.result.checks.append(f"setup: giving versions failed: {outcome}")
+        await self._check_setup()
+
+    async def _check_setup(self) -> None:
+        n = len(self.fx.ids)
+        total = (await call(self.client, "POST", "/assistants/count", {})).json()
+        if total != n + 1:  # + the graph's default assistant
+            self.result.checks.append(
+                f"setup: count is {total}, expected {n + 1} ({n} + the default assistant)"
+            )
+        page = (
+            await call(self.client, "POST", "/assistants/search", {"metadata": {"owner": "u3"}, "limit": 10})
+        ).json()
+        if len(page) != 10 or any(a["metadata"].get("owner") != "u3" for a in page):
+            self.result.checks.append(
+                f"setup: search owner=u3 returned {len(page)} items, not 10 owned by u3"
+            )
+        version = (await call(self.client, "GET", f"/assistants/{self.fx.versioned[0]}")).json()["version"]
+        if version != VERSIONED_VERSIONS:
+            self.result.checks.append(
+                f"setup: versioned assistant is at version {version}, not {VERSIONED_VERSIONS}"
+            )
+
+    async def growth(self) -> None:
+        """PATCH one assistant to --versions versions, then probe get/versions/update on 1 vs N versions."""
+        target, n = self.fx.grown, self.args.versions
+        counter = itertools.count()
+
+        async def patch(_w: int) -> None:
+            await call(self.client, "PATCH", f"/assistants/{target}", update_body(next(counter)))
+
+        started = time.perf_counter()
+        fill = await self.phase("fill", patch, requests=n - 1)
+        version = await self._version(target)
+        top_ups = 0
+        while version < n and top_ups < 5:  # only when fill had errors: finish one PATCH at a time
+            top_ups += 1
+            await self.phase(f"fill_top_up_{top_ups}", patch, concurrency=1, requests=n - version)
+            version = await self._version(target)
+        numbers = await self._version_numbers(target)
+        self.result.growth = {
+            "target_versions": n,
+            "fill_seconds": round(time.perf_counter() - started, 3),
+            "fill_errors": dict(fill.errors),
+            "top_up_rounds": top_ups,
+            "final_version": version,
+            "versions_listed": len(numbers),
+            "distinct_version_numbers": len(set(numbers)),
+        }
+        if version != n or len(set(numbers)) != len(numbers) or len(numbers) != n:
+            self.result.checks.append(
+                f"growth: active version {version}, {len(numbers)} versions listed, "
+                f"{len(set(numbers))} distinct numbers (expected {n} of each)"
+            )
+        probes = self._growth_probes(target)
+        for name, work in probes.items():
+            conc = self.args.growth_concurrency
+            await self.phase(name, work, concurrency=conc, seconds=self.args.seconds, warmup=self.args.warmup)
+
+    def _growth_probes(self, grown: str) -> dict[str, Work]:
+        fresh, n, counter = self.fx.fresh, self.args.versions, itertools.count()
+
+        def probe(method: str, assistant_id: str, suffix: str, body: Callable[[], Any] | None) -> Work:
+            async def work(_w: int) -> None:
+                await call(
+                    self.client, method, f"/assistants/{assistant_id}{suffix}", body() if body else None
+                )
+
+            return work
+
+        def upd() -> Any:
+            return update_body(next(counter))
+
+        def page() -> Any:
+            return {"limit": 10}
+
+        return {
+            "get@1v": probe("GET", fresh, "", None),
+            f"get@{n}v": probe("GET", grown, "", None),
+            "versions@1v": probe("POST", fresh, "/versions", page),
+            f"versions@{n}v": probe("POST", grown, "/versions", page),
+            "update@1v": probe("PATCH", fresh, "", upd),
+            f"update@{n}v": probe("PATCH", grown, "", upd),
+        }
+
+    async def _version(self, assistant_id: str) -> int:
+        version: int = (await call(self.client, "GET", f"/assistants/{assistant_id}")).json()["version"]
+        return version
+
+    async def _version_numbers(self, assistant_id: str) -> list[int]:
+        numbers: list[int] = []
+        while True:
+            body = {"limit": 1000, "offset": len(numbers)}
+            response = await self.client.request("POST", f"/assistants/{assistant_id}/versions", body)
+            if response.status == 404 and numbers:  # the reference answers an empty page with 404
+                return numbers
+            if not 200 <= response.status < 300:
+                raise RequestFailed("POST", f"/assistants/{assistant_id}/versions", response)
+            page = response.json()
+            if not page:
+                return numbers
+            numbers += [v["version"] for v in page]
+
+
+def bench_target(label: str, kind: ServerKind, args: argparse.Namespace, workroot: Path) -> TargetResult:
+    result = TargetResult(label, kind)
+    _progress(f"{label}: starting {kind} server")
+    try:
+        handle = start_server(
+            kind,
+            args.config,
+            workroot / label.replace("#", "-"),
+            official_venv=resolve_official_venv(args.official_venv) if kind == "official" else None,
+            graphdock_bin=args.graphdock_bin,
+            database_url=args.graphdock_database_url,
+            extra_args=args.graphdock_arg if kind == "graphdock" else (),
+            ready_timeout=args.ready_timeout,
+        )
+    except (ServerFailed, OSError) as exc:
+        result.failure = str(exc)
+        _progress(f"{label}: FAILED to start: {exc}")
+        return result
+    result.startup_seconds = handle.startup_seconds
+    _progress(f"{label}: ready in {handle.startup_seconds:.2f}s at {handle.base_url}")
+    try:
+        _run_async(TargetRun(handle, result, args).run())
+    except ServerFailed as exc:
+        result.failure = str(exc)
+        _progress(f"{label}: FAILED: {exc}")
+    finally:
+        handle.stop()
+    return result
+
+
+def _run_async(coro: Coroutine[Any, Any, None]) -> None:
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(coro)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def _fmt(value: float, digits: int) -> str:
+    return "-" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _ratio(numerator: float, denominator: float) -> str:
+    if math.isnan(numerator) or math.isnan(denominator) or denominator == 0:
+        return "-"
+    return f"{numerator / denominator:.2f}x"
+
+
+def _ratios(base: Stats, cand: Stats) -> tuple[float, float, float]:
+    """Candidate/base throughput; base/candidate latency (>1 = candidate faster)."""
+
+    def div(a: float, b: float) -> float:
+        return math.nan if math.isnan(a) or math.isnan(b) or b == 0 else a / b
+
+    return (
+        div(cand.rps, base.rps),
+        div(base.percentile_ms(50), cand.percentile_ms(50)),
+        div(base.percentile_ms(99), cand.percentile_ms(99)),
+    )
+
+
+def render(results: list[TargetResult], args: argparse.Namespace) -> str:
+    ok = [r for r in results if r.failure is None or r.phases]
+    names: list[str] = []
+    for r in ok:
+        names += [n for n in r.phases if n not in names]
+    cell = f"{'req/s':>9} {'p50':>8} {'p99':>8} {'err':>5} {'cpu/req':>8}"
+    width = len(cell)
+    compare = len(ok) == 2
+    head = f"{'':<18}" + "".join(f" | {r.label:^{width}}" for r in ok)
+    sub = f"{'operation':<18}" + "".join(f" | {cell}" for _ in ok)
+    if compare:
+        title = f"{ok[1].label}/{ok[0].label}"
+        head += f" | {title:^26}"
+        sub += f" | {'req/s':>8} {'p50':>8} {'p99':>8}"
+    lines = [
+        f"Assistants API: {args.assistants} assistants, concurrency {args.concurrency}, {args.seconds:g}s per op "
+        f"(warm-up {args.warmup:g}s), growth probes at concurrency {args.growth_concurrency}; client {args.client}",
+        "latency in ms (successful requests); cpu/req = server CPU ms per request; "
+        "ratios: req/s new/old, p50/p99 old/new (>1 = the second target is better)",
+        "",
+        head,
+        sub,
+        "-" * len(sub),
+    ]
+    for name in names:
+        row = f"{name:<18}"
+        for r in ok:
+            s = r.phases.get(name)
+            if s is None:
+                row += f" | {'':>{width}}"
+                continue
+            row += (
+                f" | {_fmt(s.rps, 1):>9} {_fmt(s.percentile_ms(50), 2):>8} {_fmt(s.percentile_ms(99), 2):>8}"
+                f" {s.error_count:>5} {_fmt(s.server_cpu_ms_per_request(), 2):>8}"
+            )
+        if compare and name in ok[0].phases and name in ok[1].phases:
+            rps, p50, p99 = _ratios(ok[0].phases[name], ok[1].phases[name])
+            row += f" | {_ratio(rps, 1):>8} {_ratio(p50, 1):>8} {_ratio(p99, 1):>8}"
+        lines.append(row)
+    lines.append("")
+    for r in results:
+        lines.append(f"{r.label}: startup {_fmt(r.startup_seconds, 2)}s" + _growth_line(r))
+        if r.failure:
+            lines.append(f"  FAILED: {r.failure.splitlines()[0] if r.failure else ''}")
+        lines += [f"  check: {c}" for c in r.checks]
+        for name, s in r.phases.items():
+            for key, n in s.errors.items():
+                sample = s.error_samples.get(key, [""])[0]
+                lines.append(f"  errors in {name}: {n} x {key}  e.g. {sample[:160]}")
+    return "\n".join(lines)
+
+
+def _growth_line(r: TargetResult) -> str:
+    g = r.growth
+    if not g:
+        return ""
+    return (
+        f"; growth to {g['target_versions']} versions took {g['fill_seconds']:.1f}s "
+        f"(active version {g['final_version']}, {g['versions_listed']} listed, "
+        f"{g['distinct_version_numbers']} distinct)"
+    )
+
+
+def to_json(results: list[TargetResult], args: argparse.Namespace) -> dict[str, Any]:
+    ratios: dict[str, dict[str, float]] = {}
+    ok = [r for r in results if r.phases]
+    if len(ok) == 2:
+        for name, base in ok[0].phases.items():
+            cand = ok[1].phases.get(name)
+            if cand is not None:
+                rps, p50, p99 = _ratios(base, cand)
+                ratios[name] = {"rps": round(rps, 3), "p50": round(p50, 3), "p99": round(p99, 3)}
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    return {
+        "benchmark": "assistants",
+        "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": _cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "settings": settings,
+        "ratio_definition": "rps: second/first target; p50/p99: first/second (>1 = second target faster)",
+        "targets": [r.to_json() for r in results],
+        "ratios": {f"{ok[1].label}/{ok[0].label}": ratios} if len(ok) == 2 else {},
+    }
+
+
+def _finite(value: Any) -> Any:
+    """NaN (no sample) becomes null: json.dumps would write NaN, which is not JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _cpu_count() -> int | None:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    targets = target_list(args)
+    install_exit_guards()
+    workroot = Path(tempfile.mkdtemp(prefix="graphdock-bench-"))
+    results: list[TargetResult] = []
+    try:
+        for label, kind in targets:
+            results.append(bench_target(label, kind, args, workroot))
+    finally:
+        if args.keep_workdir:
+            _progress(f"server dirs and logs kept in {workroot}")
+        else:
+            shutil.rmtree(workroot, ignore_errors=True)
+    print(render(results, args))
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path: Path = args.json or BENCH_DIR / "results" / f"assistants-{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_finite(to_json(results, args)), indent=2, default=str) + "\n")
+    print(f"\nresults written to {path}")
+    return 1 if any(r.failure for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

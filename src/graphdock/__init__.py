@@ -1,0 +1,1 @@
+"""graphdock: an open server for LangGraph graphs, centred on assistants and their versions."""

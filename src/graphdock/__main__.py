@@ -1,0 +1,3 @@
+from graphdock.cli import main
+
+main()

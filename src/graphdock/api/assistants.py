@@ -1,0 +1,185 @@
+"""HTTP handlers for /assistants: parse the request, call the domain once, shape the response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from graphdock.api.bodies import path_uuid, query_flag, read_body
+from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam
+from graphdock.domain.assistants import AssistantChanges, Assistants
+from graphdock.errors import InvalidRequest
+from graphdock.schemas.assistants import (
+    ASSISTANT_FIELDS,
+    AssistantConfig,
+    AssistantCount,
+    AssistantCreate,
+    AssistantOut,
+    AssistantPatch,
+    AssistantSearch,
+    AssistantVersionOut,
+    GraphSchemasOut,
+    SetLatest,
+    VersionsSearch,
+)
+from graphdock.storage.records import AssistantFilter, Page
+
+
+def _assistants(request: Request) -> Assistants:
+    service: Assistants = request.app.state.assistants
+    return service
+
+
+def _config(body_config: AssistantConfig | None) -> dict[str, Any]:
+    # exclude_unset keeps the client's keys verbatim, extra ones included, and adds none.
+    return body_config.model_dump(exclude_unset=True) if body_config is not None else {}
+
+
+async def create_assistant(request: Request) -> Response:
+    body = await read_body(request, AssistantCreate)
+    assistant = await _assistants(request).create(
+        graph_id=body.graph_id,
+        assistant_id=body.assistant_id,
+        config=_config(body.config),
+        context=body.context,
+        metadata=body.metadata or {},
+        name=body.name or "Untitled",
+        description=body.description,
+        if_exists=body.if_exists or "raise",
+    )
+    return JSONResponse(assistant.to_wire())
+
+
+async def get_assistant(request: Request) -> Response:
+    assistant = await _assistants(request).get(path_uuid(request))
+    return JSONResponse(assistant.to_wire())
+
+
+async def patch_assistant(request: Request) -> Response:
+    assistant_id = path_uuid(request)
+    body = await read_body(request, AssistantPatch)
+    changes = AssistantChanges(
+        graph_id=body.graph_id,
+        config=_config(body.config) if body.config is not None else None,
+        context=body.context,
+        metadata=body.metadata,
+        name=body.name,
+        description=body.description,
+    )
+    assistant = await _assistants(request).update(assistant_id, changes)
+    return JSONResponse(assistant.to_wire())
+
+
+async def delete_assistant(request: Request) -> Response:
+    assistant_id = path_uuid(request)
+    await _assistants(request).delete(assistant_id, delete_threads=query_flag(request, "delete_threads"))
+    # 204 with no body: the JS client parses any other 2xx body as JSON.
+    return Response(status_code=204)
+
+
+async def list_versions(request: Request) -> Response:
+    assistant_id = path_uuid(request)
+    body = await read_body(request, VersionsSearch)
+    versions = await _assistants(request).versions(
+        assistant_id, body.metadata or {}, Page(limit=body.limit, offset=body.offset)
+    )
+    return JSONResponse([v.to_wire() for v in versions])
+
+
+async def set_latest(request: Request) -> Response:
+    assistant_id = path_uuid(request)
+    body = await read_body(request, SetLatest)
+    assistant = await _assistants(request).set_latest(assistant_id, body.version)
+    return JSONResponse(assistant.to_wire())
+
+
+async def search_assistants(request: Request) -> Response:
+    body = await read_body(request, AssistantSearch)
+    select = body.select or None
+    if select and (unknown := sorted(set(select) - ASSISTANT_FIELDS)):
+        raise InvalidRequest(f"select: unknown fields {unknown}; expected some of {sorted(ASSISTANT_FIELDS)}")
+    page = Page(limit=body.limit, offset=body.offset)
+    descending = (body.sort_order or "desc").lower() == "desc"
+    found, more = await _assistants(request).search(
+        _filter(body), page, body.sort_by or "created_at", descending
+    )
+    rows = [a.to_wire() for a in found]
+    if select:
+        rows = [{k: row[k] for k in select} for row in rows]
+    end = page.offset + len(rows)
+    # X-Pagination-Next is what the SDK's response_format="object" reads; Total is exact only on
+    # the last page (as on the official server), otherwise a lower bound.
+    headers = {"X-Pagination-Next": str(end), "X-Pagination-Total": str(end + 1)} if more else {
+        "X-Pagination-Total": str(end)
+    }
+    return JSONResponse(rows, headers=headers)
+
+
+async def count_assistants(request: Request) -> Response:
+    body = await read_body(request, AssistantCount)
+    return JSONResponse(await _assistants(request).count(_filter(body)))
+
+
+async def get_graph(request: Request) -> Response:
+    raw_xray = request.query_params.get("xray", "false")
+    xray: bool | int
+    if raw_xray in ("true", "True"):
+        xray = True
+    elif raw_xray in ("false", "False", "0", ""):
+        xray = False
+    elif raw_xray.isdigit() and int(raw_xray) >= 1:
+        xray = int(raw_xray)
+    else:
+        raise InvalidRequest(f"xray: expected true, false or an integer >= 1, got {raw_xray!r}")
+    service = _assistants(request)
+    raw_id: str = request.path_params["assistant_id"]
+    # This route alone accepts a graph id in place of the assistant's UUID.
+    return JSONResponse(await service.drawable(raw_id if service.is_graph(raw_id) else path_uuid(request), xray))
+
+
+async def get_schemas(request: Request) -> Response:
+    return JSONResponse(await _assistants(request).schemas(path_uuid(request)))
+
+
+async def get_subgraphs(request: Request) -> Response:
+    subgraphs = await _assistants(request).subgraphs(
+        path_uuid(request), request.path_params.get("namespace"), query_flag(request, "recurse")
+    )
+    return JSONResponse(subgraphs)
+
+
+def _filter(body: AssistantCount | AssistantSearch) -> AssistantFilter:
+    return AssistantFilter(graph_id=body.graph_id, name=body.name or None, metadata=body.metadata or {})
+
+
+_ID = "/assistants/{assistant_id}"
+_RECURSE = QueryParam("recurse", {"type": "boolean", "default": False}, "Include nested subgraphs.")
+
+ENDPOINTS = (
+    Endpoint("POST", "/assistants", create_assistant, "Create an assistant (version 1)", AssistantCreate,
+             AssistantOut, errors=(400, 404, 409, 413, 422)),
+    Endpoint("POST", "/assistants/search", search_assistants, "Search assistants (active versions)",
+             AssistantSearch, list[AssistantOut], response_headers=("X-Pagination-Next", "X-Pagination-Total")),
+    Endpoint("POST", "/assistants/count", count_assistants, "Count assistants", AssistantCount,
+             {"type": "integer"}),
+    Endpoint("GET", _ID, get_assistant, "Get an assistant's active version", None, AssistantOut),
+    Endpoint("PATCH", _ID, patch_assistant, "Update an assistant: appends a version and makes it active",
+             AssistantPatch, AssistantOut, errors=(400, 404, 413, 422)),
+    Endpoint("DELETE", _ID, delete_assistant, "Delete an assistant and all its versions", status=204,
+             query=(QueryParam("delete_threads", {"type": "boolean", "default": False},
+                               "Also delete threads whose metadata.assistant_id is this assistant."),)),
+    Endpoint("POST", _ID + "/versions", list_versions, "List versions, newest first (empty page: [])",
+             VersionsSearch, list[AssistantVersionOut]),
+    Endpoint("POST", _ID + "/latest", set_latest, "Make a version active again (restores its whole snapshot)",
+             SetLatest, AssistantOut),
+    Endpoint("GET", _ID + "/graph", get_graph, "The drawable graph (assistant id or graph id)", None,
+             {"type": "object"}, query=(QueryParam("xray", {"anyOf": [{"type": "boolean"}, {"type": "integer",
+                                                   "minimum": 1}]}, "Include subgraphs, to this depth."),)),
+    Endpoint("GET", _ID + "/schemas", get_schemas, "The graph's JSON schemas", None, GraphSchemasOut),
+    Endpoint("GET", _ID + "/subgraphs", get_subgraphs, "Subgraphs' schemas by namespace", None,
+             {"type": "object"}, query=(_RECURSE,)),
+    Endpoint("GET", _ID + "/subgraphs/{namespace}", get_subgraphs, "One namespace's subgraphs' schemas", None,
+             {"type": "object"}, query=(_RECURSE,)),
+)

@@ -1,0 +1,87 @@
+"""The OpenAPI document, generated from the route table and the same models that parse bodies."""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from graphdock.api.endpoints import Endpoint
+from graphdock.schemas.assistants import ErrorOut
+
+_REF = "#/components/schemas/{model}"
+_REASONS = {
+    400: "Contradictory input",
+    404: "Not found",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Body too large",
+    422: "Invalid input",
+    503: "Database busy",
+}
+
+
+def build_openapi(endpoints: typing.Sequence[Endpoint], *, title: str, version: str) -> dict[str, Any]:
+    models = sorted({m for e in endpoints for m in _models(e)} | {ErrorOut}, key=lambda m: m.__name__)
+    _, components = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for e in endpoints:
+        paths.setdefault(e.path, {})[e.method.lower()] = _operation(e)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {"schemas": components.get("$defs", {})},
+    }
+
+
+def _operation(e: Endpoint) -> dict[str, Any]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _path_params(e.path)
+    ] + [{"name": q.name, "in": "query", "required": False, "schema": q.schema, "description": q.description}
+         for q in e.query]
+    error = {"content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorOut")}}}}
+    responses: dict[str, Any] = {
+        str(code): {"description": _REASONS[code], **error} for code in e.errors
+    }
+    ok: dict[str, Any] = {"description": "No content" if e.response is None else "OK"}
+    if e.response is not None:
+        ok["content"] = {"application/json": {"schema": _schema(e.response)}}
+    if e.response_headers:
+        ok["headers"] = {h: {"schema": {"type": "string"}} for h in e.response_headers}
+    responses[str(e.status)] = ok
+    op: dict[str, Any] = {"summary": e.summary, "operationId": e.handler.__name__ + _suffix(e),
+                          "parameters": params, "responses": responses}
+    if e.body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(e.body)}}}
+    return op
+
+
+def _suffix(e: Endpoint) -> str:
+    return "_ns" if "{namespace}" in e.path else ""
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def _models(e: Endpoint) -> list[type[BaseModel]]:
+    found = [e.body] if e.body is not None else []
+    response = e.response
+    if typing.get_origin(response) is list:
+        response = typing.get_args(response)[0]
+    if isinstance(response, type) and issubclass(response, BaseModel):
+        found.append(response)
+    return found
+
+
+def _schema(spec: Any) -> dict[str, Any]:
+    if typing.get_origin(spec) is list:
+        return {"type": "array", "items": _schema(typing.get_args(spec)[0])}
+    if isinstance(spec, type) and issubclass(spec, BaseModel):
+        return {"$ref": _REF.format(model=spec.__name__)}
+    schema: dict[str, Any] = spec
+    return schema

@@ -1,0 +1,73 @@
+"""create_app(settings): the one place the server is composed — routes, middleware, errors, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from graphdock.api import assistants, system
+from graphdock.api.endpoints import JSONResponse
+from graphdock.api.middleware import RequestGuard
+from graphdock.api.openapi import build_openapi
+from graphdock.domain.assistants import Assistants
+from graphdock.errors import GraphdockError
+from graphdock.graph_config import load_project_config
+from graphdock.runtime.graphs import GraphRegistry
+from graphdock.settings import Settings
+from graphdock.storage import storage_for
+
+log = structlog.get_logger("graphdock")
+
+API = (*system.ENDPOINTS, *assistants.ENDPOINTS)
+
+
+def create_app(settings: Settings, graphs: GraphRegistry | None = None) -> Starlette:
+    """`graphs` may be loaded beforehand (the CLI does, to report import errors cleanly)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        registry = graphs or await GraphRegistry.load(load_project_config(settings.config))
+        storage = storage_for(settings.resolved_database_url)
+        await storage.open()
+        try:
+            app.state.assistants = Assistants(storage, registry)
+            await app.state.assistants.ensure_defaults()
+            log.info("server.ready", graphs=list(registry.graph_ids), database=settings.resolved_database_url)
+            yield
+        finally:
+            await storage.close()
+
+    app = Starlette(
+        routes=[e.route() for e in (*API, *system.META_ENDPOINTS)],
+        middleware=[Middleware(RequestGuard)],
+        exception_handlers={GraphdockError: _graphdock_error, HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.openapi = build_openapi(API, title="graphdock", version=system.VERSION)
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory` (the reloading dev server builds the app in a child)."""
+    return create_app(Settings.build())
+
+
+async def _graphdock_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GraphdockError)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    # Starlette's own 404 (no such route) and 405 (wrong method), in the same JSON shape.
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)

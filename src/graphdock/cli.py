@@ -1,0 +1,139 @@
+"""The `graphdock` command: flags → Settings → server. No business logic lives here."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import os
+import socket
+import sys
+from typing import Any
+
+import uvicorn
+
+from graphdock.errors import ConfigError
+from graphdock.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    flags = {k: v for k, v in vars(args).items() if k not in {"command", "no_reload"}}
+    if args.command == "dev":
+        flags["reload"] = not args.no_reload
+    try:
+        settings = Settings.build(flags)
+        code = _COMMANDS[args.command](settings)
+    except ConfigError as exc:
+        print(f"graphdock: {exc}", file=sys.stderr)
+        code = 2
+    raise SystemExit(code)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="graphdock", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("dev", "serve a langgraph.json for development (reloads on change)"),
+        ("serve", "serve a langgraph.json in production (no reload)"),
+        ("migrate", "apply pending database migrations and exit"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--config", help="path of langgraph.json [GRAPHDOCK_CONFIG; default ./langgraph.json]")
+        sub.add_argument(
+            "--database-url",
+            help="sqlite:///path/file.sqlite3 [GRAPHDOCK_DATABASE_URL; default <project>/.graphdock/graphdock.sqlite3]",
+        )
+        if name == "migrate":
+            continue
+        sub.add_argument("--host", help="interface to bind [GRAPHDOCK_HOST; default 127.0.0.1]")
+        sub.add_argument("--port", type=int, help="port to bind, 0 for any free one [GRAPHDOCK_PORT; default 2024]")
+        sub.add_argument("--max-body-bytes", type=int, help="larger bodies get 413 [GRAPHDOCK_MAX_BODY_BYTES]")
+        sub.add_argument("--log-level", help="debug, info, warning, error [GRAPHDOCK_LOG_LEVEL; default info]")
+        if name == "dev":
+            sub.add_argument("--no-reload", action="store_true", help="do not restart when files change")
+    return parser
+
+
+def _serve(settings: Settings) -> int:
+    import uvloop
+
+    from graphdock.app import create_app
+    from graphdock.graph_config import load_project_config
+    from graphdock.logs import configure_logging
+    from graphdock.runtime.graphs import GraphRegistry
+
+    configure_logging(settings.log_level)
+    sock = _bind(settings)
+
+    async def run() -> None:
+        # Graphs load before the server starts, so an import error is one clear message and an
+        # exit code, not a traceback from inside the ASGI lifespan.
+        graphs = await GraphRegistry.load(load_project_config(settings.config))
+        app = create_app(settings, graphs)
+        port = sock.getsockname()[1]
+        print(f"graphdock: serving {settings.config} on http://{settings.host}:{port}", file=sys.stderr, flush=True)
+        config = uvicorn.Config(app, log_level=settings.log_level, access_log=False, lifespan="on")
+        await uvicorn.Server(config).serve(sockets=[sock])
+
+    uvloop.run(run())
+    return 0
+
+
+def _dev(settings: Settings) -> int:
+    if not settings.reload:
+        return _serve(settings)
+    from graphdock.graph_config import load_project_config
+    from graphdock.runtime.graphs import GraphRegistry
+
+    # Fail fast, with the same clear message as `serve`, before the reloader takes over.
+    asyncio.run(GraphRegistry.load(load_project_config(settings.config)))
+    _bind(settings).close()
+    # The reloading child rebuilds Settings from the environment: same names, same values.
+    os.environ.update(settings.to_env())
+    print(f"graphdock: serving {settings.config} on http://{settings.host}:{settings.port} (reload)", file=sys.stderr)
+    uvicorn.run(
+        "graphdock.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        reload=True,
+        reload_dirs=[str(settings.project_dir)],
+        log_level=settings.log_level,
+        access_log=False,
+    )
+    return 0
+
+
+def _migrate(settings: Settings) -> int:
+    from graphdock.storage import storage_for
+
+    async def run() -> None:
+        storage = storage_for(settings.resolved_database_url)
+        await storage.open()  # opening applies pending migrations
+        await storage.close()
+
+    asyncio.run(run())
+    print(f"graphdock: {settings.resolved_database_url} is up to date", file=sys.stderr)
+    return 0
+
+
+def _bind(settings: Settings) -> socket.socket:
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {settings.port} on {settings.host} is already in use; "
+                "choose another with --port (or GRAPHDOCK_PORT)"
+            ) from None
+        raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+_COMMANDS: dict[str, Any] = {"dev": _dev, "serve": _serve, "migrate": _migrate}

@@ -1,0 +1,189 @@
+"""The rules of assistants and their versions: what create, update, rollback and search mean.
+
+An assistant is a graph plus a configuration. Every update appends a version and makes it active;
+`set_latest` makes an older (or newer) version active again by restoring its *whole* snapshot.
+Storage makes each of these one transaction; this module decides what the new snapshot is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from graphdock.domain.validation import SchemaValidators
+from graphdock.errors import ConflictingInput, NotFound
+from graphdock.runtime.graphs import GraphRegistry
+from graphdock.storage.base import Storage
+from graphdock.storage.records import (
+    Assistant,
+    AssistantFilter,
+    AssistantVersion,
+    Json,
+    Page,
+    Snapshot,
+    SortField,
+)
+
+# The namespace the official server derives default assistant ids from; keeping it means a
+# client that hard-codes uuid5(NS, "agent") finds the same assistant here.
+DEFAULT_ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+
+_BOTH_GIVEN = (
+    "Cannot specify both configurable and context. Prefer setting context alone. Context was introduced "
+    "in LangGraph 0.6.0 and is the long term planned replacement for configurable."
+)
+
+
+def default_assistant_id(graph_id: str) -> str:
+    return str(uuid.uuid5(DEFAULT_ASSISTANT_NAMESPACE, graph_id))
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantChanges:
+    """A PATCH: None means "keep what the active version has"."""
+
+    graph_id: str | None = None
+    config: Json | None = None
+    context: Json | None = None
+    metadata: Json | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class Assistants:
+    def __init__(self, storage: Storage, graphs: GraphRegistry) -> None:
+        self._storage = storage
+        self._graphs = graphs
+        self._validators = SchemaValidators()
+
+    async def ensure_defaults(self) -> None:
+        """One assistant per graph; an existing one (maybe edited by a user) is left as it is."""
+        for graph_id in self._graphs.graph_ids:
+            snapshot = Snapshot(graph_id, {}, {}, {"created_by": "system"}, graph_id, self._graphs.description(graph_id))
+            await self._storage.create_assistant(default_assistant_id(graph_id), snapshot, "do_nothing")
+
+    async def create(
+        self,
+        *,
+        graph_id: str,
+        assistant_id: str | None,
+        config: Json,
+        context: Json | None,
+        metadata: Json,
+        name: str,
+        description: str | None,
+        if_exists: Literal["raise", "do_nothing"],
+    ) -> Assistant:
+        self.require_graph(graph_id)
+        config, context = _mirror(config, context, current_config=None)
+        snapshot = Snapshot(graph_id, config, context or {}, metadata, name or "Untitled", description)
+        self._validate(snapshot, context_first=bool(context) and not config.get("configurable"))
+        return await self._storage.create_assistant(assistant_id or str(uuid.uuid4()), snapshot, if_exists)
+
+    async def get(self, assistant_id: str) -> Assistant:
+        return await self._storage.get_assistant(assistant_id)
+
+    async def update(self, assistant_id: str, changes: AssistantChanges) -> Assistant:
+        if changes.graph_id is not None:
+            self.require_graph(changes.graph_id)
+        # `{}` counts as "config omitted", as on the official server.
+        given_config = changes.config or None
+        if given_config and given_config.get("configurable") and changes.context:
+            raise ConflictingInput(_BOTH_GIVEN)
+
+        def revise(current: Assistant) -> Snapshot:
+            now = current.snapshot
+            config, context = _mirror(given_config or {}, changes.context, current_config=now.config)
+            snapshot = Snapshot(
+                graph_id=changes.graph_id if changes.graph_id is not None else now.graph_id,
+                config=config if (given_config or changes.context) else now.config,
+                context=context if context is not None else now.context,
+                metadata={**now.metadata, **changes.metadata} if changes.metadata else now.metadata,
+                name=changes.name if changes.name is not None else now.name,
+                description=changes.description if changes.description is not None else now.description,
+            )
+            # Only what this request changes is checked: renaming an assistant whose stored values
+            # predate a schema change must not fail.
+            if given_config or changes.context is not None or changes.graph_id is not None:
+                self._validate(snapshot, context_first=changes.context is not None and not given_config)
+            return snapshot
+
+        return await self._storage.revise_assistant(assistant_id, revise)
+
+    async def set_latest(self, assistant_id: str, version: int) -> Assistant:
+        return await self._storage.set_active_version(assistant_id, version)
+
+    async def delete(self, assistant_id: str, *, delete_threads: bool) -> None:
+        # Threads arrive with the runs work; until then there are none to delete.
+        del delete_threads
+        await self._storage.delete_assistant(assistant_id)
+
+    async def versions(self, assistant_id: str, metadata: Json, page: Page) -> list[AssistantVersion]:
+        return await self._storage.list_versions(assistant_id, metadata, page)
+
+    async def search(
+        self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
+    ) -> tuple[list[Assistant], bool]:
+        if where.graph_id is not None:
+            self.require_graph(where.graph_id)
+        return await self._storage.search_assistants(where, page, sort_by, descending)
+
+    async def count(self, where: AssistantFilter) -> int:
+        if where.graph_id is not None:
+            self.require_graph(where.graph_id)
+        return await self._storage.count_assistants(where)
+
+    # -- what the assistant's graph looks like --------------------------------------------------
+
+    def is_graph(self, graph_id: str) -> bool:
+        return self._graphs.has(graph_id)
+
+    async def drawable(self, assistant_or_graph_id: str, xray: bool | int) -> dict[str, Any]:
+        """Nodes and edges; a graph id stands for that graph's default assistant."""
+        if self._graphs.has(assistant_or_graph_id):
+            assistant_or_graph_id = default_assistant_id(assistant_or_graph_id)
+        s = await self._served(assistant_or_graph_id)
+        return await self._graphs.drawable(s.graph_id, s.config, xray)
+
+    async def schemas(self, assistant_id: str) -> dict[str, Any]:
+        s = await self._served(assistant_id)
+        return {"graph_id": s.graph_id, **await self._graphs.schemas(s.graph_id, s.config)}
+
+    async def subgraphs(self, assistant_id: str, namespace: str | None, recurse: bool) -> dict[str, Any]:
+        s = await self._served(assistant_id)
+        return dict(await self._graphs.subgraphs(s.graph_id, s.config, namespace, recurse))
+
+    async def _served(self, assistant_id: str) -> Snapshot:
+        """The active snapshot of an assistant whose graph this server still has."""
+        snapshot = (await self.get(assistant_id)).snapshot
+        self.require_graph(snapshot.graph_id)
+        return snapshot
+
+    def require_graph(self, graph_id: str) -> None:
+        if not self._graphs.has(graph_id):
+            known = ", ".join(self._graphs.graph_ids)
+            raise NotFound(f"Graph '{graph_id}' not found. Known graphs: {known}")
+
+    def _validate(self, snapshot: Snapshot, *, context_first: bool) -> None:
+        config_schema, context_schema = self._graphs.write_schemas(snapshot.graph_id)
+        checks: list[tuple[str, Any, dict[str, Any] | None]] = [
+            ("config.configurable", snapshot.config.get("configurable", {}), config_schema),
+            ("context", snapshot.context, context_schema),
+        ]
+        # Name the field the client actually sent when both mirror the same bad value.
+        self._validators.check(reversed(checks) if context_first else checks)
+
+
+def _mirror(config: Json, context: Json | None, *, current_config: Json | None) -> tuple[Json, Json | None]:
+    """Keep `config.configurable` and `context` equal: setting one sets the other."""
+    if config.get("configurable") and context:
+        raise ConflictingInput(_BOTH_GIVEN)
+    if config.get("configurable"):
+        return config, config["configurable"]
+    if context:
+        # A PATCH that sets only context keeps the rest of the current config (tags, limits);
+        # the official server replaces the whole config with {"configurable": context} here.
+        base = config or current_config or {}
+        return {**base, "configurable": context}, context
+    return config, context

@@ -1,0 +1,59 @@
+"""The one error tree: every failure a client can see is a GraphdockError with its HTTP status.
+
+    GraphdockError (500)
+    ├── InvalidRequest (422)          malformed or schema-violating input
+    │   └── ConflictingInput (400)    contradictory fields (configurable together with context)
+    ├── NotFound (404)
+    ├── Conflict (409)
+    ├── PayloadTooLarge (413)
+    ├── Unavailable (503)         the database is busy or gone; retry
+    └── ConfigError (start-up only)   langgraph.json or a graph cannot be loaded
+        └── GraphLoadError
+
+The domain and storage raise these; the API layer turns them into `{"detail": ...}` responses
+in one handler. Nothing else may reach the client except a bare 500 "Internal Server Error".
+"""
+
+from __future__ import annotations
+
+
+class GraphdockError(Exception):
+    status_code: int = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidRequest(GraphdockError):
+    status_code = 422
+
+
+class ConflictingInput(InvalidRequest):
+    status_code = 400
+
+
+class NotFound(GraphdockError):
+    status_code = 404
+
+
+class Conflict(GraphdockError):
+    status_code = 409
+
+
+class PayloadTooLarge(GraphdockError):
+    status_code = 413
+
+
+class ConfigError(GraphdockError):
+    """Raised at start-up; the CLI prints it and exits instead of serving."""
+
+
+class GraphLoadError(ConfigError):
+    pass
+
+
+class Unavailable(GraphdockError):
+    """The database is busy or unreachable; the client may retry."""
+
+    status_code = 503

@@ -1,0 +1,118 @@
+"""langgraph.json, parsed once into typed specs, with precise errors at start-up.
+
+The format is the langgraph-cli one: `graphs` maps a graph id to `"./file.py:attr"` (or a module
+path `"pkg.module:attr"`), or to `{"path": ..., "description": ...}`; `env` is a mapping or the
+path of a dotenv file; `dependencies` lists local folders to put on `sys.path`. Keys graphdock does
+not use (python_version, dockerfile_lines, …) are accepted and ignored, so one file serves both.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graphdock.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSpec:
+    graph_id: str
+    # Either a file (absolute path) or a dotted module name; exactly one is set.
+    file: Path | None
+    module: str | None
+    attr: str
+    description: str | None = None
+
+    @property
+    def location(self) -> str:
+        """How the user wrote it, for error messages."""
+        return f"{self.file or self.module}:{self.attr}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectConfig:
+    path: Path
+    graphs: tuple[GraphSpec, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    dependencies: tuple[Path, ...] = ()
+    auth: dict[str, Any] | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+
+def load_project_config(path: Path) -> ProjectConfig:
+    path = path.resolve()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (pass --config or run graphdock in a folder with a langgraph.json)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it as JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a JSON object")
+    root = path.parent
+    graphs = raw.get("graphs")
+    if not isinstance(graphs, dict) or not graphs:
+        raise ConfigError(f"{path}: 'graphs' must map at least one graph id to './file.py:attr'")
+    specs = tuple(_graph_spec(path, root, gid, value) for gid, value in graphs.items())
+    deps = raw.get("dependencies", [])
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise ConfigError(f"{path}: 'dependencies' must be a list of strings")
+    # Only local folders matter to a server that imports graphs in-process; package names
+    # ("langchain_openai") are the user's environment's business, as with `langgraph dev`.
+    local = tuple((root / d).resolve() for d in deps if d.startswith((".", "/")))
+    auth = raw.get("auth")
+    if auth is not None and not isinstance(auth, dict):
+        raise ConfigError(f"{path}: 'auth' must be an object")
+    return ProjectConfig(path=path, graphs=specs, env=_env(path, root, raw.get("env")), dependencies=local, auth=auth)
+
+
+def _graph_spec(path: Path, root: Path, graph_id: object, value: object) -> GraphSpec:
+    description: str | None = None
+    if isinstance(value, dict):
+        description = value.get("description")
+        value = value.get("path")
+        if description is not None and not isinstance(description, str):
+            raise ConfigError(f"{path}: graphs.{graph_id}.description must be a string")
+    if not isinstance(graph_id, str) or not graph_id:
+        raise ConfigError(f"{path}: graph ids must be non-empty strings")
+    if not isinstance(value, str) or value.count(":") != 1:
+        raise ConfigError(f"{path}: graphs.{graph_id} must look like './file.py:attr' or 'pkg.module:attr', got {value!r}")
+    target, attr = value.split(":")
+    if not attr.isidentifier():
+        raise ConfigError(f"{path}: graphs.{graph_id}: {attr!r} is not a Python identifier")
+    if target.endswith(".py") or "/" in target:
+        return GraphSpec(graph_id, (root / target).resolve(), None, attr, description)
+    return GraphSpec(graph_id, None, target, attr, description)
+
+
+def _env(path: Path, root: Path, env: object) -> dict[str, str]:
+    if env is None:
+        return {}
+    if isinstance(env, dict):
+        return {str(k): str(v) for k, v in env.items()}
+    if isinstance(env, str):
+        env_file = root / env
+        try:
+            lines = env_file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigError(f"{path}: env file {env_file} cannot be read: {exc}") from exc
+        return dict(_dotenv_line(line) for line in lines if _is_assignment(line))
+    raise ConfigError(f"{path}: 'env' must be an object or the path of a .env file")
+
+
+def _is_assignment(line: str) -> bool:
+    line = line.strip()
+    return bool(line) and not line.startswith("#") and "=" in line
+
+
+def _dotenv_line(line: str) -> tuple[str, str]:
+    key, _, value = line.strip().removeprefix("export ").partition("=")
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return key.strip(), value

@@ -1,0 +1,137 @@
+"""Assistants on the wire: field names exactly as langgraph_sdk.schema spells them.
+
+Unknown keys are ignored (the SDKs add new ones over time). Numbers and booleans are strict:
+"10" is not a limit and 1 is not true, so a typo answers 422 instead of doing something else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from graphdock.storage.records import SortField
+
+JsonObject = dict[str, Any]
+
+
+def _normalise_uuid(value: str) -> str:
+    # Any spelling uuid.UUID accepts ("{...}", "urn:uuid:...", no dashes, upper case) is stored
+    # in one canonical form, so the same assistant is never two rows.
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError("must be a UUID") from None
+
+
+UuidStr = Annotated[StrictStr, AfterValidator(_normalise_uuid)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class AssistantConfig(BaseModel):
+    """`config`: the keys LangGraph reads are typed; any other key is kept verbatim."""
+
+    model_config = ConfigDict(extra="allow")
+
+    configurable: JsonObject | None = None
+    tags: list[StrictStr] | None = None
+    recursion_limit: Annotated[StrictInt, Field(ge=1)] | None = None
+
+
+class AssistantCreate(_Body):
+    graph_id: StrictStr = Field(description="The graph this assistant runs (a key of langgraph.json's graphs).")
+    assistant_id: UuidStr | None = Field(None, description="Chosen id; any UUID spelling, stored lower-case dashed.")
+    config: AssistantConfig | None = None
+    context: JsonObject | None = None
+    metadata: JsonObject | None = None
+    name: StrictStr | None = Field(None, description='Empty or missing: "Untitled".')
+    description: StrictStr | None = None
+    if_exists: Literal["raise", "do_nothing"] | None = Field(
+        None, description="raise (default): 409 when the id exists; do_nothing: return the existing assistant."
+    )
+
+
+class AssistantPatch(_Body):
+    """Every field optional; each successful PATCH appends a version and makes it active."""
+
+    graph_id: StrictStr | None = None
+    config: AssistantConfig | None = Field(None, description="Replaces the whole config; {} counts as omitted.")
+    context: JsonObject | None = None
+    metadata: JsonObject | None = Field(None, description="Shallow-merged into the current metadata.")
+    name: StrictStr | None = None
+    description: StrictStr | None = None
+
+
+class AssistantFilterBody(_Body):
+    metadata: JsonObject | None = Field(None, description="JSON containment, nested objects included.")
+    graph_id: StrictStr | None = None
+    name: StrictStr | None = Field(None, description="Case-insensitive substring of the name.")
+
+
+class AssistantSearch(AssistantFilterBody):
+    limit: Annotated[StrictInt, Field(ge=1, le=1000)] = 10
+    offset: Annotated[StrictInt, Field(ge=0)] = 0
+    sort_by: SortField | None = None
+    sort_order: Literal["asc", "desc", "ASC", "DESC"] | None = None
+    select: list[StrictStr] | None = None
+
+
+class AssistantCount(AssistantFilterBody):
+    pass
+
+
+class VersionsSearch(_Body):
+    metadata: JsonObject | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=1000)] = 10
+    offset: Annotated[StrictInt, Field(ge=0)] = 0
+
+
+class SetLatest(_Body):
+    version: StrictInt
+
+
+class AssistantOut(BaseModel):
+    """An assistant's active row (response shape, for the OpenAPI document)."""
+
+    assistant_id: str
+    graph_id: str
+    config: JsonObject
+    context: JsonObject
+    metadata: JsonObject
+    name: str
+    description: str | None
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class AssistantVersionOut(BaseModel):
+    assistant_id: str
+    graph_id: str
+    config: JsonObject
+    context: JsonObject
+    metadata: JsonObject
+    name: str
+    description: str | None
+    version: int
+    created_at: str
+
+
+class GraphSchemasOut(BaseModel):
+    graph_id: str
+    input_schema: JsonObject | None
+    output_schema: JsonObject | None
+    state_schema: JsonObject | None
+    config_schema: JsonObject | None
+    context_schema: JsonObject | None
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+ASSISTANT_FIELDS = frozenset(AssistantOut.model_fields)

@@ -1,0 +1,84 @@
+"""One frozen Settings, built once: defaults < environment (GRAPHDOCK_*) < command-line flags.
+
+Every setting has one name: the field `database_url`, the variable `GRAPHDOCK_DATABASE_URL`, the
+flag `--database-url`. This is the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from graphdock.errors import ConfigError
+
+ENV_PREFIX = "GRAPHDOCK_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # The langgraph.json to serve; its folder is the project folder.
+    config: Path = Path("langgraph.json")
+    host: str = "127.0.0.1"
+    port: int = 2024
+    # Default: sqlite:///<project folder>/.graphdock/graphdock.sqlite3 (see `resolved_database_url`).
+    database_url: str | None = None
+    # Bodies beyond this answer 413 before they are parsed.
+    max_body_bytes: int = 10 * 1024 * 1024
+    log_level: str = "info"
+    # `graphdock dev` only: restart when the project's files change.
+    reload: bool = False
+
+    @property
+    def project_dir(self) -> Path:
+        return self.config.resolve().parent
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.project_dir / '.graphdock' / 'graphdock.sqlite3'}"
+
+    @classmethod
+    def build(cls, flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+        """Merge the layers; `flags` holds only what the user actually passed."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, f.type, raw)
+        values.update({k: v for k, v in (flags or {}).items() if v is not None})
+        if "config" in values:
+            values["config"] = Path(values["config"])
+        settings = cls(**values)
+        if not 0 <= settings.port <= 65535:
+            raise ConfigError(f"port {settings.port} is out of range (--port / GRAPHDOCK_PORT)")
+        if settings.max_body_bytes < 1024:
+            raise ConfigError("max_body_bytes must be at least 1024 (--max-body-bytes / GRAPHDOCK_MAX_BODY_BYTES)")
+        return settings
+
+    def to_env(self) -> dict[str, str]:
+        """The same settings as GRAPHDOCK_* variables, for a reloading child process."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                out[ENV_PREFIX + f.name.upper()] = str(value.resolve() if isinstance(value, Path) else value)
+        return out
+
+
+def _coerce(name: str, annotation: object, raw: str) -> Any:
+    kind = str(annotation)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "bool":
+            if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+                raise ValueError(raw)
+            return raw.lower() in {"1", "true", "yes"}
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw

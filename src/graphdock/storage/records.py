@@ -1,0 +1,92 @@
+"""The rows storage hands to the domain: assistants (the active row) and their versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Json = dict[str, Any]
+
+SortField = Literal["assistant_id", "created_at", "updated_at", "name", "graph_id"]
+
+
+def utc_now() -> str:
+    # Fixed width (always microseconds, always +00:00) so that string order is time order on
+    # every backend; `isoformat()` drops ".000000", which would break that.
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What one version holds; set_latest copies all of it back to the active row."""
+
+    graph_id: str
+    config: Json
+    context: Json
+    metadata: Json
+    name: str
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantVersion:
+    assistant_id: str
+    version: int
+    snapshot: Snapshot
+    created_at: str
+
+    def to_wire(self) -> Json:
+        s = self.snapshot
+        return {
+            "assistant_id": self.assistant_id,
+            "graph_id": s.graph_id,
+            "config": s.config,
+            "context": s.context,
+            "metadata": s.metadata,
+            "name": s.name,
+            "description": s.description,
+            "version": self.version,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Assistant:
+    assistant_id: str
+    version: int
+    snapshot: Snapshot
+    created_at: str
+    updated_at: str
+
+    def to_wire(self) -> Json:
+        s = self.snapshot
+        return {
+            "assistant_id": self.assistant_id,
+            "graph_id": s.graph_id,
+            "config": s.config,
+            "context": s.context,
+            "metadata": s.metadata,
+            "name": s.name,
+            "description": s.description,
+            "version": self.version,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantFilter:
+    """What search and count match on; every part is optional."""
+
+    graph_id: str | None = None
+    # Case-insensitive substring of the name.
+    name: str | None = None
+    # JSON containment, as PostgreSQL's `@>`.
+    metadata: Json = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    limit: int = 10
+    offset: int = 0

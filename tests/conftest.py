@@ -1,0 +1,124 @@
+"""Test harness: real graphdock servers on free ports (uvicorn in a thread), real SQLite files.
+
+Every test talks to a server over a real socket with the official SDK or raw httpx; nothing in
+graphdock is mocked. `server` is shared by the session (tests isolate themselves with unique
+metadata); `start_server` gives a test its own server, database and restarts.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+from graphdock.app import create_app
+from graphdock.settings import Settings
+
+TESTS = Path(__file__).parent
+GRAPHS = TESTS / "graphs" / "langgraph.json"
+EXAMPLE = TESTS.parent / "examples" / "agent" / "langgraph.json"
+
+
+@dataclass
+class RunningServer:
+    url: str
+    settings: Settings
+    _server: uvicorn.Server
+    _thread: threading.Thread
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=30)
+        assert not self._thread.is_alive(), "server did not shut down"
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[RunningServer]:
+    """Run graphdock in a background thread on a socket bound to a free port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on", loop="asyncio")
+    server = uvicorn.Server(config)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # surfaced to the test below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"graphdock did not start: {errors or 'timeout'}")
+        time.sleep(0.01)
+    running = RunningServer(f"http://127.0.0.1:{port}", settings, server, thread)
+    try:
+        yield running
+    finally:
+        running.stop()
+        sock.close()
+
+
+def settings_for(db: Path, config: Path = GRAPHS, **overrides: object) -> Settings:
+    return Settings(config=config, database_url=f"sqlite:///{db}", **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with serve(settings_for(tmp_path_factory.mktemp("shared") / "graphdock.sqlite3")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def server_url(server: RunningServer) -> str:
+    return server.url
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
+    """Start (and later stop) servers of the test's own; the same db path survives restarts."""
+    with ExitStack() as stack:
+
+        def start(config: Path = GRAPHS, db: Path | None = None, **overrides: object) -> RunningServer:
+            settings = settings_for(db or tmp_path / "graphdock.sqlite3", config, **overrides)
+            return stack.enter_context(serve(settings))
+
+        yield start
+
+
+@pytest.fixture
+async def client(server: RunningServer) -> AsyncIterator[LangGraphClient]:
+    sdk = get_client(url=server.url)
+    yield sdk
+    await sdk.aclose()
+
+
+@pytest.fixture
+async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as raw:
+        yield raw
+
+
+@pytest.fixture
+def tag() -> dict[str, str]:
+    """Metadata unique to one test, so searches on the shared server see only its assistants."""
+    return {"test": uuid.uuid4().hex}
+
+
+GUIDE_V1 = {"configurable": {"model_name": "openai", "system_prompt": "You are a helpful assistant."}}
+GUIDE_V2 = {"configurable": {"model_name": "openai", "system_prompt": "You are an unhelpful assistant!"}}

@@ -1,0 +1,3 @@
+"""Broken test graph `raises`: fails while being imported."""
+
+raise RuntimeError("database unreachable at import time")

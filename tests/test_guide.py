@@ -33,7 +33,11 @@ async def test_guide_walkthrough_with_the_python_sdk(client: LangGraphClient) ->
     assert rolled_back["config"] == GUIDE_V1
     assert rolled_back["context"] == GUIDE_V1["configurable"], "the whole snapshot is restored"
     fetched = await client.assistants.get(a["assistant_id"])
-    assert (fetched["version"], fetched["config"], fetched["context"]) == (1, GUIDE_V1, GUIDE_V1["configurable"])
+    assert (fetched["version"], fetched["config"], fetched["context"]) == (
+        1,
+        GUIDE_V1,
+        GUIDE_V1["configurable"],
+    )
 
     await client.assistants.delete(a["assistant_id"])
     with pytest.raises(NotFoundError, match="not found"):
@@ -46,8 +50,17 @@ async def test_guide_walkthrough_with_the_python_sdk(client: LangGraphClient) ->
 def test_guide_walkthrough_with_curl(server: RunningServer) -> None:
     def curl(method: str, path: str, data: object | None = None) -> dict[str, object]:
         # As the guide writes it: --request, --url, a JSON content type and --data.
-        cmd = ["curl", "-sS", "--fail-with-body", "--request", method, "--url", server.url + path,
-               "--header", "Content-Type: application/json"]
+        cmd = [
+            "curl",
+            "-sS",
+            "--fail-with-body",
+            "--request",
+            method,
+            "--url",
+            server.url + path,
+            "--header",
+            "Content-Type: application/json",
+        ]
         if data is not None:
             cmd += ["--data", json.dumps(data)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -57,13 +70,20 @@ def test_guide_walkthrough_with_curl(server: RunningServer) -> None:
     a = curl("POST", "/assistants", {"graph_id": "agent", "config": GUIDE_V1, "name": "Open AI Assistant"})
     aid = a["assistant_id"]
     # The guide's curl example sends the configurable keys at the top of `config`; they are kept verbatim.
-    v2 = curl("PATCH", f"/assistants/{aid}",
-              {"config": {"model_name": "openai", "system_prompt": "You are an unhelpful assistant!"}})
+    v2 = curl(
+        "PATCH",
+        f"/assistants/{aid}",
+        {"config": {"model_name": "openai", "system_prompt": "You are an unhelpful assistant!"}},
+    )
     assert v2["version"] == 2
     assert v2["config"] == {"model_name": "openai", "system_prompt": "You are an unhelpful assistant!"}
     v1 = curl("POST", f"/assistants/{aid}/latest", {"version": 1})
     assert (v1["version"], v1["config"]) == (1, GUIDE_V1)
     # curl without a content type sends form encoding; the body is still read as JSON.
-    out = subprocess.run(["curl", "-sS", "-X", "POST", server.url + f"/assistants/{aid}/versions", "-d", "{}"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["curl", "-sS", "-X", "POST", server.url + f"/assistants/{aid}/versions", "-d", "{}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert [v["version"] for v in json.loads(out)] == [2, 1]

@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
         ("migrate", "apply pending database migrations and exit"),
     ):
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--config", help="path of langgraph.json [GRAPHDOCK_CONFIG; default ./langgraph.json]")
+        sub.add_argument(
+            "--config", help="path of langgraph.json [GRAPHDOCK_CONFIG; default ./langgraph.json]"
+        )
         sub.add_argument(
             "--database-url",
             help="sqlite:///path/file.sqlite3 [GRAPHDOCK_DATABASE_URL; default <project>/.graphdock/graphdock.sqlite3]",
@@ -47,9 +49,15 @@ def _parser() -> argparse.ArgumentParser:
         if name == "migrate":
             continue
         sub.add_argument("--host", help="interface to bind [GRAPHDOCK_HOST; default 127.0.0.1]")
-        sub.add_argument("--port", type=int, help="port to bind, 0 for any free one [GRAPHDOCK_PORT; default 2024]")
-        sub.add_argument("--max-body-bytes", type=int, help="larger bodies get 413 [GRAPHDOCK_MAX_BODY_BYTES]")
-        sub.add_argument("--log-level", help="debug, info, warning, error [GRAPHDOCK_LOG_LEVEL; default info]")
+        sub.add_argument(
+            "--port", type=int, help="port to bind, 0 for any free one [GRAPHDOCK_PORT; default 2024]"
+        )
+        sub.add_argument(
+            "--max-body-bytes", type=int, help="larger bodies get 413 [GRAPHDOCK_MAX_BODY_BYTES]"
+        )
+        sub.add_argument(
+            "--log-level", help="debug, info, warning, error [GRAPHDOCK_LOG_LEVEL; default info]"
+        )
         if name == "dev":
             sub.add_argument("--no-reload", action="store_true", help="do not restart when files change")
     return parser
@@ -72,7 +80,11 @@ def _serve(settings: Settings) -> int:
         graphs = await GraphRegistry.load(load_project_config(settings.config))
         app = create_app(settings, graphs)
         port = sock.getsockname()[1]
-        print(f"graphdock: serving {settings.config} on http://{settings.host}:{port}", file=sys.stderr, flush=True)
+        print(
+            f"graphdock: serving {settings.config} on http://{settings.host}:{port}",
+            file=sys.stderr,
+            flush=True,
+        )
         config = uvicorn.Config(app, log_level=settings.log_level, access_log=False, lifespan="on")
         await uvicorn.Server(config).serve(sockets=[sock])
 
@@ -91,7 +103,10 @@ def _dev(settings: Settings) -> int:
     _bind(settings).close()
     # The reloading child rebuilds Settings from the environment: same names, same values.
     os.environ.update(settings.to_env())
-    print(f"graphdock: serving {settings.config} on http://{settings.host}:{settings.port} (reload)", file=sys.stderr)
+    print(
+        f"graphdock: serving {settings.config} on http://{settings.host}:{settings.port} (reload)",
+        file=sys.stderr,
+    )
     uvicorn.run(
         "graphdock.app:app_from_env",
         factory=True,

@@ -49,7 +49,9 @@ def load_project_config(path: Path) -> ProjectConfig:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file (pass --config or run graphdock in a folder with a langgraph.json)") from None
+        raise ConfigError(
+            f"{path}: no such file (pass --config or run graphdock in a folder with a langgraph.json)"
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read it as JSON: {exc}") from exc
     if not isinstance(raw, dict):
@@ -68,7 +70,9 @@ def load_project_config(path: Path) -> ProjectConfig:
     auth = raw.get("auth")
     if auth is not None and not isinstance(auth, dict):
         raise ConfigError(f"{path}: 'auth' must be an object")
-    return ProjectConfig(path=path, graphs=specs, env=_env(path, root, raw.get("env")), dependencies=local, auth=auth)
+    return ProjectConfig(
+        path=path, graphs=specs, env=_env(path, root, raw.get("env")), dependencies=local, auth=auth
+    )
 
 
 def _graph_spec(path: Path, root: Path, graph_id: object, value: object) -> GraphSpec:
@@ -81,7 +85,9 @@ def _graph_spec(path: Path, root: Path, graph_id: object, value: object) -> Grap
     if not isinstance(graph_id, str) or not graph_id:
         raise ConfigError(f"{path}: graph ids must be non-empty strings")
     if not isinstance(value, str) or value.count(":") != 1:
-        raise ConfigError(f"{path}: graphs.{graph_id} must look like './file.py:attr' or 'pkg.module:attr', got {value!r}")
+        raise ConfigError(
+            f"{path}: graphs.{graph_id} must look like './file.py:attr' or 'pkg.module:attr', got {value!r}"
+        )
     target, attr = value.split(":")
     if not attr.isidentifier():
         raise ConfigError(f"{path}: graphs.{graph_id}: {attr!r} is not a Python identifier")

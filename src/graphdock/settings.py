@@ -57,7 +57,9 @@ class Settings:
         if not 0 <= settings.port <= 65535:
             raise ConfigError(f"port {settings.port} is out of range (--port / GRAPHDOCK_PORT)")
         if settings.max_body_bytes < 1024:
-            raise ConfigError("max_body_bytes must be at least 1024 (--max-body-bytes / GRAPHDOCK_MAX_BODY_BYTES)")
+            raise ConfigError(
+                "max_body_bytes must be at least 1024 (--max-body-bytes / GRAPHDOCK_MAX_BODY_BYTES)"
+            )
         return settings
 
     def to_env(self) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NotRequired
@@ -55,5 +56,8 @@ typed_builder = _one_node_builder("typed", context_schema=TypedContext)
 # dataclass: a compiled graph whose context schema is a dataclass.
 dataclass_graph = _one_node_builder("data", context_schema=DataclassContext).compile()
 
-# alias: the deprecated `config_schema=` keyword, which langgraph maps to context_schema.
-alias_graph = _one_node_builder("alias", config_schema=AliasContext).compile()
+# alias: the deprecated `config_schema=` keyword, which langgraph maps to context_schema. Its
+# deprecation warning is silenced here, where it is deliberate, so test output stays readable.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    alias_graph = _one_node_builder("alias", config_schema=AliasContext).compile()

@@ -111,9 +111,11 @@ async def search_assistants(request: Request) -> Response:
     end = page.offset + len(rows)
     # X-Pagination-Next is what the SDK's response_format="object" reads; Total is exact only on
     # the last page (as on the official server), otherwise a lower bound.
-    headers = {"X-Pagination-Next": str(end), "X-Pagination-Total": str(end + 1)} if more else {
-        "X-Pagination-Total": str(end)
-    }
+    headers = (
+        {"X-Pagination-Next": str(end), "X-Pagination-Total": str(end + 1)}
+        if more
+        else {"X-Pagination-Total": str(end)}
+    )
     return JSONResponse(rows, headers=headers)
 
 
@@ -136,7 +138,9 @@ async def get_graph(request: Request) -> Response:
     service = _assistants(request)
     raw_id: str = request.path_params["assistant_id"]
     # This route alone accepts a graph id in place of the assistant's UUID.
-    return JSONResponse(await service.drawable(raw_id if service.is_graph(raw_id) else path_uuid(request), xray))
+    return JSONResponse(
+        await service.drawable(raw_id if service.is_graph(raw_id) else path_uuid(request), xray)
+    )
 
 
 async def get_schemas(request: Request) -> Response:
@@ -158,28 +162,99 @@ _ID = "/assistants/{assistant_id}"
 _RECURSE = QueryParam("recurse", {"type": "boolean", "default": False}, "Include nested subgraphs.")
 
 ENDPOINTS = (
-    Endpoint("POST", "/assistants", create_assistant, "Create an assistant (version 1)", AssistantCreate,
-             AssistantOut, errors=(400, 404, 409, 413, 422)),
-    Endpoint("POST", "/assistants/search", search_assistants, "Search assistants (active versions)",
-             AssistantSearch, list[AssistantOut], response_headers=("X-Pagination-Next", "X-Pagination-Total")),
-    Endpoint("POST", "/assistants/count", count_assistants, "Count assistants", AssistantCount,
-             {"type": "integer"}),
+    Endpoint(
+        "POST",
+        "/assistants",
+        create_assistant,
+        "Create an assistant (version 1)",
+        AssistantCreate,
+        AssistantOut,
+        errors=(400, 404, 409, 413, 422),
+    ),
+    Endpoint(
+        "POST",
+        "/assistants/search",
+        search_assistants,
+        "Search assistants (active versions)",
+        AssistantSearch,
+        list[AssistantOut],
+        response_headers=("X-Pagination-Next", "X-Pagination-Total"),
+    ),
+    Endpoint(
+        "POST", "/assistants/count", count_assistants, "Count assistants", AssistantCount, {"type": "integer"}
+    ),
     Endpoint("GET", _ID, get_assistant, "Get an assistant's active version", None, AssistantOut),
-    Endpoint("PATCH", _ID, patch_assistant, "Update an assistant: appends a version and makes it active",
-             AssistantPatch, AssistantOut, errors=(400, 404, 413, 422)),
-    Endpoint("DELETE", _ID, delete_assistant, "Delete an assistant and all its versions", status=204,
-             query=(QueryParam("delete_threads", {"type": "boolean", "default": False},
-                               "Also delete threads whose metadata.assistant_id is this assistant."),)),
-    Endpoint("POST", _ID + "/versions", list_versions, "List versions, newest first (empty page: [])",
-             VersionsSearch, list[AssistantVersionOut]),
-    Endpoint("POST", _ID + "/latest", set_latest, "Make a version active again (restores its whole snapshot)",
-             SetLatest, AssistantOut),
-    Endpoint("GET", _ID + "/graph", get_graph, "The drawable graph (assistant id or graph id)", None,
-             {"type": "object"}, query=(QueryParam("xray", {"anyOf": [{"type": "boolean"}, {"type": "integer",
-                                                   "minimum": 1}]}, "Include subgraphs, to this depth."),)),
+    Endpoint(
+        "PATCH",
+        _ID,
+        patch_assistant,
+        "Update an assistant: appends a version and makes it active",
+        AssistantPatch,
+        AssistantOut,
+        errors=(400, 404, 413, 422),
+    ),
+    Endpoint(
+        "DELETE",
+        _ID,
+        delete_assistant,
+        "Delete an assistant and all its versions",
+        status=204,
+        query=(
+            QueryParam(
+                "delete_threads",
+                {"type": "boolean", "default": False},
+                "Also delete threads whose metadata.assistant_id is this assistant.",
+            ),
+        ),
+    ),
+    Endpoint(
+        "POST",
+        _ID + "/versions",
+        list_versions,
+        "List versions, newest first (empty page: [])",
+        VersionsSearch,
+        list[AssistantVersionOut],
+    ),
+    Endpoint(
+        "POST",
+        _ID + "/latest",
+        set_latest,
+        "Make a version active again (restores its whole snapshot)",
+        SetLatest,
+        AssistantOut,
+    ),
+    Endpoint(
+        "GET",
+        _ID + "/graph",
+        get_graph,
+        "The drawable graph (assistant id or graph id)",
+        None,
+        {"type": "object"},
+        query=(
+            QueryParam(
+                "xray",
+                {"anyOf": [{"type": "boolean"}, {"type": "integer", "minimum": 1}]},
+                "Include subgraphs, to this depth.",
+            ),
+        ),
+    ),
     Endpoint("GET", _ID + "/schemas", get_schemas, "The graph's JSON schemas", None, GraphSchemasOut),
-    Endpoint("GET", _ID + "/subgraphs", get_subgraphs, "Subgraphs' schemas by namespace", None,
-             {"type": "object"}, query=(_RECURSE,)),
-    Endpoint("GET", _ID + "/subgraphs/{namespace}", get_subgraphs, "One namespace's subgraphs' schemas", None,
-             {"type": "object"}, query=(_RECURSE,)),
+    Endpoint(
+        "GET",
+        _ID + "/subgraphs",
+        get_subgraphs,
+        "Subgraphs' schemas by namespace",
+        None,
+        {"type": "object"},
+        query=(_RECURSE,),
+    ),
+    Endpoint(
+        "GET",
+        _ID + "/subgraphs/{namespace}",
+        get_subgraphs,
+        "One namespace's subgraphs' schemas",
+        None,
+        {"type": "object"},
+        query=(_RECURSE,),
+    ),
 )

@@ -38,10 +38,14 @@ class RequestGuard:
         except Exception:
             # The one place an unexpected error is caught: log it whole, tell the client nothing
             # internal. If the response already began, all we can do is drop the connection.
-            log.exception("request.failed", method=scope["method"], path=scope["path"], request_id=request_id.decode())
+            log.exception(
+                "request.failed", method=scope["method"], path=scope["path"], request_id=request_id.decode()
+            )
             if started:
                 raise
-            await JSONResponse({"detail": "Internal Server Error"}, status_code=500)(scope, receive, send_with_id)
+            await JSONResponse({"detail": "Internal Server Error"}, status_code=500)(
+                scope, receive, send_with_id
+            )
 
 
 def _request_id(scope: Scope) -> bytes:

@@ -41,20 +41,24 @@ def _operation(e: Endpoint) -> dict[str, Any]:
     params = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _path_params(e.path)
-    ] + [{"name": q.name, "in": "query", "required": False, "schema": q.schema, "description": q.description}
-         for q in e.query]
+    ] + [
+        {"name": q.name, "in": "query", "required": False, "schema": q.schema, "description": q.description}
+        for q in e.query
+    ]
     error = {"content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorOut")}}}}
-    responses: dict[str, Any] = {
-        str(code): {"description": _REASONS[code], **error} for code in e.errors
-    }
+    responses: dict[str, Any] = {str(code): {"description": _REASONS[code], **error} for code in e.errors}
     ok: dict[str, Any] = {"description": "No content" if e.response is None else "OK"}
     if e.response is not None:
         ok["content"] = {"application/json": {"schema": _schema(e.response)}}
     if e.response_headers:
         ok["headers"] = {h: {"schema": {"type": "string"}} for h in e.response_headers}
     responses[str(e.status)] = ok
-    op: dict[str, Any] = {"summary": e.summary, "operationId": e.handler.__name__ + _suffix(e),
-                          "parameters": params, "responses": responses}
+    op: dict[str, Any] = {
+        "summary": e.summary,
+        "operationId": e.handler.__name__ + _suffix(e),
+        "parameters": params,
+        "responses": responses,
+    }
     if e.body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(e.body)}}}
     return op

@@ -17,7 +17,9 @@ async def ok(request: Request) -> Response:
 
 
 async def info(request: Request) -> Response:
-    return JSONResponse({"version": VERSION, "graphdock": True, "flags": {"assistants": True, "crons": False}})
+    return JSONResponse(
+        {"version": VERSION, "graphdock": True, "flags": {"assistants": True, "crons": False}}
+    )
 
 
 async def openapi(request: Request) -> Response:

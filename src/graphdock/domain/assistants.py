@@ -60,7 +60,9 @@ class Assistants:
     async def ensure_defaults(self) -> None:
         """One assistant per graph; an existing one (maybe edited by a user) is left as it is."""
         for graph_id in self._graphs.graph_ids:
-            snapshot = Snapshot(graph_id, {}, {}, {"created_by": "system"}, graph_id, self._graphs.description(graph_id))
+            snapshot = Snapshot(
+                graph_id, {}, {}, {"created_by": "system"}, graph_id, self._graphs.description(graph_id)
+            )
             await self._storage.create_assistant(default_assistant_id(graph_id), snapshot, "do_nothing")
 
     async def create(
@@ -76,9 +78,10 @@ class Assistants:
         if_exists: Literal["raise", "do_nothing"],
     ) -> Assistant:
         self.require_graph(graph_id)
+        context_first = bool(context) and not config.get("configurable")
         config, context = _mirror(config, context, current_config=None)
         snapshot = Snapshot(graph_id, config, context or {}, metadata, name or "Untitled", description)
-        self._validate(snapshot, context_first=bool(context) and not config.get("configurable"))
+        self._validate(snapshot, context_first=context_first)
         return await self._storage.create_assistant(assistant_id or str(uuid.uuid4()), snapshot, if_exists)
 
     async def get(self, assistant_id: str) -> Assistant:

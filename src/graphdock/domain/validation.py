@@ -26,7 +26,9 @@ class SchemaValidators:
         for path, value, schema in checks:
             if not schema:
                 continue
-            error = next((e for e in self._validator(schema).iter_errors(value) if not _only_missing(e)), None)
+            error = next(
+                (e for e in self._validator(schema).iter_errors(value) if not _only_missing(e)), None
+            )
             if error is not None:
                 where = ".".join([path, *(str(p) for p in error.absolute_path)])
                 raise InvalidRequest(f"{where}: {error.message}")

@@ -43,15 +43,20 @@ class AssistantConfig(BaseModel):
 
 
 class AssistantCreate(_Body):
-    graph_id: StrictStr = Field(description="The graph this assistant runs (a key of langgraph.json's graphs).")
-    assistant_id: UuidStr | None = Field(None, description="Chosen id; any UUID spelling, stored lower-case dashed.")
+    graph_id: StrictStr = Field(
+        description="The graph this assistant runs (a key of langgraph.json's graphs)."
+    )
+    assistant_id: UuidStr | None = Field(
+        None, description="Chosen id; any UUID spelling, stored lower-case dashed."
+    )
     config: AssistantConfig | None = None
     context: JsonObject | None = None
     metadata: JsonObject | None = None
     name: StrictStr | None = Field(None, description='Empty or missing: "Untitled".')
     description: StrictStr | None = None
     if_exists: Literal["raise", "do_nothing"] | None = Field(
-        None, description="raise (default): 409 when the id exists; do_nothing: return the existing assistant."
+        None,
+        description="raise (default): 409 when the id exists; do_nothing: return the existing assistant.",
     )
 
 
@@ -59,7 +64,9 @@ class AssistantPatch(_Body):
     """Every field optional; each successful PATCH appends a version and makes it active."""
 
     graph_id: StrictStr | None = None
-    config: AssistantConfig | None = Field(None, description="Replaces the whole config; {} counts as omitted.")
+    config: AssistantConfig | None = Field(
+        None, description="Replaces the whole config; {} counts as omitted."
+    )
     context: JsonObject | None = None
     metadata: JsonObject | None = Field(None, description="Shallow-merged into the current metadata.")
     name: StrictStr | None = None

@@ -40,7 +40,9 @@ class Storage(Protocol):
     async def delete_assistant(self, assistant_id: str) -> None:
         """Remove the assistant and every version; NotFound if absent."""
 
-    async def list_versions(self, assistant_id: str, metadata: dict[str, object], page: Page) -> list[AssistantVersion]:
+    async def list_versions(
+        self, assistant_id: str, metadata: dict[str, object], page: Page
+    ) -> list[AssistantVersion]:
         """Newest first; NotFound if the assistant does not exist, [] for an empty page."""
 
     async def search_assistants(

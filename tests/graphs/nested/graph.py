@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
-from typing import Annotated
 
 from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
@@ -12,19 +10,18 @@ from typing_extensions import TypedDict
 
 class State(TypedDict):
     text: str
-    steps: Annotated[list[str], operator.add]
 
 
 class ChildState(TypedDict):
     text: str
-    steps: Annotated[list[str], operator.add]
-    # Only the child and grandchild have this key, so their schemas differ from the parent's.
+    # Only the child and grandchild declare it, so their input schemas differ from the parent's.
     depth: int
 
 
 def _step(name: str, depth: int | None = None) -> Callable[[ChildState], dict[str, object]]:
+    # Each node appends its name, so the output shows the path: "t>start>enter>leaf".
     def node(state: ChildState) -> dict[str, object]:
-        update: dict[str, object] = {"steps": [name]}
+        update: dict[str, object] = {"text": f"{state['text']}>{name}"}
         if depth is not None:
             update["depth"] = depth
         return update

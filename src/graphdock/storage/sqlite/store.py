@@ -210,14 +210,21 @@ class SqliteStorage:
     def _fetch_assistant(
         c: sqlite3.Connection, assistant_id: str, *, columns: str = _ASSISTANT, extra: str = ""
     ) -> Any:
-        row = c.execute(f"SELECT {columns}{extra} FROM assistants WHERE assistant_id = ?", (assistant_id,)).fetchone()
+        row = c.execute(
+            f"SELECT {columns}{extra} FROM assistants WHERE assistant_id = ?", (assistant_id,)
+        ).fetchone()
         if row is None:
             raise NotFound(f"Assistant {assistant_id} not found")
         return row
 
     @staticmethod
     def _activate(
-        c: sqlite3.Connection, assistant_id: str, s: Snapshot, version: int, now: str, last_version: int | None = None
+        c: sqlite3.Connection,
+        assistant_id: str,
+        s: Snapshot,
+        version: int,
+        now: str,
+        last_version: int | None = None,
     ) -> None:
         c.execute(
             "UPDATE assistants SET graph_id = ?, config = ?, context = ?, metadata = ?, name = ?, description = ?,"
@@ -247,7 +254,9 @@ def _where(where: AssistantFilter) -> tuple[str, list[Any]]:
         params.append(where.name)
     for key, value in where.metadata.items():
         # Each top-level key narrows through the index; scalars match exactly there.
-        parts.append("assistant_id IN (SELECT assistant_id FROM assistant_metadata WHERE key = ? AND value = ?)")
+        parts.append(
+            "assistant_id IN (SELECT assistant_id FROM assistant_metadata WHERE key = ? AND value = ?)"
+        )
         params += [key, index_value(value)]
     if any(isinstance(v, dict | list) for v in where.metadata.values()):
         parts.append("gd_contains(metadata, ?)")

@@ -1,0 +1,38 @@
+# The two quick-start commands (`make dev`, `make test`) and what they build on.
+# Everything installs into ./.venv from PyPI (and tests/js/node_modules from npm); nothing global.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 2024
+
+.PHONY: setup dev test lint typecheck pytest bench clean
+
+$(BIN)/graphdock: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $@
+
+setup: $(BIN)/graphdock  ## create .venv with graphdock and the test tools
+
+dev: setup  ## serve the bundled example project (examples/agent) on http://127.0.0.1:$(PORT)
+	cd examples/agent && ../../$(BIN)/graphdock dev --port $(PORT)
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest  ## what CI runs: lint, strict types, the whole test suite
+
+bench: setup  ## graphdock vs the official `langgraph dev`, same load, one run (see bench/README.md)
+	$(BIN)/python bench/assistants.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) tests/js/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,138 @@
+"""The `graphdock` command as a user runs it: real processes, real ports, real SQLite files."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import EXAMPLE, TESTS
+
+GRAPHDOCK = [sys.executable, "-m", "graphdock"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running(args: list[str], cwd: Path, port: int) -> Iterator[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHDOCK_")}
+    proc = subprocess.Popen(
+        [*GRAPHDOCK, *args, "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"graphdock exited with {proc.returncode}:\n{proc.stdout.read() if proc.stdout else ''}"
+                )
+            try:
+                if httpx.get(url + "/ok", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "graphdock did not answer /ok within 60 s"
+            time.sleep(0.1)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the bundled example, as a user's own project folder."""
+    shutil.copytree(EXAMPLE.parent, tmp_path / "project")
+    return tmp_path / "project"
+
+
+def test_serve_stores_everything_under_dot_graphdock_and_survives_a_restart(project: Path) -> None:
+    port = _free_port()
+    with running(["serve"], project, port) as url:
+        a = httpx.post(url + "/assistants", json={"graph_id": "agent", "name": "kept"}).json()
+        httpx.patch(url + f"/assistants/{a['assistant_id']}", json={"name": "kept v2"})
+    assert (project / ".graphdock" / "graphdock.sqlite3").is_file()
+    with running(["serve"], project, port) as url:
+        again = httpx.get(url + f"/assistants/{a['assistant_id']}").json()
+        assert (again["name"], again["version"]) == ("kept v2", 2)
+
+
+def test_dev_reloads_and_answers_like_serve(project: Path) -> None:
+    with running(["dev"], project, _free_port()) as url:
+        r = httpx.post(url + "/assistants/search", json={"metadata": {"created_by": "system"}})
+        assert [a["graph_id"] for a in r.json()] == ["agent"]
+
+
+def test_a_busy_port_is_a_clear_error_naming_the_flag(project: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        for command in ("serve", "dev"):
+            done = subprocess.run(
+                [*GRAPHDOCK, command, "--port", str(port)],
+                cwd=project,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 2, done.stderr
+            assert f"port {port}" in done.stderr, done.stderr
+            assert "--port" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("broken/langgraph.json", r"raises\.py.*RuntimeError"),
+        ("missing.json", r"missing\.json: no such file"),
+    ],
+)
+def test_a_graph_or_config_that_fails_to_load_stops_start_up_with_a_message_naming_it(
+    config: str, expected: str
+) -> None:
+    done = subprocess.run(
+        [*GRAPHDOCK, "serve", "--config", str(TESTS / "graphs" / config), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert re.search(expected, done.stderr), done.stderr
+    assert "Traceback" not in done.stderr, "a load error is one clear message, not a traceback"
+
+
+def test_migrate_creates_the_database_and_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db' / 'x.sqlite3'}"
+    for _ in range(2):
+        done = subprocess.run(
+            [*GRAPHDOCK, "migrate", "--config", str(EXAMPLE), "--database-url", url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "db" / "x.sqlite3").is_file()

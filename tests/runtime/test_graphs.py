@@ -194,7 +194,10 @@ BROKEN = load_project_config(GRAPHS / "broken" / "langgraph.json")
 @pytest.mark.parametrize(
     ("graph_id", "expected"),
     [
-        ("raises", ["'raises'", "broken/raises.py:graph", "RuntimeError: database unreachable at import time"]),
+        (
+            "raises",
+            ["'raises'", "broken/raises.py:graph", "RuntimeError: database unreachable at import time"],
+        ),
         ("missing", ["'missing'", "broken/missing.py:grpah", "AttributeError", "'grpah'", "builder, graph"]),
         ("wrong_type", ["'wrong_type'", "broken/missing.py:NOT_A_GRAPH", "TypeError", "is a int"]),
     ],

@@ -155,6 +155,12 @@ async def test_files_with_the_same_basename_load_as_different_modules() -> None:
     registry = await GraphRegistry.load(project)
     assert "child" in node_ids(await registry.drawable("a", {}, False))
     assert node_ids(await registry.drawable("b", {}, False)) == {"__start__", "echo", "__end__"}
+    # Each file's classes stay reachable under their own module name (the serializer's lookup).
+    for graph_id, folder in (("a", "nested"), ("b", "plain")):
+        state = (await registry.build(graph_id, {})).builder.state_schema
+        module = importlib.import_module(state.__module__)
+        assert module.__file__ == str(GRAPHS / folder / "graph.py")
+        assert module.State is state
 
 
 async def test_graphs_of_one_file_share_one_importable_module(registry: GraphRegistry) -> None:

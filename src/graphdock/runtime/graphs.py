@@ -215,7 +215,7 @@ def _as_factory(spec: GraphSpec, fn: Callable[..., Any]) -> _Factory:
 async def _call_factory(spec: GraphSpec, factory: _Factory, config: dict[str, Any]) -> AnyPregel:
     # Factories are written against a full RunnableConfig (config["configurable"][...]), as the
     # official server passes; ensure_config also copies, so a factory cannot mutate the caller's.
-    result = factory(config)
+    result = factory(cast(dict[str, Any], ensure_config(cast(RunnableConfig, config))))
     if inspect.isawaitable(result):
         result = await result
     if isinstance(result, StateGraph):

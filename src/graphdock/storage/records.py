@@ -13,8 +13,8 @@ SortField = Literal["assistant_id", "created_at", "updated_at", "name", "graph_i
 
 def utc_now() -> str:
     # Fixed width (always microseconds, always +00:00) so that string order is time order on
-    # every backend; `isoformat()` drops ".000000", which would break that.
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    # every backend; plain `isoformat()` drops ".000000", which would break that.
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,5 +51,5 @@ def _only_missing(error: Any) -> bool:
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
         return True
     # anyOf/oneOf: fine if some branch fails only for want of fields a run may still supply.
-    branches = getattr(kind, "context", None)
-    return bool(branches) and any(all(_only_missing(e) for e in branch) for branch in branches)
+    branches: list[list[Any]] = getattr(kind, "context", None) or []
+    return any(all(_only_missing(e) for e in branch) for branch in branches)

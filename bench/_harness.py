@@ -243,11 +243,16 @@ def _stop_all() -> None:
 
 
 def install_exit_guards() -> None:
-    """Turn SIGTERM/SIGHUP into SystemExit so `finally` blocks run; atexit kills any survivor."""
+    """Turn SIGTERM/SIGHUP into SystemExit so `finally` blocks run; atexit kills any survivor.
+
+    SIGINT gets Python's default handler back: a shell starts background jobs with SIGINT ignored,
+    and an ignored Ctrl-C would leave the servers running.
+    """
 
     def _exit(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGHUP, _exit)
     atexit.register(_stop_all)

@@ -5,18 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
-import math
-import os
-import platform
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +35,7 @@ from _harness import (
     start_server,
 )
 from _http import Client, RequestFailed, call, make_client
+from _report import TargetResult, render_table, results_json, write_json
 
 GRAPH_ID = "agent"
 VERSIONED_VERSIONS = 50  # versions each `versions`/`set_latest` target has before those phases
@@ -228,30 +226,6 @@ def load_ops(fx: Fixture, client: Client, seed: int) -> dict[str, Work]:
 # --- one target -----------------------------------------------------------------------------
 
 
-@dataclass
-class TargetResult:
-    label: str
-    kind: ServerKind
-    startup_seconds: float = math.nan
-    info: Any = None
-    phases: dict[str, Stats] = field(default_factory=dict)
-    checks: list[str] = field(default_factory=list)  # surprises worth a look (wrong counts, lost versions)
-    growth: dict[str, Any] = field(default_factory=dict)
-    failure: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "kind": self.kind,
-            "startup_seconds": round(self.startup_seconds, 3),
-            "server_info": self.info,
-            "failure": self.failure,
-            "checks": self.checks,
-            "growth": self.growth,
-            "phases": {name: stats.summary() for name, stats in self.phases.items()},
-        }
-
-
 class TargetRun:
     """Runs every phase against one started server, recording into a TargetResult."""
 
@@ -354,7 +328,7 @@ class TargetRun:
             await self.phase(f"fill_top_up_{top_ups}", patch, concurrency=1, requests=n - version)
             version = await self._version(target)
         numbers = await self._version_numbers(target)
-        self.result.growth = {
+        growth = {
             "target_versions": n,
             "fill_seconds": round(time.perf_counter() - started, 3),
             "fill_errors": dict(fill.errors),
@@ -363,6 +337,11 @@ class TargetRun:
             "versions_listed": len(numbers),
             "distinct_version_numbers": len(set(numbers)),
         }
+        self.result.details["growth"] = growth
+        self.result.notes.append(
+            f"growth to {n} versions took {growth['fill_seconds']:.1f}s (active version {version}, "
+            f"{len(numbers)} listed, {len(set(numbers))} distinct)"
+        )
         if version != n or len(set(numbers)) != len(numbers) or len(numbers) != n:
             self.result.checks.append(
                 f"growth: active version {version}, {len(numbers)} versions listed, "
@@ -418,8 +397,9 @@ class TargetRun:
             numbers += [v["version"] for v in page]
 
 
-def bench_target(label: str, kind: ServerKind, args: argparse.Namespace, workroot: Path) -> TargetResult:
-    result = TargetResult(label, kind)
+def bench_target(result: TargetResult, args: argparse.Namespace, workroot: Path) -> None:
+    """Start the server, run every phase into `result`, stop the server (also on Ctrl-C)."""
+    label, kind = result.label, result.kind
     _progress(f"{label}: starting {kind} server")
     try:
         handle = start_server(
@@ -432,10 +412,10 @@ def bench_target(label: str, kind: ServerKind, args: argparse.Namespace, workroo
             extra_args=args.graphdock_arg if kind == "graphdock" else (),
             ready_timeout=args.ready_timeout,
         )
-    except (ServerFailed, OSError) as exc:
+    except (ServerFailed, OSError, subprocess.CalledProcessError) as exc:
         result.failure = str(exc)
         _progress(f"{label}: FAILED to start: {exc}")
-        return result
+        return
     result.startup_seconds = handle.startup_seconds
     _progress(f"{label}: ready in {handle.startup_seconds:.2f}s at {handle.base_url}")
     try:
@@ -445,7 +425,14 @@ def bench_target(label: str, kind: ServerKind, args: argparse.Namespace, workroo
         _progress(f"{label}: FAILED: {exc}")
     finally:
         handle.stop()
-    return result
+
+
+def _loop_name() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
 
 
 def _run_async(coro: Coroutine[Any, Any, None]) -> None:
@@ -462,156 +449,37 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-# --- report ---------------------------------------------------------------------------------
-
-
-def _fmt(value: float, digits: int) -> str:
-    return "-" if math.isnan(value) else f"{value:.{digits}f}"
-
-
-def _ratio(numerator: float, denominator: float) -> str:
-    if math.isnan(numerator) or math.isnan(denominator) or denominator == 0:
-        return "-"
-    return f"{numerator / denominator:.2f}x"
-
-
-def _ratios(base: Stats, cand: Stats) -> tuple[float, float, float]:
-    """Candidate/base throughput; base/candidate latency (>1 = candidate faster)."""
-
-    def div(a: float, b: float) -> float:
-        return math.nan if math.isnan(a) or math.isnan(b) or b == 0 else a / b
-
-    return (
-        div(cand.rps, base.rps),
-        div(base.percentile_ms(50), cand.percentile_ms(50)),
-        div(base.percentile_ms(99), cand.percentile_ms(99)),
-    )
-
-
-def render(results: list[TargetResult], args: argparse.Namespace) -> str:
-    ok = [r for r in results if r.failure is None or r.phases]
-    names: list[str] = []
-    for r in ok:
-        names += [n for n in r.phases if n not in names]
-    cell = f"{'req/s':>9} {'p50':>8} {'p99':>8} {'err':>5} {'cpu/req':>8}"
-    width = len(cell)
-    compare = len(ok) == 2
-    head = f"{'':<18}" + "".join(f" | {r.label:^{width}}" for r in ok)
-    sub = f"{'operation':<18}" + "".join(f" | {cell}" for _ in ok)
-    if compare:
-        title = f"{ok[1].label}/{ok[0].label}"
-        head += f" | {title:^26}"
-        sub += f" | {'req/s':>8} {'p50':>8} {'p99':>8}"
-    lines = [
-        f"Assistants API: {args.assistants} assistants, concurrency {args.concurrency}, {args.seconds:g}s per op "
-        f"(warm-up {args.warmup:g}s), growth probes at concurrency {args.growth_concurrency}; client {args.client}",
-        "latency in ms (successful requests); cpu/req = server CPU ms per request; "
-        "ratios: req/s new/old, p50/p99 old/new (>1 = the second target is better)",
-        "",
-        head,
-        sub,
-        "-" * len(sub),
-    ]
-    for name in names:
-        row = f"{name:<18}"
-        for r in ok:
-            s = r.phases.get(name)
-            if s is None:
-                row += f" | {'':>{width}}"
-                continue
-            row += (
-                f" | {_fmt(s.rps, 1):>9} {_fmt(s.percentile_ms(50), 2):>8} {_fmt(s.percentile_ms(99), 2):>8}"
-                f" {s.error_count:>5} {_fmt(s.server_cpu_ms_per_request(), 2):>8}"
-            )
-        if compare and name in ok[0].phases and name in ok[1].phases:
-            rps, p50, p99 = _ratios(ok[0].phases[name], ok[1].phases[name])
-            row += f" | {_ratio(rps, 1):>8} {_ratio(p50, 1):>8} {_ratio(p99, 1):>8}"
-        lines.append(row)
-    lines.append("")
-    for r in results:
-        lines.append(f"{r.label}: startup {_fmt(r.startup_seconds, 2)}s" + _growth_line(r))
-        if r.failure:
-            lines.append(f"  FAILED: {r.failure.splitlines()[0] if r.failure else ''}")
-        lines += [f"  check: {c}" for c in r.checks]
-        for name, s in r.phases.items():
-            for key, n in s.errors.items():
-                sample = s.error_samples.get(key, [""])[0]
-                lines.append(f"  errors in {name}: {n} x {key}  e.g. {sample[:160]}")
-    return "\n".join(lines)
-
-
-def _growth_line(r: TargetResult) -> str:
-    g = r.growth
-    if not g:
-        return ""
-    return (
-        f"; growth to {g['target_versions']} versions took {g['fill_seconds']:.1f}s "
-        f"(active version {g['final_version']}, {g['versions_listed']} listed, "
-        f"{g['distinct_version_numbers']} distinct)"
-    )
-
-
-def to_json(results: list[TargetResult], args: argparse.Namespace) -> dict[str, Any]:
-    ratios: dict[str, dict[str, float]] = {}
-    ok = [r for r in results if r.phases]
-    if len(ok) == 2:
-        for name, base in ok[0].phases.items():
-            cand = ok[1].phases.get(name)
-            if cand is not None:
-                rps, p50, p99 = _ratios(base, cand)
-                ratios[name] = {"rps": round(rps, 3), "p50": round(p50, 3), "p99": round(p99, 3)}
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    return {
-        "benchmark": "assistants",
-        "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": _cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-        "settings": settings,
-        "ratio_definition": "rps: second/first target; p50/p99: first/second (>1 = second target faster)",
-        "targets": [r.to_json() for r in results],
-        "ratios": {f"{ok[1].label}/{ok[0].label}": ratios} if len(ok) == 2 else {},
-    }
-
-
-def _finite(value: Any) -> Any:
-    """NaN (no sample) becomes null: json.dumps would write NaN, which is not JSON."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _cpu_count() -> int | None:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     targets = target_list(args)
     install_exit_guards()
+    started = datetime.now().astimezone()
     workroot = Path(tempfile.mkdtemp(prefix="graphdock-bench-"))
     results: list[TargetResult] = []
+    exit_code = 0
     try:
         for label, kind in targets:
-            results.append(bench_target(label, kind, args, workroot))
+            results.append(TargetResult(label, kind))
+            bench_target(results[-1], args, workroot)
+    except (KeyboardInterrupt, SystemExit) as exc:  # report what was measured before the interruption
+        exit_code = exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 130
+        results[-1].failure = results[-1].failure or f"interrupted ({type(exc).__name__})"
     finally:
         if args.keep_workdir:
             _progress(f"server dirs and logs kept in {workroot}")
         else:
             shutil.rmtree(workroot, ignore_errors=True)
-    print(render(results, args))
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path: Path = args.json or BENCH_DIR / "results" / f"assistants-{stamp}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_finite(to_json(results, args)), indent=2, default=str) + "\n")
+    title = (
+        f"Assistants API: {args.assistants} assistants, concurrency {args.concurrency}, {args.seconds:g}s per op "
+        f"(warm-up {args.warmup:g}s), growth probes at concurrency {args.growth_concurrency}; client {args.client}"
+    )
+    print(render_table(results, title))
+    path: Path = args.json or BENCH_DIR / "results" / f"assistants-{started:%Y%m%d-%H%M%S}.json"
+    generator = {"client": args.client, "event_loop": _loop_name(), "connections": "keep-alive"}
+    stamp = started.isoformat(timespec="seconds")
+    write_json(path, results_json("assistants", stamp, results, vars(args), load_generator=generator))
     print(f"\nresults written to {path}")
-    return 1 if any(r.failure for r in results) else 0
+    return exit_code or (1 if any(r.failure for r in results) else 0)
 
 
 if __name__ == "__main__":

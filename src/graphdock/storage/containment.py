@@ -38,6 +38,8 @@ def index_value(value: Any) -> str:
         return "{"
     if isinstance(value, list):
         return "["
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        # Exact for every integral float, however large (1e16 and 10000000000000000 alike);
+        # str(), not orjson, because orjson refuses integers beyond 64 bits.
+        return str(int(value))
     return orjson.dumps(value).decode()

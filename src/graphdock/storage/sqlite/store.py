@@ -110,7 +110,7 @@ class SqliteStorage:
                 (assistant_id, *_snapshot_params(snapshot), version, now),
             )
             self._activate(c, assistant_id, snapshot, version, now, last_version=version)
-            if snapshot.metadata != current.snapshot.metadata:
+            if _changed(snapshot.metadata, current.snapshot.metadata):
                 _index_metadata(c, assistant_id, snapshot.metadata)
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
 
@@ -126,7 +126,7 @@ class SqliteStorage:
                 raise NotFound(f"Version {version} of assistant {assistant_id} not found")
             snapshot = _version(row).snapshot
             self._activate(c, assistant_id, snapshot, version, now)
-            if snapshot.metadata != current.snapshot.metadata:
+            if _changed(snapshot.metadata, current.snapshot.metadata):
                 _index_metadata(c, assistant_id, snapshot.metadata)
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
 
@@ -272,6 +272,11 @@ def _index_metadata(c: sqlite3.Connection, assistant_id: str, metadata: dict[str
     )
 
 
+def _changed(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    # Compared as JSON, not with ==: Python says True == 1, JSON (and the index) do not.
+    return orjson.dumps(new) != orjson.dumps(old)
+
+
 def _snapshot_params(s: Snapshot) -> tuple[Any, ...]:
     dumps = orjson.dumps
     return (
@@ -302,4 +307,5 @@ def _sql_contains(target: str, query: str) -> bool:
 
 
 def _sql_icontains(text: str, needle: str) -> bool:
-    return needle.casefold() in text.casefold()
+    # lower(), not casefold(): PostgreSQL's ILIKE does not fold "ß" into "ss", and the backends agree.
+    return needle.lower() in text.lower()

@@ -46,7 +46,9 @@ class RunningServer:
 @contextmanager
 def serve(settings: Settings) -> Iterator[RunningServer]:
     """Run graphdock in a background thread on a socket bound to a free port."""
-    sock = socket.socket()
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
+    # without it every keep-alive request waits ~40 ms for Nagle's algorithm.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on", loop="asyncio")

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from graphdock.api import assistants, system
-from graphdock.api.endpoints import JSONResponse
+from graphdock.api.endpoints import JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
 from graphdock.api.openapi import build_openapi
 from graphdock.domain.assistants import Assistants
@@ -45,7 +45,7 @@ def create_app(settings: Settings, graphs: GraphRegistry | None = None) -> Starl
             await storage.close()
 
     app = Starlette(
-        routes=[e.route() for e in (*API, *system.META_ENDPOINTS)],
+        routes=routes((*API, *system.META_ENDPOINTS)),
         middleware=[Middleware(RequestGuard)],
         exception_handlers={GraphdockError: _graphdock_error, HTTPException: _http_error},
         lifespan=lifespan,

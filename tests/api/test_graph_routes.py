@@ -50,7 +50,6 @@ ALL_LEVELS = ENDS | {"start", "child:enter", "child:grandchild:leaf"}
         pytest.param(None, FLAT, id="absent"),
         pytest.param("false", FLAT, id="false"),
         pytest.param("False", FLAT, id="False"),
-        pytest.param("0", FLAT, id="0"),
         pytest.param("1", ONE_LEVEL, id="1"),
         pytest.param("2", ALL_LEVELS, id="2"),
         pytest.param("true", ALL_LEVELS, id="true"),

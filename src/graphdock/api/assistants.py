@@ -129,9 +129,9 @@ async def get_graph(request: Request) -> Response:
     xray: bool | int
     if raw_xray in ("true", "True"):
         xray = True
-    elif raw_xray in ("false", "False", "0", ""):
+    elif raw_xray in ("false", "False", ""):
         xray = False
-    elif raw_xray.isdigit() and int(raw_xray) >= 1:
+    elif raw_xray.isascii() and raw_xray.isdigit() and int(raw_xray) >= 1:
         xray = int(raw_xray)
     else:
         raise InvalidRequest(f"xray: expected true, false or an integer >= 1, got {raw_xray!r}")
@@ -159,6 +159,11 @@ def _filter(body: AssistantCount | AssistantSearch) -> AssistantFilter:
 
 
 _ID = "/assistants/{assistant_id}"
+# With `select`, search returns only the named fields, so none of them is required there.
+_SEARCH_ITEM = {
+    **{k: v for k, v in AssistantOut.model_json_schema().items() if k != "required"},
+    "title": "AssistantSearchItem",
+}
 _RECURSE = QueryParam("recurse", {"type": "boolean", "default": False}, "Include nested subgraphs.")
 
 ENDPOINTS = (
@@ -177,7 +182,7 @@ ENDPOINTS = (
         search_assistants,
         "Search assistants (active versions)",
         AssistantSearch,
-        list[AssistantOut],
+        {"type": "array", "items": _SEARCH_ITEM},
         response_headers=("X-Pagination-Next", "X-Pagination-Total"),
     ),
     Endpoint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any, TypeVar
 
@@ -41,7 +42,7 @@ async def read_body(request: Request, model: type[Model]) -> Model:
         raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidRequest(f"Request body must be a JSON object, got {type(data).__name__}")
-    _check_storable(data, "body", 0)
+    _check_storable(data, "", 0, raw)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -56,21 +57,37 @@ def describe(exc: ValidationError) -> str:
     return f"{where}: {error['msg']}" + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
 
 
-def _check_storable(value: Any, path: str, depth: int) -> None:
+def _check_storable(value: Any, path: str, depth: int, raw: bytes) -> None:
+    """Refuse what could not be stored and read back exactly, on any backend."""
     if depth > MAX_DEPTH:
-        raise InvalidRequest(f"{path}: nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, str):
+        raise InvalidRequest(f"{path or 'body'}: nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 2**63:
+        _check_integer_literals(raw, path)
+    elif isinstance(value, str):
         # PostgreSQL cannot store NUL in text or jsonb; refusing it on every backend keeps
         # behaviour identical and guarantees what is stored can be read back.
         if "\x00" in value:
             raise InvalidRequest(f"{path}: strings may not contain the NUL character (\\u0000)")
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_storable(key, path, depth)
-            _check_storable(item, f"{path}.{key}", depth + 1)
+            _check_storable(key, path, depth, raw)
+            _check_storable(item, f"{path}.{key}" if path else key, depth + 1, raw)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _check_storable(item, f"{path}[{i}]", depth + 1)
+            _check_storable(item, f"{path}[{i}]", depth + 1, raw)
+
+
+def _check_integer_literals(raw: bytes, path: str) -> None:
+    # orjson reads an integer literal beyond 64 bits as a float, which would be stored rounded
+    # (18446744073709551616 → 1.8446744073709552e+19). Only on this rare path is the body read
+    # again, by the standard parser, to tell such a literal from an honest large float.
+    def parse_int(literal: str) -> int:
+        number = int(literal)
+        if not -(2**63) <= number < 2**64:
+            raise InvalidRequest(f"{path}: integers must fit in 64 bits; send {literal} as a string")
+        return number
+
+    json.loads(raw, parse_int=parse_int)
 
 
 def path_uuid(request: Request, name: str = "assistant_id") -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +37,27 @@ class Endpoint:
     query: tuple[QueryParam, ...] = ()
     response_headers: tuple[str, ...] = ()
 
-    def route(self) -> Route:
-        return Route(self.path, self.handler, methods=[self.method])
+    @property
+    def error_codes(self) -> tuple[int, ...]:
+        # Anything that reads a body can answer 413 (too large) and 422 (not the JSON it needs).
+        extra = (413, 422) if self.body is not None else ()
+        return tuple(sorted({*self.errors, *extra}))
+
+
+def routes(endpoints: Sequence[Endpoint]) -> list[Route]:
+    """One Route per path, dispatching on the method, so a 405 lists every allowed method."""
+    by_path: dict[str, dict[str, Handler]] = defaultdict(dict)
+    for e in endpoints:
+        by_path[e.path][e.method] = e.handler
+
+    def dispatcher(handlers: dict[str, Handler]) -> Handler:
+        async def dispatch(request: Request) -> Response:
+            # HEAD is answered by the GET handler (Starlette drops the body).
+            return await handlers[request.method if request.method != "HEAD" else "GET"](request)
+
+        return dispatch
+
+    return [Route(path, dispatcher(handlers), methods=list(handlers)) for path, handlers in by_path.items()]
 
 
 class JSONResponse(Response):

@@ -46,7 +46,9 @@ def _operation(e: Endpoint) -> dict[str, Any]:
         for q in e.query
     ]
     error = {"content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorOut")}}}}
-    responses: dict[str, Any] = {str(code): {"description": _REASONS[code], **error} for code in e.errors}
+    responses: dict[str, Any] = {
+        str(code): {"description": _REASONS[code], **error} for code in e.error_codes
+    }
     ok: dict[str, Any] = {"description": "No content" if e.response is None else "OK"}
     if e.response is not None:
         ok["content"] = {"application/json": {"schema": _schema(e.response)}}

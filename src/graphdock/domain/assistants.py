@@ -115,6 +115,9 @@ class Assistants:
         return await self._storage.revise_assistant(assistant_id, revise)
 
     async def set_latest(self, assistant_id: str, version: int) -> Assistant:
+        if not 1 <= version < 2**63:  # no database could hold it: it cannot exist
+            await self.get(assistant_id)  # a missing assistant is still the first thing to report
+            raise NotFound(f"Version {version} of assistant {assistant_id} not found")
         return await self._storage.set_active_version(assistant_id, version)
 
     async def delete(self, assistant_id: str, *, delete_threads: bool) -> None:

@@ -26,6 +26,8 @@ def _normalise_uuid(value: str) -> str:
 
 
 UuidStr = Annotated[StrictStr, AfterValidator(_normalise_uuid)]
+# Databases count rows in signed 64-bit integers; a larger offset is a client error, not a 500.
+Offset = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
 
 
 class _Body(BaseModel):
@@ -37,9 +39,11 @@ class AssistantConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    configurable: JsonObject | None = None
-    tags: list[StrictStr] | None = None
-    recursion_limit: Annotated[StrictInt, Field(ge=1)] | None = None
+    # Not nullable: a stored `"configurable": null` would break every run's config merge.
+    # Defaults are never stored: the API dumps only the keys the client set.
+    configurable: JsonObject = Field(default_factory=dict)
+    tags: list[StrictStr] = Field(default_factory=list)
+    recursion_limit: Annotated[StrictInt, Field(ge=1, le=2**31 - 1)] = 25
 
 
 class AssistantCreate(_Body):
@@ -81,7 +85,7 @@ class AssistantFilterBody(_Body):
 
 class AssistantSearch(AssistantFilterBody):
     limit: Annotated[StrictInt, Field(ge=1, le=1000)] = 10
-    offset: Annotated[StrictInt, Field(ge=0)] = 0
+    offset: Offset = 0
     sort_by: SortField | None = None
     sort_order: Literal["asc", "desc", "ASC", "DESC"] | None = None
     select: list[StrictStr] | None = None
@@ -94,7 +98,7 @@ class AssistantCount(AssistantFilterBody):
 class VersionsSearch(_Body):
     metadata: JsonObject | None = None
     limit: Annotated[StrictInt, Field(ge=1, le=1000)] = 10
-    offset: Annotated[StrictInt, Field(ge=0)] = 0
+    offset: Offset = 0
 
 
 class SetLatest(_Body):

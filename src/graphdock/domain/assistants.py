@@ -92,8 +92,6 @@ class Assistants:
             self.require_graph(changes.graph_id)
         # `{}` counts as "config omitted", as on the official server.
         given_config = changes.config or None
-        if given_config and given_config.get("configurable") and changes.context:
-            raise ConflictingInput(_BOTH_GIVEN)
 
         def revise(current: Assistant) -> Snapshot:
             now = current.snapshot

@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphdock.api import assistants, system
+from graphdock.api import assistants, system, transfer, versions
 from graphdock.api.endpoints import JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
 from graphdock.api.openapi import build_openapi
@@ -25,7 +25,7 @@ from graphdock.storage import storage_for
 
 log = structlog.get_logger("graphdock")
 
-API = (*system.ENDPOINTS, *assistants.ENDPOINTS)
+API = (*system.ENDPOINTS, *transfer.ENDPOINTS, *assistants.ENDPOINTS, *versions.ENDPOINTS)
 
 
 def create_app(settings: Settings, graphs: GraphRegistry | None = None) -> Starlette:

@@ -8,23 +8,26 @@ import errno
 import os
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-from graphdock.errors import ConfigError
+from graphdock.errors import CommandError, ConfigError
 from graphdock.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    flags = {k: v for k, v in vars(args).items() if k not in {"command", "no_reload"}}
-    if args.command == "dev":
-        flags["reload"] = not args.no_reload
     try:
-        settings = Settings.build(flags)
-        code = _COMMANDS[args.command](settings)
-    except ConfigError as exc:
+        if args.command == "assistants":
+            code = _assistants(args)
+        else:
+            flags = {k: v for k, v in vars(args).items() if k not in {"command", "no_reload"}}
+            if args.command == "dev":
+                flags["reload"] = not args.no_reload
+            code = _COMMANDS[args.command](Settings.build(flags))
+    except (ConfigError, CommandError) as exc:
         print(f"graphdock: {exc}", file=sys.stderr)
         code = 2
     raise SystemExit(code)
@@ -60,7 +63,37 @@ def _parser() -> argparse.ArgumentParser:
         )
         if name == "dev":
             sub.add_argument("--no-reload", action="store_true", help="do not restart when files change")
+    _add_assistants_commands(commands)
     return parser
+
+
+def _add_assistants_commands(commands: Any) -> None:
+    group = commands.add_parser("assistants", help="move assistants with their whole history between servers")
+    actions = group.add_subparsers(dest="action", required=True)
+    export = actions.add_parser("export", help="write every version of every assistant as JSON")
+    export.add_argument("--output", "-o", default="-", help="file to write (default: standard output)")
+    export.add_argument(
+        "--assistant-id", action="append", dest="assistant_ids", help="only this one (repeatable)"
+    )
+    imported = actions.add_parser("import", help="read an export: keeps version numbers and active versions")
+    imported.add_argument("file", type=Path, help="a file written by `graphdock assistants export`")
+    imported.add_argument("--dry-run", action="store_true", help="report what would happen, write nothing")
+    for action in (export, imported):
+        action.add_argument("--url", default="http://127.0.0.1:2024", help="the graphdock server to talk to")
+        action.add_argument(
+            "--batch-size", type=int, default=100, help="assistants per request (default 100)"
+        )
+
+
+def _assistants(args: argparse.Namespace) -> int:
+    from graphdock import transfer
+
+    if not 1 <= args.batch_size <= 1000:
+        raise CommandError("--batch-size must be between 1 and 1000")
+    if args.action == "import":
+        return transfer.import_assistants(args.url, args.file, args.batch_size, args.dry_run)
+    output = None if args.output == "-" else Path(args.output)
+    return transfer.export_assistants(args.url, output, args.assistant_ids, args.batch_size)
 
 
 def _serve(settings: Settings) -> int:

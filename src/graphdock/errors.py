@@ -5,10 +5,12 @@
     │   └── ConflictingInput (400)    contradictory fields (configurable together with context)
     ├── NotFound (404)
     ├── Conflict (409)
+    ├── PreconditionFailed (412)   If-Match no longer names the active version
     ├── PayloadTooLarge (413)
     ├── Unavailable (503)         the database is busy or gone; retry
-    └── ConfigError (start-up only)   langgraph.json or a graph cannot be loaded
-        └── GraphLoadError
+    ├── ConfigError (start-up only)   langgraph.json or a graph cannot be loaded
+    │   └── GraphLoadError
+    └── CommandError (CLI only)       export/import failed (server unreachable, refused)
 
 The domain and storage raise these; the API layer turns them into `{"detail": ...}` responses
 in one handler. Nothing else may reach the client except a bare 500 "Internal Server Error".
@@ -41,6 +43,12 @@ class Conflict(GraphdockError):
     status_code = 409
 
 
+class PreconditionFailed(GraphdockError):
+    """An If-Match named a version that is no longer the active one."""
+
+    status_code = 412
+
+
 class PayloadTooLarge(GraphdockError):
     status_code = 413
 
@@ -51,6 +59,10 @@ class ConfigError(GraphdockError):
 
 class GraphLoadError(ConfigError):
     pass
+
+
+class CommandError(GraphdockError):
+    """A CLI command (export, import) could not do its job; the CLI prints it and exits 2."""
 
 
 class Unavailable(GraphdockError):

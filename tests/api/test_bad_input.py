@@ -640,7 +640,7 @@ async def test_a_body_just_under_the_limit_is_accepted(
         ("POST", "/nope"),
         ("GET", "/assistant"),
         ("GET", "/assistants/{id}/nope"),
-        ("POST", "/assistants/{id}/versions/1"),
+        ("POST", "/assistants/{id}/versions/1/nope"),
         ("GET", "/assistants/{id}/subgraphs/a/b"),
         ("GET", "/nope/nope"),
     ],

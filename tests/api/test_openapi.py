@@ -32,6 +32,15 @@ ASSISTANTS_OPERATIONS = {
     ("get", _ID + "/subgraphs"),
     ("get", _ID + "/subgraphs/{namespace}"),
 }
+# graphdock's own version management, beside the platform's twelve.
+GRAPHDOCK_OPERATIONS = {
+    ("get", _ID + "/versions/{version}"),
+    ("delete", _ID + "/versions/{version}"),
+    ("post", _ID + "/versions/{version}/restore"),
+    ("get", _ID + "/diff"),
+    ("post", "/assistants/export"),
+    ("post", "/assistants/import"),
+}
 # Served, but about the API rather than part of it.
 META_PATHS = {"/openapi.json", "/docs"}
 
@@ -143,11 +152,26 @@ def test_every_component_is_a_valid_json_schema_and_every_ref_resolves(document:
         assert ref.removeprefix("#/components/schemas/") in components, f"$ref {ref} resolves to nothing"
 
 
-def test_all_twelve_assistants_operations_are_documented_with_their_methods(document: dict[str, Any]) -> None:
+def test_all_twelve_assistants_operations_and_graphdocks_own_are_documented(document: dict[str, Any]) -> None:
     documented = {(m, p) for m, p, _ in operations(document) if p.startswith("/assistants")}
-    assert documented == ASSISTANTS_OPERATIONS, (
-        f"missing {sorted(ASSISTANTS_OPERATIONS - documented)}, unexpected {sorted(documented - ASSISTANTS_OPERATIONS)}"
+    expected = ASSISTANTS_OPERATIONS | GRAPHDOCK_OPERATIONS
+    assert documented == expected, (
+        f"missing {sorted(expected - documented)}, unexpected {sorted(documented - expected)}"
     )
+
+
+def test_writes_that_honour_if_match_document_the_header_and_412(document: dict[str, Any]) -> None:
+    for method, path in [
+        ("patch", _ID),
+        ("delete", _ID),
+        ("post", _ID + "/latest"),
+        ("delete", _ID + "/versions/{version}"),
+        ("post", _ID + "/versions/{version}/restore"),
+    ]:
+        op = document["paths"][path][method]
+        assert any(p["in"] == "header" and p["name"] == "If-Match" for p in op["parameters"]), (method, path)
+        assert "412" in op["responses"], (method, path)
+    assert "ETag" in document["paths"][_ID]["get"]["responses"]["200"]["headers"]
 
 
 def test_every_route_the_server_serves_is_documented_and_nothing_else(

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphdock.api.bodies import path_uuid, query_flag, read_body
+from graphdock.api.bodies import etag, if_match, path_uuid, query_flag, read_body
 from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam
 from graphdock.domain.assistants import AssistantChanges, Assistants
 from graphdock.errors import InvalidRequest
@@ -24,12 +24,17 @@ from graphdock.schemas.assistants import (
     SetLatest,
     VersionsSearch,
 )
-from graphdock.storage.records import AssistantFilter, Page
+from graphdock.storage.records import Assistant, AssistantFilter, Page
 
 
-def _assistants(request: Request) -> Assistants:
-    service: Assistants = request.app.state.assistants
-    return service
+def service(request: Request) -> Assistants:
+    assistants: Assistants = request.app.state.assistants
+    return assistants
+
+
+def assistant_response(assistant: Assistant) -> Response:
+    """An assistant's active row, with the ETag that If-Match compares against."""
+    return JSONResponse(assistant.to_wire(), headers=etag(assistant.version))
 
 
 def _config(body_config: AssistantConfig | None) -> dict[str, Any]:
@@ -39,7 +44,7 @@ def _config(body_config: AssistantConfig | None) -> dict[str, Any]:
 
 async def create_assistant(request: Request) -> Response:
     body = await read_body(request, AssistantCreate)
-    assistant = await _assistants(request).create(
+    assistant = await service(request).create(
         graph_id=body.graph_id,
         assistant_id=body.assistant_id,
         config=_config(body.config),
@@ -49,12 +54,11 @@ async def create_assistant(request: Request) -> Response:
         description=body.description,
         if_exists=body.if_exists or "raise",
     )
-    return JSONResponse(assistant.to_wire())
+    return assistant_response(assistant)
 
 
 async def get_assistant(request: Request) -> Response:
-    assistant = await _assistants(request).get(path_uuid(request))
-    return JSONResponse(assistant.to_wire())
+    return assistant_response(await service(request).get(path_uuid(request)))
 
 
 async def patch_assistant(request: Request) -> Response:
@@ -68,13 +72,15 @@ async def patch_assistant(request: Request) -> Response:
         name=body.name,
         description=body.description,
     )
-    assistant = await _assistants(request).update(assistant_id, changes)
-    return JSONResponse(assistant.to_wire())
+    assistant = await service(request).update(assistant_id, changes, if_version=if_match(request))
+    return assistant_response(assistant)
 
 
 async def delete_assistant(request: Request) -> Response:
     assistant_id = path_uuid(request)
-    await _assistants(request).delete(assistant_id, delete_threads=query_flag(request, "delete_threads"))
+    await service(request).delete(
+        assistant_id, delete_threads=query_flag(request, "delete_threads"), if_version=if_match(request)
+    )
     # 204 with no body: the JS client parses any other 2xx body as JSON.
     return Response(status_code=204)
 
@@ -82,7 +88,7 @@ async def delete_assistant(request: Request) -> Response:
 async def list_versions(request: Request) -> Response:
     assistant_id = path_uuid(request)
     body = await read_body(request, VersionsSearch)
-    versions = await _assistants(request).versions(
+    versions = await service(request).versions(
         assistant_id, body.metadata or {}, Page(limit=body.limit, offset=body.offset)
     )
     return JSONResponse([v.to_wire() for v in versions])
@@ -91,8 +97,8 @@ async def list_versions(request: Request) -> Response:
 async def set_latest(request: Request) -> Response:
     assistant_id = path_uuid(request)
     body = await read_body(request, SetLatest)
-    assistant = await _assistants(request).set_latest(assistant_id, body.version)
-    return JSONResponse(assistant.to_wire())
+    assistant = await service(request).set_latest(assistant_id, body.version, if_version=if_match(request))
+    return assistant_response(assistant)
 
 
 async def search_assistants(request: Request) -> Response:
@@ -102,9 +108,7 @@ async def search_assistants(request: Request) -> Response:
         raise InvalidRequest(f"select: unknown fields {unknown}; expected some of {sorted(ASSISTANT_FIELDS)}")
     page = Page(limit=body.limit, offset=body.offset)
     descending = (body.sort_order or "desc").lower() == "desc"
-    found, more = await _assistants(request).search(
-        _filter(body), page, body.sort_by or "created_at", descending
-    )
+    found, more = await service(request).search(_filter(body), page, body.sort_by or "created_at", descending)
     rows = [a.to_wire() for a in found]
     if select:
         rows = [{k: row[k] for k in select} for row in rows]
@@ -121,7 +125,7 @@ async def search_assistants(request: Request) -> Response:
 
 async def count_assistants(request: Request) -> Response:
     body = await read_body(request, AssistantCount)
-    return JSONResponse(await _assistants(request).count(_filter(body)))
+    return JSONResponse(await service(request).count(_filter(body)))
 
 
 async def get_graph(request: Request) -> Response:
@@ -135,20 +139,20 @@ async def get_graph(request: Request) -> Response:
         xray = int(raw_xray)
     else:
         raise InvalidRequest(f"xray: expected true, false or an integer >= 1, got {raw_xray!r}")
-    service = _assistants(request)
+    assistants = service(request)
     raw_id: str = request.path_params["assistant_id"]
     # This route alone accepts a graph id in place of the assistant's UUID.
     return JSONResponse(
-        await service.drawable(raw_id if service.is_graph(raw_id) else path_uuid(request), xray)
+        await assistants.drawable(raw_id if assistants.is_graph(raw_id) else path_uuid(request), xray)
     )
 
 
 async def get_schemas(request: Request) -> Response:
-    return JSONResponse(await _assistants(request).schemas(path_uuid(request)))
+    return JSONResponse(await service(request).schemas(path_uuid(request)))
 
 
 async def get_subgraphs(request: Request) -> Response:
-    subgraphs = await _assistants(request).subgraphs(
+    subgraphs = await service(request).subgraphs(
         path_uuid(request), request.path_params.get("namespace"), query_flag(request, "recurse")
     )
     return JSONResponse(subgraphs)
@@ -175,6 +179,7 @@ ENDPOINTS = (
         AssistantCreate,
         AssistantOut,
         errors=(400, 404, 409, 413, 422),
+        response_headers=("ETag",),
     ),
     Endpoint(
         "POST",
@@ -188,7 +193,15 @@ ENDPOINTS = (
     Endpoint(
         "POST", "/assistants/count", count_assistants, "Count assistants", AssistantCount, {"type": "integer"}
     ),
-    Endpoint("GET", _ID, get_assistant, "Get an assistant's active version", None, AssistantOut),
+    Endpoint(
+        "GET",
+        _ID,
+        get_assistant,
+        "Get an assistant's active version",
+        None,
+        AssistantOut,
+        response_headers=("ETag",),
+    ),
     Endpoint(
         "PATCH",
         _ID,
@@ -197,6 +210,8 @@ ENDPOINTS = (
         AssistantPatch,
         AssistantOut,
         errors=(400, 404, 413, 422),
+        response_headers=("ETag",),
+        if_match=True,
     ),
     Endpoint(
         "DELETE",
@@ -211,6 +226,7 @@ ENDPOINTS = (
                 "Also delete threads whose metadata.assistant_id is this assistant.",
             ),
         ),
+        if_match=True,
     ),
     Endpoint(
         "POST",
@@ -227,6 +243,8 @@ ENDPOINTS = (
         "Make a version active again (restores its whole snapshot)",
         SetLatest,
         AssistantOut,
+        response_headers=("ETag",),
+        if_match=True,
     ),
     Endpoint(
         "GET",

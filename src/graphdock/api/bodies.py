@@ -112,3 +112,32 @@ def query_flag(request: Request, name: str, default: bool = False) -> bool:
     if raw in _FALSE:
         return False
     raise InvalidRequest(f"{name}: expected true or false, got {raw!r}")
+
+
+def if_match(request: Request) -> frozenset[int] | None:
+    """The active versions an If-Match header allows; None when absent or "*".
+
+    ETags are the version in quotes ("3"). If-Match compares strongly (RFC 9110), so weak tags
+    (W/"3") and tags that are not ours never match: the write then answers 412, never proceeds.
+    """
+    raw = request.headers.get("if-match")
+    if raw is None or raw.strip() == "*":
+        return None
+    versions = set()
+    for tag in raw.split(","):
+        inner = tag.strip().removeprefix('"').removesuffix('"')
+        if tag.strip() == f'"{inner}"' and inner.isascii() and inner.isdigit() and int(inner) < 2**63:
+            versions.add(int(inner))
+    return frozenset(versions)
+
+
+def etag(version: int) -> dict[str, str]:
+    """The ETag header naming an assistant's active version."""
+    return {"ETag": f'"{version}"'}
+
+
+def int_param(raw: str | None, name: str) -> int:
+    """A version number from the path or the query string."""
+    if raw is None or not (raw.isascii() and raw.lstrip("-").isdigit()) or len(raw) > 20:
+        raise InvalidRequest(f"{name}: expected an integer, got {raw!r}")
+    return int(raw)

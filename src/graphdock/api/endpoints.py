@@ -21,6 +21,7 @@ class QueryParam:
     name: str
     schema: dict[str, Any]
     description: str
+    required: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +37,14 @@ class Endpoint:
     errors: tuple[int, ...] = (404, 422)
     query: tuple[QueryParam, ...] = ()
     response_headers: tuple[str, ...] = ()
+    # Honours If-Match (the ETag of GET /assistants/{id}): 412 when the active version moved on.
+    if_match: bool = False
 
     @property
     def error_codes(self) -> tuple[int, ...]:
         # Anything that reads a body can answer 413 (too large) and 422 (not the JSON it needs).
         extra = (413, 422) if self.body is not None else ()
-        return tuple(sorted({*self.errors, *extra}))
+        return tuple(sorted({*self.errors, *extra, *((412,) if self.if_match else ())}))
 
 
 def routes(endpoints: Sequence[Endpoint]) -> list[Route]:

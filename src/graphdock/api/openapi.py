@@ -12,6 +12,13 @@ from graphdock.api.endpoints import Endpoint
 from graphdock.schemas.assistants import ErrorOut
 
 _REF = "#/components/schemas/{model}"
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": 'The ETag of GET /assistants/{assistant_id} ("<version>"); 412 if another version is active now.',
+}
 _REASONS = {
     400: "Contradictory input",
     404: "Not found",
@@ -39,12 +46,25 @@ def build_openapi(endpoints: typing.Sequence[Endpoint], *, title: str, version: 
 
 def _operation(e: Endpoint) -> dict[str, Any]:
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer" if name == "version" else "string"},
+        }
         for name in _path_params(e.path)
     ] + [
-        {"name": q.name, "in": "query", "required": False, "schema": q.schema, "description": q.description}
+        {
+            "name": q.name,
+            "in": "query",
+            "required": q.required,
+            "schema": q.schema,
+            "description": q.description,
+        }
         for q in e.query
     ]
+    if e.if_match:
+        params.append(_IF_MATCH)
     error = {"content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorOut")}}}}
     responses: dict[str, Any] = {
         str(code): {"description": _REASONS[code], **error} for code in e.error_codes

@@ -8,17 +8,21 @@ Storage makes each of these one transaction; this module decides what the new sn
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from graphdock.domain.diff import diff_snapshots
+from graphdock.domain.transfer import history_from_wire, history_to_wire
 from graphdock.domain.validation import SchemaValidators
-from graphdock.errors import ConflictingInput, NotFound
+from graphdock.errors import ConflictingInput, InvalidRequest, NotFound
 from graphdock.runtime.graphs import GraphRegistry
-from graphdock.storage.base import Storage
+from graphdock.storage.base import IfVersion, ImportReport, Storage
 from graphdock.storage.records import (
     Assistant,
     AssistantFilter,
     AssistantVersion,
+    Change,
     Json,
     Page,
     Snapshot,
@@ -87,7 +91,14 @@ class Assistants:
     async def get(self, assistant_id: str) -> Assistant:
         return await self._storage.get_assistant(assistant_id)
 
-    async def update(self, assistant_id: str, changes: AssistantChanges) -> Assistant:
+    async def update(
+        self,
+        assistant_id: str,
+        changes: AssistantChanges,
+        *,
+        if_version: IfVersion = None,
+        author: str | None = None,
+    ) -> Assistant:
         if changes.graph_id is not None:
             self.require_graph(changes.graph_id)
         # `{}` counts as "config omitted", as on the official server.
@@ -110,18 +121,77 @@ class Assistants:
                 self._validate(snapshot, context_first=changes.context is not None and not given_config)
             return snapshot
 
-        return await self._storage.revise_assistant(assistant_id, revise)
+        return await self._storage.revise_assistant(
+            assistant_id, revise, if_version=if_version, change=Change("update", author)
+        )
 
-    async def set_latest(self, assistant_id: str, version: int) -> Assistant:
+    async def set_latest(self, assistant_id: str, version: int, *, if_version: IfVersion = None) -> Assistant:
+        await self._require_storable(assistant_id, version)
+        return await self._storage.set_active_version(assistant_id, version, if_version=if_version)
+
+    async def delete(self, assistant_id: str, *, delete_threads: bool, if_version: IfVersion = None) -> None:
+        # Threads arrive with the runs work; until then there are none to delete.
+        del delete_threads
+        await self._storage.delete_assistant(assistant_id, if_version=if_version)
+
+    # -- one version at a time -----------------------------------------------------------------
+
+    async def get_version(self, assistant_id: str, version: int) -> AssistantVersion:
+        await self._require_storable(assistant_id, version)
+        return await self._storage.get_version(assistant_id, version)
+
+    async def delete_version(self, assistant_id: str, version: int, *, if_version: IfVersion = None) -> None:
+        """Any version but the active one; its number is never given again."""
+        await self._require_storable(assistant_id, version)
+        await self._storage.delete_version(assistant_id, version, if_version=if_version)
+
+    async def restore(
+        self, assistant_id: str, version: int, *, if_version: IfVersion = None, author: str | None = None
+    ) -> Assistant:
+        """Append a copy of an old version as the newest one (history stays linear and complete)."""
+        old = await self.get_version(assistant_id, version)
+        return await self._storage.revise_assistant(
+            assistant_id,
+            lambda _current: old.snapshot,
+            if_version=if_version,
+            change=Change("restore", author, restored_from=version),
+        )
+
+    async def diff(self, assistant_id: str, from_version: int, to_version: int | None) -> dict[str, Any]:
+        """From one version to another, or to the active one when `to_version` is None."""
+        old = (await self.get_version(assistant_id, from_version)).snapshot
+        if to_version is None:
+            active = await self.get(assistant_id)
+            to_version, new = active.version, active.snapshot
+        else:
+            new = (await self.get_version(assistant_id, to_version)).snapshot
+        return {
+            "assistant_id": assistant_id,
+            "from_version": from_version,
+            "to_version": to_version,
+            "changes": diff_snapshots(old, new),
+        }
+
+    # -- export and import ----------------------------------------------------------------------
+
+    async def export(
+        self, assistant_ids: Sequence[str] | None, page: Page
+    ) -> tuple[list[dict[str, Any]], bool]:
+        histories, more = await self._storage.export_assistants(assistant_ids, page)
+        return [history_to_wire(h) for h in histories], more
+
+    async def import_histories(self, items: Sequence[Any], *, dry_run: bool) -> ImportReport:
+        """Keeps version numbers, the active version and the audit trail; idempotent; all or nothing."""
+        histories = [history_from_wire(item, self._graphs.graph_ids) for item in items]
+        ids = [h.assistant.assistant_id for h in histories]
+        if len(set(ids)) != len(ids):
+            raise InvalidRequest("assistants: the same assistant_id appears twice")
+        return await self._storage.import_assistants(histories, dry_run=dry_run)
+
+    async def _require_storable(self, assistant_id: str, version: int) -> None:
         if not 1 <= version < 2**63:  # no database could hold it: it cannot exist
             await self.get(assistant_id)  # a missing assistant is still the first thing to report
             raise NotFound(f"Version {version} of assistant {assistant_id} not found")
-        return await self._storage.set_active_version(assistant_id, version)
-
-    async def delete(self, assistant_id: str, *, delete_threads: bool) -> None:
-        # Threads arrive with the runs work; until then there are none to delete.
-        del delete_threads
-        await self._storage.delete_assistant(assistant_id)
 
     async def versions(self, assistant_id: str, metadata: Json, page: Page) -> list[AssistantVersion]:
         return await self._storage.list_versions(assistant_id, metadata, page)

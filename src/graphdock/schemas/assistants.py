@@ -130,6 +130,25 @@ class AssistantVersionOut(BaseModel):
     description: str | None
     version: int
     created_at: str
+    # graphdock's audit trail (extra fields; the SDKs ignore them).
+    change: Literal["create", "update", "restore", "import"] = Field(description="How this version was made.")
+    changed_by: str | None = Field(description="Who made it: the authenticated identity; null without auth.")
+    restored_from: int | None = Field(description="For a restore: the version it copied.")
+
+
+class FieldChangeOut(BaseModel):
+    field: Literal["graph_id", "config", "context", "metadata", "name", "description"]
+    path: list[str] = Field(description="Keys below the field; [] when the whole value changed.")
+    kind: Literal["added", "removed", "changed"]
+    old: Any = Field(None, description="Absent for added.")
+    new: Any = Field(None, description="Absent for removed.")
+
+
+class DiffOut(BaseModel):
+    assistant_id: str
+    from_version: int
+    to_version: int
+    changes: list[FieldChangeOut]
 
 
 class GraphSchemasOut(BaseModel):

@@ -2,19 +2,41 @@
 
 Each backend (SQLite now, PostgreSQL next) implements it and is held to the same contract suite
 (tests/storage). Writes that touch two rows (the active row and a version) happen in one
-transaction inside the backend; version numbers are allocated there too.
+transaction inside the backend; version numbers are allocated there too, and so is the If-Match
+check (`if_version`), so that "check, then write" can never interleave with another writer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from graphdock.storage.records import Assistant, AssistantFilter, AssistantVersion, Page, Snapshot, SortField
+from graphdock.storage.records import (
+    CREATED,
+    UPDATED,
+    Assistant,
+    AssistantFilter,
+    AssistantHistory,
+    AssistantVersion,
+    Change,
+    Page,
+    Snapshot,
+    SortField,
+)
 
 # Called inside the write transaction with the current active row; returns the next snapshot or
 # raises a GraphdockError, which rolls the transaction back. Must be pure and quick.
 Revise = Callable[[Assistant], Snapshot]
+# If-Match: the write happens only while the active version is one of these (None: always).
+IfVersion = frozenset[int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    created: tuple[str, ...]
+    # Already present with exactly the same history: importing twice changes nothing.
+    unchanged: tuple[str, ...]
 
 
 class Storage(Protocol):
@@ -24,21 +46,35 @@ class Storage(Protocol):
     async def close(self) -> None: ...
 
     async def create_assistant(
-        self, assistant_id: str, snapshot: Snapshot, if_exists: Literal["raise", "do_nothing"]
+        self,
+        assistant_id: str,
+        snapshot: Snapshot,
+        if_exists: Literal["raise", "do_nothing"],
+        change: Change = CREATED,
     ) -> Assistant:
         """Insert version 1 and the active row; Conflict if the id exists and if_exists is raise."""
 
     async def get_assistant(self, assistant_id: str) -> Assistant:
         """NotFound if there is no such assistant."""
 
-    async def revise_assistant(self, assistant_id: str, revise: Revise) -> Assistant:
+    async def revise_assistant(
+        self, assistant_id: str, revise: Revise, *, if_version: IfVersion = None, change: Change = UPDATED
+    ) -> Assistant:
         """Append version max+1 built by `revise` and make it active, atomically."""
 
-    async def set_active_version(self, assistant_id: str, version: int) -> Assistant:
+    async def set_active_version(
+        self, assistant_id: str, version: int, *, if_version: IfVersion = None
+    ) -> Assistant:
         """Copy that version's whole snapshot to the active row; NotFound for either id."""
 
-    async def delete_assistant(self, assistant_id: str) -> None:
+    async def delete_assistant(self, assistant_id: str, *, if_version: IfVersion = None) -> None:
         """Remove the assistant and every version; NotFound if absent."""
+
+    async def get_version(self, assistant_id: str, version: int) -> AssistantVersion:
+        """NotFound for an unknown assistant or version."""
+
+    async def delete_version(self, assistant_id: str, version: int, *, if_version: IfVersion = None) -> None:
+        """Remove one version that is not the active one (Conflict); its number is never reused."""
 
     async def list_versions(
         self, assistant_id: str, metadata: dict[str, object], page: Page
@@ -51,3 +87,13 @@ class Storage(Protocol):
         """One page of active rows, and whether more rows follow it."""
 
     async def count_assistants(self, where: AssistantFilter) -> int: ...
+
+    async def export_assistants(
+        self, assistant_ids: Sequence[str] | None, page: Page
+    ) -> tuple[list[AssistantHistory], bool]:
+        """Whole histories, oldest assistant first (stable pages); unknown ids are skipped."""
+
+    async def import_assistants(
+        self, histories: Sequence[AssistantHistory], *, dry_run: bool
+    ) -> ImportReport:
+        """All or nothing: Conflict naming every id whose stored history differs."""

@@ -9,6 +9,7 @@ from typing import Any, Literal
 Json = dict[str, Any]
 
 SortField = Literal["assistant_id", "created_at", "updated_at", "name", "graph_id"]
+ChangeKind = Literal["create", "update", "restore", "import"]
 
 
 def utc_now() -> str:
@@ -30,11 +31,27 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """The audit trail of one version: how it was made, by whom, from what."""
+
+    kind: ChangeKind = "update"
+    # The authenticated identity that made it; None while no auth is configured.
+    by: str | None = None
+    # For a restore: the version whose snapshot it copied.
+    restored_from: int | None = None
+
+
+CREATED = Change("create")
+UPDATED = Change("update")
+
+
+@dataclass(frozen=True, slots=True)
 class AssistantVersion:
     assistant_id: str
     version: int
     snapshot: Snapshot
     created_at: str
+    change: Change = field(default_factory=Change)
 
     def to_wire(self) -> Json:
         s = self.snapshot
@@ -48,6 +65,10 @@ class AssistantVersion:
             "description": s.description,
             "version": self.version,
             "created_at": self.created_at,
+            # Beyond the SDK's AssistantVersion (clients ignore unknown keys): the audit trail.
+            "change": self.change.kind,
+            "changed_by": self.change.by,
+            "restored_from": self.change.restored_from,
         }
 
 
@@ -73,6 +94,15 @@ class Assistant:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantHistory:
+    """An assistant with every version it still has: the unit of export and import."""
+
+    assistant: Assistant
+    last_version: int
+    versions: tuple[AssistantVersion, ...]
 
 
 @dataclass(frozen=True, slots=True)

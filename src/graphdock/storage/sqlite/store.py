@@ -19,31 +19,45 @@ from typing import Any, Literal
 import orjson
 import yoyo
 
-from graphdock.errors import Conflict, GraphdockError, InvalidRequest, NotFound, Unavailable
-from graphdock.storage.base import Revise
-from graphdock.storage.containment import contains, index_value
+from graphdock.errors import (
+    Conflict,
+    GraphdockError,
+    InvalidRequest,
+    NotFound,
+    PreconditionFailed,
+    Unavailable,
+)
+from graphdock.storage.base import IfVersion, ImportReport, Revise
 from graphdock.storage.records import (
+    CREATED,
+    UPDATED,
     Assistant,
     AssistantFilter,
+    AssistantHistory,
     AssistantVersion,
+    Change,
     Page,
     Snapshot,
     SortField,
     utc_now,
 )
+from graphdock.storage.sqlite import transfer
+from graphdock.storage.sqlite.rows import (
+    ASSISTANT,
+    SORT_SQL,
+    VERSION,
+    VERSION_PLACEHOLDERS,
+    index_metadata,
+    json_changed,
+    register_functions,
+    snapshot_params,
+    to_assistant,
+    to_version,
+    version_params,
+    where_sql,
+)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-_SNAPSHOT = "graph_id, config, context, metadata, name, description"
-_ASSISTANT = f"assistant_id, {_SNAPSHOT}, version, created_at, updated_at"
-_VERSION = f"assistant_id, {_SNAPSHOT}, version, created_at"
-_SORT_SQL: dict[str, str] = {
-    "assistant_id": "assistant_id",
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-    "name": "name COLLATE NOCASE",
-    "graph_id": "graph_id COLLATE NOCASE",
-}
 
 
 def sqlite_path(url: str) -> Path:
@@ -66,8 +80,7 @@ class SqliteStorage:
         # only an OS crash or power loss can lose the last transactions, the usual trade-off.
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000"):
             conn.execute(f"PRAGMA {pragma}")
-        conn.create_function("gd_contains", 2, _sql_contains, deterministic=True)
-        conn.create_function("gd_icontains", 2, _sql_icontains, deterministic=True)
+        register_functions(conn)
         self._conn = conn
 
     async def close(self) -> None:
@@ -78,74 +91,103 @@ class SqliteStorage:
     # -- writes ---------------------------------------------------------------------------------
 
     async def create_assistant(
-        self, assistant_id: str, snapshot: Snapshot, if_exists: Literal["raise", "do_nothing"]
+        self,
+        assistant_id: str,
+        snapshot: Snapshot,
+        if_exists: Literal["raise", "do_nothing"],
+        change: Change = CREATED,
     ) -> Assistant:
         now = utc_now()
         with self._write() as c:
             inserted = c.execute(
-                f"INSERT INTO assistants ({_ASSISTANT}, last_version) VALUES (?,?,?,?,?,?,?,1,?,?,1)"
+                f"INSERT INTO assistants ({ASSISTANT}, last_version) VALUES (?,?,?,?,?,?,?,1,?,?,1)"
                 " ON CONFLICT (assistant_id) DO NOTHING",
-                (assistant_id, *_snapshot_params(snapshot), now, now),
+                (assistant_id, *snapshot_params(snapshot), now, now),
             ).rowcount
             if not inserted:
                 if if_exists == "raise":
                     raise Conflict(f"Assistant {assistant_id} already exists")
-                return _assistant(self._fetch_assistant(c, assistant_id))
+                return to_assistant(_fetch_assistant(c, assistant_id))
             c.execute(
-                f"INSERT INTO assistant_versions ({_VERSION}) VALUES (?,?,?,?,?,?,?,1,?)",
-                (assistant_id, *_snapshot_params(snapshot), now),
+                f"INSERT INTO assistant_versions ({VERSION}) VALUES ({VERSION_PLACEHOLDERS})",
+                version_params(assistant_id, 1, snapshot, now, change),
             )
-            _index_metadata(c, assistant_id, snapshot.metadata)
+            index_metadata(c, assistant_id, snapshot.metadata)
         return Assistant(assistant_id, 1, snapshot, now, now)
 
-    async def revise_assistant(self, assistant_id: str, revise: Revise) -> Assistant:
+    async def revise_assistant(
+        self, assistant_id: str, revise: Revise, *, if_version: IfVersion = None, change: Change = UPDATED
+    ) -> Assistant:
         now = utc_now()
         with self._write() as c:
-            row = self._fetch_assistant(c, assistant_id, extra=", last_version")
-            current = _assistant(row)
+            row = _fetch_assistant(c, assistant_id, extra=", last_version")
+            current = _checked(to_assistant(row), if_version)
             snapshot = revise(current)
             version = row[-1] + 1
             c.execute(
-                f"INSERT INTO assistant_versions ({_VERSION}) VALUES (?,?,?,?,?,?,?,?,?)",
-                (assistant_id, *_snapshot_params(snapshot), version, now),
+                f"INSERT INTO assistant_versions ({VERSION}) VALUES ({VERSION_PLACEHOLDERS})",
+                version_params(assistant_id, version, snapshot, now, change),
             )
-            self._activate(c, assistant_id, snapshot, version, now, last_version=version)
-            if _changed(snapshot.metadata, current.snapshot.metadata):
-                _index_metadata(c, assistant_id, snapshot.metadata)
+            _activate(c, assistant_id, snapshot, version, now, last_version=version)
+            if json_changed(snapshot.metadata, current.snapshot.metadata):
+                index_metadata(c, assistant_id, snapshot.metadata)
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
 
-    async def set_active_version(self, assistant_id: str, version: int) -> Assistant:
+    async def set_active_version(
+        self, assistant_id: str, version: int, *, if_version: IfVersion = None
+    ) -> Assistant:
         now = utc_now()
         with self._write() as c:
-            current = _assistant(self._fetch_assistant(c, assistant_id))
-            row = c.execute(
-                f"SELECT {_VERSION} FROM assistant_versions WHERE assistant_id = ? AND version = ?",
-                (assistant_id, version),
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"Version {version} of assistant {assistant_id} not found")
-            snapshot = _version(row).snapshot
-            self._activate(c, assistant_id, snapshot, version, now)
-            if _changed(snapshot.metadata, current.snapshot.metadata):
-                _index_metadata(c, assistant_id, snapshot.metadata)
+            current = _checked(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
+            snapshot = _fetch_version(c, assistant_id, version).snapshot
+            _activate(c, assistant_id, snapshot, version, now)
+            if json_changed(snapshot.metadata, current.snapshot.metadata):
+                index_metadata(c, assistant_id, snapshot.metadata)
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
 
-    async def delete_assistant(self, assistant_id: str) -> None:
+    async def delete_assistant(self, assistant_id: str, *, if_version: IfVersion = None) -> None:
         with self._write() as c:
+            if if_version is not None:
+                _checked(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
             # Versions and metadata index rows go with it (ON DELETE CASCADE).
             if not c.execute("DELETE FROM assistants WHERE assistant_id = ?", (assistant_id,)).rowcount:
                 raise NotFound(f"Assistant {assistant_id} not found")
+
+    async def delete_version(self, assistant_id: str, version: int, *, if_version: IfVersion = None) -> None:
+        with self._write() as c:
+            current = _checked(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
+            _fetch_version(c, assistant_id, version)
+            if version == current.version:
+                raise Conflict(
+                    f"Version {version} is the active version of assistant {assistant_id}; make another "
+                    "version active first (POST /assistants/{id}/latest), then delete this one"
+                )
+            # last_version on the assistant row is untouched, so the number is never given again.
+            c.execute(
+                "DELETE FROM assistant_versions WHERE assistant_id = ? AND version = ?",
+                (assistant_id, version),
+            )
+
+    async def import_assistants(
+        self, histories: Sequence[AssistantHistory], *, dry_run: bool
+    ) -> ImportReport:
+        with self._write() as c:
+            return transfer.import_histories(c, histories, dry_run=dry_run)
 
     # -- reads ----------------------------------------------------------------------------------
 
     async def get_assistant(self, assistant_id: str) -> Assistant:
         with self._read() as c:
-            return _assistant(self._fetch_assistant(c, assistant_id))
+            return to_assistant(_fetch_assistant(c, assistant_id))
+
+    async def get_version(self, assistant_id: str, version: int) -> AssistantVersion:
+        with self._read() as c:
+            return _fetch_version(c, assistant_id, version)
 
     async def list_versions(
         self, assistant_id: str, metadata: dict[str, object], page: Page
     ) -> list[AssistantVersion]:
-        sql = f"SELECT {_VERSION} FROM assistant_versions WHERE assistant_id = ?"
+        sql = f"SELECT {VERSION} FROM assistant_versions WHERE assistant_id = ?"
         params: list[Any] = [assistant_id]
         if metadata:
             sql += " AND gd_contains(metadata, ?)"
@@ -154,35 +196,42 @@ class SqliteStorage:
         with self._read() as c:
             rows = c.execute(sql, (*params, page.limit, page.offset)).fetchall()
             if not rows:
-                self._fetch_assistant(c, assistant_id, columns="1")  # NotFound, or an empty page
-        return [_version(r) for r in rows]
+                _fetch_assistant(c, assistant_id, columns="1")  # NotFound, or an empty page
+        return [to_version(r) for r in rows]
 
     async def search_assistants(
         self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
     ) -> tuple[list[Assistant], bool]:
-        clause, params = _where(where)
+        clause, params = where_sql(where)
         direction = "DESC" if descending else "ASC"
         sql = (
-            f"SELECT {_ASSISTANT} FROM assistants{clause}"
-            f" ORDER BY {_SORT_SQL[sort_by]} {direction}, assistant_id {direction} LIMIT ? OFFSET ?"
+            f"SELECT {ASSISTANT} FROM assistants{clause}"
+            f" ORDER BY {SORT_SQL[sort_by]} {direction}, assistant_id {direction} LIMIT ? OFFSET ?"
         )
         with self._read() as c:
             # One row more than asked tells whether another page follows, without a count.
             rows = c.execute(sql, (*params, page.limit + 1, page.offset)).fetchall()
-        return [_assistant(r) for r in rows[: page.limit]], len(rows) > page.limit
+        return [to_assistant(r) for r in rows[: page.limit]], len(rows) > page.limit
 
     async def count_assistants(self, where: AssistantFilter) -> int:
-        clause, params = _where(where)
+        clause, params = where_sql(where)
         with self._read() as c:
             count: int = c.execute(f"SELECT count(*) FROM assistants{clause}", params).fetchone()[0]
         return count
 
+    async def export_assistants(
+        self, assistant_ids: Sequence[str] | None, page: Page
+    ) -> tuple[list[AssistantHistory], bool]:
+        # A read transaction, so the assistants and their versions are read as of one moment.
+        with self._write("DEFERRED") as c:
+            return transfer.export_histories(c, assistant_ids, page)
+
     # -- plumbing -------------------------------------------------------------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, mode: Literal["IMMEDIATE", "DEFERRED"] = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
         with self._read() as c:
-            c.execute("BEGIN IMMEDIATE")
+            c.execute(f"BEGIN {mode}")
             try:
                 yield c
             except BaseException:
@@ -206,32 +255,6 @@ class SqliteStorage:
                 raise Unavailable("The database is busy; retry the request") from exc
             raise
 
-    @staticmethod
-    def _fetch_assistant(
-        c: sqlite3.Connection, assistant_id: str, *, columns: str = _ASSISTANT, extra: str = ""
-    ) -> Any:
-        row = c.execute(
-            f"SELECT {columns}{extra} FROM assistants WHERE assistant_id = ?", (assistant_id,)
-        ).fetchone()
-        if row is None:
-            raise NotFound(f"Assistant {assistant_id} not found")
-        return row
-
-    @staticmethod
-    def _activate(
-        c: sqlite3.Connection,
-        assistant_id: str,
-        s: Snapshot,
-        version: int,
-        now: str,
-        last_version: int | None = None,
-    ) -> None:
-        c.execute(
-            "UPDATE assistants SET graph_id = ?, config = ?, context = ?, metadata = ?, name = ?, description = ?,"
-            " version = ?, updated_at = ?, last_version = coalesce(?, last_version) WHERE assistant_id = ?",
-            (*_snapshot_params(s), version, now, last_version, assistant_id),
-        )
-
 
 def migrate(path: Path) -> None:
     """Apply pending numbered migrations under yoyo's lock, so concurrent starters never race."""
@@ -243,69 +266,48 @@ def migrate(path: Path) -> None:
         backend.connection.close()
 
 
-def _where(where: AssistantFilter) -> tuple[str, list[Any]]:
-    parts: list[str] = []
-    params: list[Any] = []
-    if where.graph_id is not None:
-        parts.append("graph_id = ?")
-        params.append(where.graph_id)
-    if where.name:
-        parts.append("gd_icontains(name, ?)")
-        params.append(where.name)
-    for key, value in where.metadata.items():
-        # Each top-level key narrows through the index; scalars match exactly there.
-        parts.append(
-            "assistant_id IN (SELECT assistant_id FROM assistant_metadata WHERE key = ? AND value = ?)"
+def _fetch_assistant(
+    c: sqlite3.Connection, assistant_id: str, *, columns: str = ASSISTANT, extra: str = ""
+) -> Any:
+    row = c.execute(
+        f"SELECT {columns}{extra} FROM assistants WHERE assistant_id = ?", (assistant_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"Assistant {assistant_id} not found")
+    return row
+
+
+def _fetch_version(c: sqlite3.Connection, assistant_id: str, version: int) -> AssistantVersion:
+    row = c.execute(
+        f"SELECT {VERSION} FROM assistant_versions WHERE assistant_id = ? AND version = ?",
+        (assistant_id, version),
+    ).fetchone()
+    if row is None:
+        _fetch_assistant(c, assistant_id, columns="1")  # a missing assistant is reported as such
+        raise NotFound(f"Version {version} of assistant {assistant_id} not found")
+    return to_version(row)
+
+
+def _checked(current: Assistant, if_version: IfVersion) -> Assistant:
+    if if_version is not None and current.version not in if_version:
+        raise PreconditionFailed(
+            f"Assistant {current.assistant_id} is at version {current.version}, not "
+            f"{' or '.join(str(v) for v in sorted(if_version)) or 'the one named'} (If-Match); "
+            "fetch it again and retry"
         )
-        params += [key, index_value(value)]
-    if any(isinstance(v, dict | list) for v in where.metadata.values()):
-        parts.append("gd_contains(metadata, ?)")
-        params.append(orjson.dumps(where.metadata).decode())
-    return (" WHERE " + " AND ".join(parts) if parts else ""), params
+    return current
 
 
-def _index_metadata(c: sqlite3.Connection, assistant_id: str, metadata: dict[str, Any]) -> None:
-    c.execute("DELETE FROM assistant_metadata WHERE assistant_id = ?", (assistant_id,))
-    c.executemany(
-        "INSERT INTO assistant_metadata (assistant_id, key, value) VALUES (?,?,?)",
-        [(assistant_id, k, index_value(v)) for k, v in metadata.items()],
+def _activate(
+    c: sqlite3.Connection,
+    assistant_id: str,
+    s: Snapshot,
+    version: int,
+    now: str,
+    last_version: int | None = None,
+) -> None:
+    c.execute(
+        "UPDATE assistants SET graph_id = ?, config = ?, context = ?, metadata = ?, name = ?, description = ?,"
+        " version = ?, updated_at = ?, last_version = coalesce(?, last_version) WHERE assistant_id = ?",
+        (*snapshot_params(s), version, now, last_version, assistant_id),
     )
-
-
-def _changed(new: dict[str, Any], old: dict[str, Any]) -> bool:
-    # Compared as JSON, not with ==: Python says True == 1, JSON (and the index) do not.
-    return orjson.dumps(new) != orjson.dumps(old)
-
-
-def _snapshot_params(s: Snapshot) -> tuple[Any, ...]:
-    dumps = orjson.dumps
-    return (
-        s.graph_id,
-        dumps(s.config).decode(),
-        dumps(s.context).decode(),
-        dumps(s.metadata).decode(),
-        s.name,
-        s.description,
-    )
-
-
-def _snapshot(row: Sequence[Any]) -> Snapshot:
-    loads = orjson.loads
-    return Snapshot(row[1], loads(row[2]), loads(row[3]), loads(row[4]), row[5], row[6])
-
-
-def _assistant(row: Sequence[Any]) -> Assistant:
-    return Assistant(row[0], row[7], _snapshot(row), row[8], row[9])
-
-
-def _version(row: Sequence[Any]) -> AssistantVersion:
-    return AssistantVersion(row[0], row[7], _snapshot(row), row[8])
-
-
-def _sql_contains(target: str, query: str) -> bool:
-    return contains(orjson.loads(target), orjson.loads(query))
-
-
-def _sql_icontains(text: str, needle: str) -> bool:
-    # lower(), not casefold(): PostgreSQL's ILIKE does not fold "ß" into "ss", and the backends agree.
-    return needle.lower() in text.lower()

@@ -1,0 +1,113 @@
+"""SQLite rows ↔ records: column lists, (de)serialisation, the metadata index, search filters."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from graphdock.storage.containment import contains, index_value
+from graphdock.storage.records import Assistant, AssistantFilter, AssistantVersion, Change, Snapshot
+
+SNAPSHOT = "graph_id, config, context, metadata, name, description"
+ASSISTANT = f"assistant_id, {SNAPSHOT}, version, created_at, updated_at"
+VERSION = f"assistant_id, {SNAPSHOT}, version, created_at, change, changed_by, restored_from"
+VERSION_PLACEHOLDERS = ",".join("?" * 12)
+SORT_SQL: dict[str, str] = {
+    "assistant_id": "assistant_id",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "name": "name COLLATE NOCASE",
+    "graph_id": "graph_id COLLATE NOCASE",
+}
+
+
+def snapshot_params(s: Snapshot) -> tuple[Any, ...]:
+    dumps = orjson.dumps
+    return (
+        s.graph_id,
+        dumps(s.config).decode(),
+        dumps(s.context).decode(),
+        dumps(s.metadata).decode(),
+        s.name,
+        s.description,
+    )
+
+
+def version_params(
+    assistant_id: str, version: int, s: Snapshot, created_at: str, change: Change
+) -> tuple[Any, ...]:
+    """In VERSION's column order."""
+    return (
+        assistant_id,
+        *snapshot_params(s),
+        version,
+        created_at,
+        change.kind,
+        change.by,
+        change.restored_from,
+    )
+
+
+def to_snapshot(row: Sequence[Any]) -> Snapshot:
+    loads = orjson.loads
+    return Snapshot(row[1], loads(row[2]), loads(row[3]), loads(row[4]), row[5], row[6])
+
+
+def to_assistant(row: Sequence[Any]) -> Assistant:
+    return Assistant(row[0], row[7], to_snapshot(row), row[8], row[9])
+
+
+def to_version(row: Sequence[Any]) -> AssistantVersion:
+    return AssistantVersion(row[0], row[7], to_snapshot(row), row[8], Change(row[9], row[10], row[11]))
+
+
+def index_metadata(c: sqlite3.Connection, assistant_id: str, metadata: dict[str, Any]) -> None:
+    c.execute("DELETE FROM assistant_metadata WHERE assistant_id = ?", (assistant_id,))
+    c.executemany(
+        "INSERT INTO assistant_metadata (assistant_id, key, value) VALUES (?,?,?)",
+        [(assistant_id, k, index_value(v)) for k, v in metadata.items()],
+    )
+
+
+def json_changed(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    # Compared as JSON, not with ==: Python says True == 1, JSON (and the index) do not.
+    return orjson.dumps(new) != orjson.dumps(old)
+
+
+def where_sql(where: AssistantFilter) -> tuple[str, list[Any]]:
+    parts: list[str] = []
+    params: list[Any] = []
+    if where.graph_id is not None:
+        parts.append("graph_id = ?")
+        params.append(where.graph_id)
+    if where.name:
+        parts.append("gd_icontains(name, ?)")
+        params.append(where.name)
+    for key, value in where.metadata.items():
+        # Each top-level key narrows through the index; scalars match exactly there.
+        parts.append(
+            "assistant_id IN (SELECT assistant_id FROM assistant_metadata WHERE key = ? AND value = ?)"
+        )
+        params += [key, index_value(value)]
+    if any(isinstance(v, dict | list) for v in where.metadata.values()):
+        parts.append("gd_contains(metadata, ?)")
+        params.append(orjson.dumps(where.metadata).decode())
+    return (" WHERE " + " AND ".join(parts) if parts else ""), params
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """SQL functions the filters above use: jsonb-style containment, case-insensitive substring."""
+    conn.create_function("gd_contains", 2, _sql_contains, deterministic=True)
+    conn.create_function("gd_icontains", 2, _sql_icontains, deterministic=True)
+
+
+def _sql_contains(target: str, query: str) -> bool:
+    return contains(orjson.loads(target), orjson.loads(query))
+
+
+def _sql_icontains(text: str, needle: str) -> bool:
+    # lower(), not casefold(): PostgreSQL's ILIKE does not fold "ß" into "ss", and the backends agree.
+    return needle.lower() in text.lower()

@@ -48,7 +48,7 @@ def _unbounded_steps(conn: sqlite3.Connection, statement: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "operation",
-    ["get", "revise", "set_active_version", "list_versions", "delete"],
+    ["get", "revise", "set_active_version", "list_versions", "get_version", "delete_version", "delete"],
 )
 async def test_single_assistant_operations_use_indexes_only(tmp_path: Path, operation: str) -> None:
     storage = SqliteStorage(f"sqlite:///{tmp_path / 'plans.sqlite3'}")
@@ -63,6 +63,8 @@ async def test_single_assistant_operations_use_indexes_only(tmp_path: Path, oper
             "revise": lambda: storage.revise_assistant(aid, _same),
             "set_active_version": lambda: storage.set_active_version(aid, 3),
             "list_versions": lambda: storage.list_versions(aid, {}, Page(limit=10, offset=0)),
+            "get_version": lambda: storage.get_version(aid, 7),
+            "delete_version": lambda: storage.delete_version(aid, 7),
             "delete": lambda: storage.delete_assistant(aid),
         }
         statements = await _traced(storage, actions[operation])

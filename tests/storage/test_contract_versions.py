@@ -1,0 +1,149 @@
+"""Storage contract, continued: one version at a time, If-Match inside the transaction, export/import."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+
+import pytest
+
+from graphdock.errors import Conflict, NotFound, PreconditionFailed
+from graphdock.storage.base import Storage
+from graphdock.storage.records import Assistant, AssistantFilter, Change, Page, Snapshot
+
+AID = "00000000-0000-4000-8000-00000000000a"
+OTHER = "00000000-0000-4000-8000-00000000000b"
+
+
+def snap(name: str, **metadata: object) -> Snapshot:
+    return Snapshot("agent", {"configurable": {"p": name}}, {"p": name}, dict(metadata), name, None)
+
+
+def renamed(name: str) -> Callable[[Assistant], Snapshot]:
+    def revise(current: Assistant) -> Snapshot:
+        return dataclasses.replace(current.snapshot, name=name)
+
+    return revise
+
+
+async def _history(storage: Storage, aid: str = AID) -> list[tuple[int, str, int | None]]:
+    return [
+        (v.version, v.change.kind, v.change.restored_from)
+        for v in await storage.list_versions(aid, {}, Page(1000))
+    ]
+
+
+async def test_versions_record_the_change_that_made_them(storage: Storage) -> None:
+    await storage.create_assistant(AID, snap("one"), "raise")
+    await storage.revise_assistant(AID, renamed("two"), change=Change("update", "alice"))
+    await storage.revise_assistant(
+        AID, lambda _: snap("one"), change=Change("restore", None, restored_from=1)
+    )
+    versions = await storage.list_versions(AID, {}, Page(10))
+    assert [(v.version, v.change) for v in versions] == [
+        (3, Change("restore", None, 1)),
+        (2, Change("update", "alice", None)),
+        (1, Change("create", None, None)),
+    ]
+    assert (await storage.get_version(AID, 2)).change.by == "alice"
+
+
+async def test_get_version_is_not_found_for_unknown_assistant_or_version(storage: Storage) -> None:
+    await storage.create_assistant(AID, snap("one"), "raise")
+    with pytest.raises(NotFound, match="Version 2"):
+        await storage.get_version(AID, 2)
+    with pytest.raises(NotFound, match=f"Assistant {OTHER}"):
+        await storage.get_version(OTHER, 1)
+
+
+async def test_delete_version_refuses_the_active_one_and_never_frees_its_number(storage: Storage) -> None:
+    await storage.create_assistant(AID, snap("one"), "raise")
+    await storage.revise_assistant(AID, renamed("two"))
+    with pytest.raises(Conflict, match="active"):
+        await storage.delete_version(AID, 2)
+    await storage.delete_version(AID, 1)
+    with pytest.raises(NotFound):
+        await storage.delete_version(AID, 1)
+    assert await _history(storage) == [(2, "update", None)]
+    assert (await storage.revise_assistant(AID, renamed("three"))).version == 3
+    await storage.set_active_version(AID, 2)
+    await storage.delete_version(AID, 3)
+    assert (await storage.revise_assistant(AID, renamed("four"))).version == 4
+
+
+@pytest.mark.parametrize("operation", ["revise", "set_active", "delete", "delete_version"])
+async def test_if_version_is_checked_inside_the_write(storage: Storage, operation: str) -> None:
+    await storage.create_assistant(AID, snap("one"), "raise")
+    await storage.revise_assistant(AID, renamed("two"))
+    stale = frozenset({1})
+    calls = {
+        "revise": lambda v: storage.revise_assistant(AID, renamed("x"), if_version=v),
+        "set_active": lambda v: storage.set_active_version(AID, 1, if_version=v),
+        "delete": lambda v: storage.delete_assistant(AID, if_version=v),
+        "delete_version": lambda v: storage.delete_version(AID, 1, if_version=v),
+    }
+    with pytest.raises(PreconditionFailed, match="version 2"):
+        await calls[operation](stale)
+    assert (await storage.get_assistant(AID)).version == 2
+    assert len(await _history(storage)) == 2
+    await calls[operation](frozenset({2}))  # the current version lets it through
+
+
+async def test_concurrent_revisions_with_one_if_version_let_exactly_one_through(storage: Storage) -> None:
+    await storage.create_assistant(AID, snap("one"), "raise")
+    results = await asyncio.gather(
+        *(storage.revise_assistant(AID, renamed(f"e{i}"), if_version=frozenset({1})) for i in range(8)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, Assistant) for r in results) == 1
+    assert all(isinstance(r, Assistant | PreconditionFailed) for r in results)
+    assert [v for v, _, _ in await _history(storage)] == [2, 1]
+
+
+async def test_export_then_import_reproduces_every_version_and_is_idempotent(storage: Storage) -> None:
+    await storage.create_assistant(AID, snap("one", team="a"), "raise")
+    await storage.revise_assistant(AID, renamed("two"))
+    await storage.revise_assistant(AID, renamed("three"))
+    await storage.set_active_version(AID, 2)
+    await storage.delete_version(AID, 1)
+    await storage.create_assistant(OTHER, snap("other"), "raise")
+    exported, more = await storage.export_assistants(None, Page(10))
+    assert not more
+    assert [h.assistant.assistant_id for h in exported] == [AID, OTHER], "oldest first"
+    first = exported[0]
+    assert (first.assistant.version, first.last_version, [v.version for v in first.versions]) == (
+        2,
+        3,
+        [2, 3],
+    )
+
+    await storage.delete_assistant(AID)
+    report = await storage.import_assistants(exported, dry_run=False)
+    assert (report.created, report.unchanged) == ((AID,), (OTHER,))
+    again, _ = await storage.export_assistants(None, Page(10))
+    assert again == exported
+    assert (await storage.import_assistants(exported, dry_run=False)).unchanged == (AID, OTHER)
+    # The number after the highest ever given, not after the highest left.
+    assert (await storage.revise_assistant(AID, renamed("next"))).version == 4
+    # Search sees the imported active row through the metadata index.
+    found, _ = await storage.search_assistants(
+        AssistantFilter(metadata={"team": "a"}), Page(), "created_at", True
+    )
+    assert [a.assistant_id for a in found] == [AID]
+
+
+async def test_import_with_any_conflict_writes_nothing(storage: Storage) -> None:
+    await storage.create_assistant(AID, snap("one"), "raise")
+    await storage.create_assistant(OTHER, snap("other"), "raise")
+    exported, _ = await storage.export_assistants(None, Page(10))
+    await storage.delete_assistant(OTHER)
+    await storage.revise_assistant(AID, renamed("diverged"))
+    with pytest.raises(Conflict, match=AID):
+        await storage.import_assistants(exported, dry_run=False)
+    with pytest.raises(NotFound):
+        await storage.get_assistant(OTHER)
+    report = await storage.import_assistants(exported[1:], dry_run=True)
+    assert report.created == (OTHER,)
+    with pytest.raises(NotFound):
+        await storage.get_assistant(OTHER)

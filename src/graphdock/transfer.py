@@ -10,6 +10,7 @@ one transaction and import is idempotent, so an interrupted import can simply be
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ def export_assistants(
     url: str, output: Path | None, assistant_ids: Sequence[str] | None, page_size: int
 ) -> int:
     """Write the export to `output` (standard output when None) once every page has arrived."""
+    if output is not None and not output.parent.is_dir():
+        raise CommandError(f"--output {output}: the folder {output.parent} does not exist")
+    assistant_ids = list(dict.fromkeys(assistant_ids)) if assistant_ids else None
     with _client(url) as http:
         total = len(assistant_ids) if assistant_ids else _call(http, "POST", "/assistants/count", {})
         assistants: list[Any] = []
@@ -38,11 +42,16 @@ def export_assistants(
                 bar.update(len(page["assistants"]))
                 offset = page["next"]
         document = {"format": EXPORT_FORMAT, "exported_at": page["exported_at"], "assistants": assistants}
+    if assistant_ids and (missing := sorted(set(assistant_ids) - {a["assistant_id"] for a in assistants})):
+        raise CommandError(f"no such assistant on {url}: {', '.join(missing)}; nothing was written")
     text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"--output {output}: {exc.strerror}") from exc
     print(f"graphdock: exported {len(assistants)} assistants", file=sys.stderr)
     return 0
 
@@ -54,22 +63,42 @@ def import_assistants(url: str, path: Path, batch_size: int, dry_run: bool) -> i
         raise CommandError(f"{path}: cannot read it as JSON: {exc}") from exc
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
         raise CommandError(f"{path}: not a graphdock export (expected format {EXPORT_FORMAT!r})")
-    assistants: list[Any] = document.get("assistants") or []
+    assistants = document.get("assistants")
+    if not isinstance(assistants, list) or not all(isinstance(a, dict) for a in assistants):
+        raise CommandError(f"{path}: 'assistants' must be a list of exported assistants")
+    counts = Counter(str(a.get("assistant_id")) for a in assistants)
+    if repeated := sorted(i for i, n in counts.items() if n > 1):
+        # Checked here because batches are checked one by one: a repeat across two batches would
+        # pass both checks and then half-import.
+        raise CommandError(f"{path}: these assistants appear more than once: {', '.join(repeated)}")
     batches = [assistants[i : i + batch_size] for i in range(0, len(assistants), batch_size)]
-    created = unchanged = 0
+    created = replaced = unchanged = 0
     with _client(url) as http:
         for phase in ("check", "import") if not dry_run else ("check",):
+            problems: list[str] = []
             with tqdm(total=len(assistants), unit="assistant", desc=phase, file=sys.stderr) as bar:
                 for batch in batches:
                     body = {"format": EXPORT_FORMAT, "assistants": batch, "dry_run": phase == "check"}
-                    report = _call(http, "POST", "/assistants/import", body)
+                    try:
+                        report = _call(http, "POST", "/assistants/import", body)
+                    except CommandError as exc:
+                        if phase == "import":
+                            raise
+                        problems.append(str(exc))  # keep checking: report every conflict at once
+                        continue
+                    finally:
+                        bar.update(len(batch))
                     if phase == "import" or dry_run:
                         created += len(report["created"])
+                        replaced += len(report["replaced"])
                         unchanged += len(report["unchanged"])
-                    bar.update(len(batch))
+            if problems:
+                raise CommandError("nothing was imported:\n" + "\n".join(problems))
     verb = "would create" if dry_run else "created"
     print(
-        f"graphdock: {verb} {created} assistants, {unchanged} already present and identical", file=sys.stderr
+        f"graphdock: {verb} {created} assistants, {unchanged} already present (identical, or untouched "
+        f"defaults), replaced {replaced} untouched default assistants",
+        file=sys.stderr,
     )
     return 0
 
@@ -87,10 +116,18 @@ def _call(http: httpx.Client, method: str, path: str, body: dict[str, Any]) -> A
         raise CommandError(
             f"cannot reach {http.base_url}: {exc} (is graphdock serving there? see --url)"
         ) from exc
+    try:
+        payload = response.json()
+    except ValueError:
+        raise CommandError(
+            f"{http.base_url} answered {method} {path} with something that is not JSON"
+        ) from None
+    if response.status_code == 413:
+        raise CommandError(
+            f"{method} {path}: the server refused a request this large (413). Lower --batch-size, or raise "
+            "the target server's --max-body-bytes if a single assistant's history is larger than it"
+        )
     if response.status_code >= 400:
-        try:
-            detail = response.json()["detail"]
-        except (ValueError, KeyError, TypeError):
-            detail = response.text
+        detail = payload.get("detail", payload) if isinstance(payload, dict) else payload
         raise CommandError(f"{method} {path} answered {response.status_code}: {detail}")
-    return response.json()
+    return payload

@@ -107,7 +107,7 @@ def nodes(start_server: Callable[..., RunningServer], tmp_path: Path) -> Iterato
 @dataclass
 class Source:
     node: Node
-    # name → assistant_id of the assistants the test made (the server's defaults come on top).
+    # name → assistant_id: alpha, beta, gamma, delta (made by the test) and plain_default (edited).
     ids: dict[str, str]
 
 
@@ -157,6 +157,13 @@ def build_varied_history(node: Node) -> dict[str, str]:
         },
     )["assistant_id"]
 
+    # Without auth every version's changed_by is null; one imported history carries authors, so
+    # the round trip proves changed_by (and hand-written timestamps) survive too.
+    delta = str(uuid.uuid4())
+    node.call("POST", "/assistants/import", {"format": FORMAT, "assistants": [audited_history(delta)]})
+    audited = node.call("POST", f"/assistants/{delta}/versions", {"limit": 100})
+    assert [(v["version"], v["changed_by"]) for v in audited] == [(3, "bob"), (1, "alice@example.com")]
+
     # A default assistant with a history of its own.
     plain_default = next(
         a["assistant_id"]
@@ -166,15 +173,38 @@ def build_varied_history(node: Node) -> dict[str, str]:
     node.patch(plain_default, {"name": "plain, edited"})
 
     # The history is what the test says it is (guards against a silent change in the API).
-    assert [v["version"] for v in node.call("POST", f"/assistants/{alpha}/versions", {"limit": 100})] == [
-        7,
-        6,
-        4,
-        3,
-        2,
-        1,
-    ]
-    return {"alpha": alpha, "beta": beta, "gamma": gamma, "plain_default": plain_default}
+    versions = node.call("POST", f"/assistants/{alpha}/versions", {"limit": 100})
+    assert [v["version"] for v in versions] == [7, 6, 4, 3, 2, 1]
+    return {"alpha": alpha, "beta": beta, "gamma": gamma, "delta": delta, "plain_default": plain_default}
+
+
+def audited_history(assistant_id: str) -> dict[str, Any]:
+    """A hand-written export entry: authors, a restore, a gap, times given with "Z"."""
+
+    def version(number: int, created_at: str, **audit: Any) -> dict[str, Any]:
+        return {
+            "version": number,
+            "graph_id": "plain",
+            "config": {"tags": [f"v{number}"]},
+            "context": {},
+            "metadata": {"team": "audit"},
+            "name": "delta",
+            "description": None,
+            "created_at": created_at,
+            **audit,
+        }
+
+    return {
+        "assistant_id": assistant_id,
+        "created_at": "2024-01-02T03:04:05.000006Z",
+        "updated_at": "2024-01-04T00:00:00.5+00:00",
+        "version": 3,
+        "last_version": 3,
+        "versions": [
+            version(1, "2024-01-02T03:04:05.000006Z", change="create", changed_by="alice@example.com"),
+            version(3, "2024-01-04T00:00:00+00:00", change="restore", changed_by="bob", restored_from=1),
+        ],
+    }
 
 
 @pytest.fixture
@@ -231,8 +261,9 @@ def migration(source: Source, nodes: Callable[..., Node], tmp_path: Path) -> Mig
     """The whole source exported with the CLI and imported into a fresh target with the CLI."""
     file = export_all(source, tmp_path)
     target = nodes("target")
-    # A fresh server makes its own default assistants, with the same ids as the source's, so a
-    # full import would conflict on them (see the default-assistant test below); here they go.
+    # A fresh server makes its own default assistants, with the same ids as the source's; the
+    # untouched ones would be kept as they are (see the default-assistant tests below). Removing
+    # them first makes every one of the source's histories arrive, so all can be compared.
     target.delete_defaults()
     imported = succeeds("import", str(file), "--url", target.url)
     return Migration(source, target, file, imported)
@@ -261,8 +292,8 @@ def unused_url() -> str:
 def test_round_trip_keeps_every_field_of_every_assistant_and_version(migration: Migration) -> None:
     source, target = migration.source.node, migration.target
     expected = source.state()
-    assert len(expected) == 13, "3 assistants made by the test and the 10 graphs' defaults"
-    assert "created 13 assistants, 0 already present" in migration.imported.stderr, migration.imported.stderr
+    assert len(expected) == 14, "the test's 4 assistants and the 10 graphs' defaults"
+    assert "created 14 assistants, 0 already present" in migration.imported.stderr, migration.imported.stderr
     assert_same(expected, target.state(), "the imported histories differ from the exported ones")
 
     alpha = expected[migration.source.ids["alpha"]]
@@ -272,6 +303,11 @@ def test_round_trip_keeps_every_field_of_every_assistant_and_version(migration: 
     ), "the history under test has an older active version and gaps"
     restored = next(v for v in alpha["versions"] if v["version"] == 7)
     assert (restored["change"], restored["restored_from"]) == ("restore", 2)
+    delta = target.call("GET", f"/assistants/{migration.source.ids['delta']}")
+    assert (delta["created_at"], delta["updated_at"]) == (
+        "2024-01-02T03:04:05.000006+00:00",
+        "2024-01-04T00:00:00.500000+00:00",
+    ), "imported times are kept (in the one fixed-width UTC form), not replaced by the import's time"
 
 
 def test_imported_assistants_are_searchable_by_their_active_metadata(migration: Migration) -> None:
@@ -300,7 +336,7 @@ def test_importing_the_same_file_again_reports_all_unchanged_and_changes_nothing
 ) -> None:
     before = migration.target.state()
     again = succeeds("import", str(migration.file), "--url", migration.target.url)
-    assert "created 0 assistants, 13 already present and identical" in again.stderr, again.stderr
+    assert "created 0 assistants, 14 already present" in again.stderr, again.stderr
     assert_same(before, migration.target.state(), "a repeated import changed the target")
 
 
@@ -492,7 +528,7 @@ def test_an_assistant_on_a_graph_the_target_does_not_serve_is_refused_naming_the
     target.call("GET", f"/assistants/{ids['gamma']}", status=404)
 
 
-def test_an_assistant_larger_than_one_request_body_still_moves_between_identical_servers(
+def test_an_assistant_larger_than_one_request_body_is_refused_with_advice_and_nothing_written(
     nodes: Callable[..., Node], tmp_path: Path
 ) -> None:
     # Every PATCH fits the body limit, but the history (all versions in one entry) does not; the
@@ -506,31 +542,51 @@ def test_an_assistant_larger_than_one_request_body_still_moves_between_identical
     succeeds("export", "--url", source.url, "--output", str(file), "--assistant-id", aid)
     assert file.stat().st_size > limit
     target = nodes("target", max_body_bytes=limit)
-    succeeds("import", str(file), "--url", target.url, "--batch-size", "1")
-    assert_same(
-        {aid: source.state()[aid]}, {aid: target.state()[aid]}, "the large history did not round-trip"
-    )
+    stderr = fails_cleanly("import", str(file), "--url", target.url, "--batch-size", "1")
+    assert "--max-body-bytes" in stderr, f"no advice on the body limit:\n{stderr}"
+    target.call("GET", f"/assistants/{aid}", status=404)
+    # With the limit raised on the target, as the advice says, the same file moves.
+    roomy = nodes("roomy")
+    succeeds("import", str(file), "--url", roomy.url, "--batch-size", "1")
+    assert_same({aid: source.state()[aid]}, {aid: roomy.state()[aid]}, "the large history did not round-trip")
 
 
 # -- default assistants ------------------------------------------------------------------------
 
 
-def test_a_full_export_into_a_fresh_server_conflicts_on_its_default_assistants_and_imports_nothing(
+def test_a_full_export_into_a_fresh_server_replaces_its_untouched_defaults_and_keeps_the_rest(
     source: Source, nodes: Callable[..., Node], tmp_path: Path
 ) -> None:
-    # Both servers derive default ids as uuid5(graph_id), but each made its own at its own start
-    # time, so no history is identical and the whole import is refused, naming each of them.
+    # Both servers derive default ids as uuid5(graph_id) and each made its own at start-up. An
+    # untouched default carries no one's work: the source's edited `plain` default replaces the
+    # target's untouched one; the source's untouched defaults leave the target's as they are.
     file = export_all(source, tmp_path)
     target = nodes("target")
     before = target.state()
-    defaults = target.defaults()
-    assert len(defaults) == 10, defaults
-    assert set(defaults) <= set(entries(file)), "both servers give their defaults the same ids"
+    done = succeeds("import", str(file), "--url", target.url)
+    assert "replaced 1 untouched default" in done.stderr, done.stderr
+    after = target.state()
+    plain = source.ids["plain_default"]
+    assert_same(
+        {plain: source.node.state()[plain]}, {plain: after[plain]}, "the edited default did not arrive"
+    )
+    for aid in target.defaults():
+        if aid != plain:
+            assert after[aid] == before[aid], f"untouched default {aid} changed"
+    assert source.ids["alpha"] in after
+
+
+def test_an_edited_default_on_the_target_is_a_conflict_named_in_the_refusal(
+    source: Source, nodes: Callable[..., Node], tmp_path: Path
+) -> None:
+    file = export_all(source, tmp_path)
+    target = nodes("target")
+    plain = source.ids["plain_default"]
+    target.patch(plain, {"name": "edited on the target too"})
+    before = target.state()
     stderr = fails_cleanly("import", str(file), "--url", target.url)
-    missing = [aid for aid in defaults if aid not in stderr]
-    assert not missing, f"conflicting defaults not named: {missing}\n{stderr}"
+    assert plain in stderr, stderr
     assert "nothing was imported" in stderr, stderr
-    assert source.ids["alpha"] not in stderr, "alpha is new on the target, not a conflict"
     assert_same(before, target.state(), "a refused import changed the target")
 
 
@@ -544,9 +600,9 @@ def test_an_export_page_has_next_until_the_end_and_is_itself_an_import_document(
     first = node.call("POST", "/assistants/export", {"limit": 5})
     assert (len(first["assistants"]), first["next"]) == (5, 5)
     last = node.call("POST", "/assistants/export", {"limit": 5, "offset": 10})
-    assert (len(last["assistants"]), last["next"]) == (3, None), "13 assistants: the third page ends it"
-    exact = node.call("POST", "/assistants/export", {"limit": 13})
-    assert (len(exact["assistants"]), exact["next"]) == (13, None), "a page ending exactly at the end"
+    assert (len(last["assistants"]), last["next"]) == (4, None), "14 assistants: the third page ends it"
+    exact = node.call("POST", "/assistants/export", {"limit": 14})
+    assert (len(exact["assistants"]), exact["next"]) == (14, None), "a page ending exactly at the end"
 
     chosen = [ids["alpha"], ids["beta"]]
     one = node.call("POST", "/assistants/export", {"assistant_ids": chosen, "limit": 1})
@@ -560,6 +616,7 @@ def test_an_export_page_has_next_until_the_end_and_is_itself_an_import_document(
     # Back into its own server: nothing new. Into a fresh one: created, with the same history.
     assert node.call("POST", "/assistants/import", first) == {
         "created": [],
+        "replaced": [],
         "unchanged": [a["assistant_id"] for a in first["assistants"]],
         "dry_run": False,
     }

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from graphdock.domain.transfer import decide_import
 from graphdock.errors import Conflict, NotFound, PreconditionFailed
 from graphdock.storage.base import Storage
 from graphdock.storage.records import Assistant, AssistantFilter, Change, Page, Snapshot
@@ -119,11 +120,14 @@ async def test_export_then_import_reproduces_every_version_and_is_idempotent(sto
     )
 
     await storage.delete_assistant(AID)
-    report = await storage.import_assistants(exported, dry_run=False)
+    report = await storage.import_assistants(exported, dry_run=False, decide=decide_import)
     assert (report.created, report.unchanged) == ((AID,), (OTHER,))
     again, _ = await storage.export_assistants(None, Page(10))
     assert again == exported
-    assert (await storage.import_assistants(exported, dry_run=False)).unchanged == (AID, OTHER)
+    assert (await storage.import_assistants(exported, dry_run=False, decide=decide_import)).unchanged == (
+        AID,
+        OTHER,
+    )
     # The number after the highest ever given, not after the highest left.
     assert (await storage.revise_assistant(AID, renamed("next"))).version == 4
     # Search sees the imported active row through the metadata index.
@@ -140,10 +144,10 @@ async def test_import_with_any_conflict_writes_nothing(storage: Storage) -> None
     await storage.delete_assistant(OTHER)
     await storage.revise_assistant(AID, renamed("diverged"))
     with pytest.raises(Conflict, match=AID):
-        await storage.import_assistants(exported, dry_run=False)
+        await storage.import_assistants(exported, dry_run=False, decide=decide_import)
     with pytest.raises(NotFound):
         await storage.get_assistant(OTHER)
-    report = await storage.import_assistants(exported[1:], dry_run=True)
+    report = await storage.import_assistants(exported[1:], dry_run=True, decide=decide_import)
     assert report.created == (OTHER,)
     with pytest.raises(NotFound):
         await storage.get_assistant(OTHER)

@@ -36,7 +36,14 @@ async def export_assistants(request: Request) -> Response:
 async def import_assistants(request: Request) -> Response:
     body = await read_body(request, ImportRequest)
     report = await service(request).import_histories(body.assistants, dry_run=body.dry_run)
-    return JSONResponse({"created": report.created, "unchanged": report.unchanged, "dry_run": body.dry_run})
+    return JSONResponse(
+        {
+            "created": report.created,
+            "replaced": report.replaced,
+            "unchanged": report.unchanged,
+            "dry_run": body.dry_run,
+        }
+    )
 
 
 ENDPOINTS = (

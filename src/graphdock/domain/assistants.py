@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from graphdock.domain.defaults import default_assistant_id, default_snapshot
 from graphdock.domain.diff import diff_snapshots
-from graphdock.domain.transfer import history_from_wire, history_to_wire
+from graphdock.domain.transfer import decide_import, history_from_wire, history_to_wire
 from graphdock.domain.validation import SchemaValidators
 from graphdock.errors import ConflictingInput, InvalidRequest, NotFound
 from graphdock.runtime.graphs import GraphRegistry
@@ -29,18 +30,10 @@ from graphdock.storage.records import (
     SortField,
 )
 
-# The namespace the official server derives default assistant ids from; keeping it means a
-# client that hard-codes uuid5(NS, "agent") finds the same assistant here.
-DEFAULT_ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
-
 _BOTH_GIVEN = (
     "Cannot specify both configurable and context. Prefer setting context alone. Context was introduced "
     "in LangGraph 0.6.0 and is the long term planned replacement for configurable."
 )
-
-
-def default_assistant_id(graph_id: str) -> str:
-    return str(uuid.uuid5(DEFAULT_ASSISTANT_NAMESPACE, graph_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +57,7 @@ class Assistants:
     async def ensure_defaults(self) -> None:
         """One assistant per graph; an existing one (maybe edited by a user) is left as it is."""
         for graph_id in self._graphs.graph_ids:
-            snapshot = Snapshot(
-                graph_id, {}, {}, {"created_by": "system"}, graph_id, self._graphs.description(graph_id)
-            )
+            snapshot = default_snapshot(graph_id, self._graphs.description(graph_id))
             await self._storage.create_assistant(default_assistant_id(graph_id), snapshot, "do_nothing")
 
     async def create(
@@ -186,7 +177,7 @@ class Assistants:
         ids = [h.assistant.assistant_id for h in histories]
         if len(set(ids)) != len(ids):
             raise InvalidRequest("assistants: the same assistant_id appears twice")
-        return await self._storage.import_assistants(histories, dry_run=dry_run)
+        return await self._storage.import_assistants(histories, dry_run=dry_run, decide=decide_import)
 
     async def _require_storable(self, assistant_id: str, version: int) -> None:
         if not 1 <= version < 2**63:  # no database could hold it: it cannot exist

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
+from graphdock.domain.defaults import is_untouched_default
 from graphdock.errors import InvalidRequest
+from graphdock.storage.base import ImportOutcome
 from graphdock.storage.records import Assistant, AssistantHistory, AssistantVersion, Change, Snapshot
 
 
@@ -57,3 +61,28 @@ def history_from_wire(item: Any, known_graphs: Sequence[str]) -> AssistantHistor
     # The active row is, by definition, the active version's snapshot.
     assistant = Assistant(aid, item.version, active.snapshot, item.created_at, item.updated_at)
     return AssistantHistory(assistant, item.last_version, versions)
+
+
+def decide_import(stored: AssistantHistory | None, incoming: AssistantHistory) -> ImportOutcome:
+    """What importing `incoming` does, given what is stored under its id.
+
+    Default assistants are special: every server makes its own at start-up, with the same ids.
+    An untouched default on either side carries no one's work, so it never blocks an import: an
+    untouched incoming one is skipped, an untouched stored one gives way to the imported history.
+    """
+    if stored is None:
+        return "create"
+    if _fingerprint(stored) == _fingerprint(incoming) or is_untouched_default(incoming):
+        return "unchanged"
+    if is_untouched_default(stored):
+        return "replace"
+    return "conflict"
+
+
+def _fingerprint(history: AssistantHistory) -> bytes:
+    # As JSON, not with ==: Python says True == 1 == 1.0, JSON does not. The active row's
+    # updated_at is left out: rolling back and forth again changes nothing real.
+    a = history.assistant
+    return orjson.dumps(
+        [a.version, history.last_version, a.created_at, [v.to_wire() for v in history.versions]]
+    )

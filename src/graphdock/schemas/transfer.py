@@ -85,5 +85,10 @@ class ExportPage(ExportDocument):
 
 class ImportReportOut(BaseModel):
     created: list[str]
-    unchanged: list[str]
+    replaced: list[str] = Field(
+        description="Untouched default assistants that gave way to the imported history."
+    )
+    unchanged: list[str] = Field(
+        description="Already here with the same history, or untouched defaults skipped."
+    )
     dry_run: bool

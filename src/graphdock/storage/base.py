@@ -32,10 +32,18 @@ Revise = Callable[[Assistant], Snapshot]
 IfVersion = frozenset[int] | None
 
 
+ImportOutcome = Literal["create", "replace", "unchanged", "conflict"]
+# The domain's rule for one imported history, given what is stored under its id (or None);
+# called inside the import transaction, so the decision and the write see the same rows.
+Decide = Callable[[AssistantHistory | None, AssistantHistory], ImportOutcome]
+
+
 @dataclass(frozen=True, slots=True)
 class ImportReport:
     created: tuple[str, ...]
-    # Already present with exactly the same history: importing twice changes nothing.
+    # A stored placeholder (an untouched default assistant) gave way to the imported history.
+    replaced: tuple[str, ...]
+    # Already present with the same history: importing twice changes nothing.
     unchanged: tuple[str, ...]
 
 
@@ -94,6 +102,6 @@ class Storage(Protocol):
         """Whole histories, oldest assistant first (stable pages); unknown ids are skipped."""
 
     async def import_assistants(
-        self, histories: Sequence[AssistantHistory], *, dry_run: bool
+        self, histories: Sequence[AssistantHistory], *, dry_run: bool, decide: Decide
     ) -> ImportReport:
-        """All or nothing: Conflict naming every id whose stored history differs."""
+        """All or nothing: Conflict naming every id `decide` calls a conflict."""

@@ -27,7 +27,7 @@ from graphdock.errors import (
     PreconditionFailed,
     Unavailable,
 )
-from graphdock.storage.base import IfVersion, ImportReport, Revise
+from graphdock.storage.base import Decide, IfVersion, ImportReport, Revise
 from graphdock.storage.records import (
     CREATED,
     UPDATED,
@@ -169,10 +169,10 @@ class SqliteStorage:
             )
 
     async def import_assistants(
-        self, histories: Sequence[AssistantHistory], *, dry_run: bool
+        self, histories: Sequence[AssistantHistory], *, dry_run: bool, decide: Decide
     ) -> ImportReport:
         with self._write() as c:
-            return transfer.import_histories(c, histories, dry_run=dry_run)
+            return transfer.import_histories(c, histories, dry_run=dry_run, decide=decide)
 
     # -- reads ----------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from graphdock.errors import Conflict
-from graphdock.storage.base import ImportReport
+from graphdock.storage.base import Decide, ImportReport
 from graphdock.storage.records import AssistantHistory, Page
 from graphdock.storage.sqlite.rows import (
     ASSISTANT,
@@ -44,28 +44,29 @@ def find_history(c: sqlite3.Connection, assistant_id: str) -> AssistantHistory |
 
 
 def import_histories(
-    c: sqlite3.Connection, histories: Sequence[AssistantHistory], *, dry_run: bool
+    c: sqlite3.Connection, histories: Sequence[AssistantHistory], *, dry_run: bool, decide: Decide
 ) -> ImportReport:
-    created: list[AssistantHistory] = []
-    unchanged: list[str] = []
-    conflicts: list[str] = []
-    for history in histories:
-        stored = find_history(c, history.assistant.assistant_id)
-        if stored is None:
-            created.append(history)
-        elif _same(stored, history):
-            unchanged.append(history.assistant.assistant_id)
-        else:
-            conflicts.append(history.assistant.assistant_id)
+    plan = [
+        (history, decide(find_history(c, history.assistant.assistant_id), history)) for history in histories
+    ]
+    conflicts = [h.assistant.assistant_id for h, outcome in plan if outcome == "conflict"]
     if conflicts:
         raise Conflict(
             f"{len(conflicts)} assistant(s) already exist here with a different history; nothing was "
             f"imported. Delete them first or leave them out: {', '.join(conflicts)}"
         )
     if not dry_run:
-        for history in created:
-            _insert(c, history)
-    return ImportReport(tuple(h.assistant.assistant_id for h in created), tuple(unchanged))
+        for history, outcome in plan:
+            if outcome == "replace":
+                c.execute("DELETE FROM assistants WHERE assistant_id = ?", (history.assistant.assistant_id,))
+            if outcome in ("create", "replace"):
+                _insert(c, history)
+    return ImportReport(
+        **{
+            field: tuple(h.assistant.assistant_id for h, outcome in plan if outcome == kind)
+            for field, kind in (("created", "create"), ("replaced", "replace"), ("unchanged", "unchanged"))
+        }
+    )
 
 
 def _history(c: sqlite3.Connection, row: Sequence[object]) -> AssistantHistory:
@@ -77,16 +78,6 @@ def _history(c: sqlite3.Connection, row: Sequence[object]) -> AssistantHistory:
     last_version = row[-1]
     assert isinstance(last_version, int)
     return AssistantHistory(assistant, last_version, tuple(to_version(v) for v in versions))
-
-
-def _same(a: AssistantHistory, b: AssistantHistory) -> bool:
-    # The active row's updated_at is left out: rolling back and forth again changes nothing real.
-    return (a.assistant.version, a.last_version, a.assistant.created_at, a.versions) == (
-        b.assistant.version,
-        b.last_version,
-        b.assistant.created_at,
-        b.versions,
-    )
 
 
 def _insert(c: sqlite3.Connection, history: AssistantHistory) -> None:

@@ -50,7 +50,7 @@ def _operation(e: Endpoint) -> dict[str, Any]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer" if name == "version" else "string"},
+            "schema": _path_schema(name, e.path),
         }
         for name in _path_params(e.path)
     ] + [
@@ -88,6 +88,14 @@ def _operation(e: Endpoint) -> dict[str, Any]:
 
 def _suffix(e: Endpoint) -> str:
     return "_ns" if "{namespace}" in e.path else ""
+
+
+def _path_schema(name: str, path: str) -> dict[str, Any]:
+    if name == "version":
+        return {"type": "integer", "minimum": 1}
+    if name == "assistant_id" and not path.endswith("/graph"):  # /graph also takes a graph id
+        return {"type": "string", "format": "uuid"}
+    return {"type": "string"}
 
 
 def _path_params(path: str) -> list[str]:

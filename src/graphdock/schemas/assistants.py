@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, WithJsonSchema
 
 from graphdock.storage.records import SortField
 
@@ -25,7 +25,9 @@ def _normalise_uuid(value: str) -> str:
         raise ValueError("must be a UUID") from None
 
 
-UuidStr = Annotated[StrictStr, AfterValidator(_normalise_uuid)]
+UuidStr = Annotated[
+    StrictStr, AfterValidator(_normalise_uuid), WithJsonSchema({"type": "string", "format": "uuid"})
+]
 # Databases count rows in signed 64-bit integers; a larger offset is a client error, not a 500.
 Offset = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
 

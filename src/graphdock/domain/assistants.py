@@ -18,6 +18,7 @@ from graphdock.domain.transfer import decide_import, history_from_wire, history_
 from graphdock.domain.validation import SchemaValidators
 from graphdock.errors import ConflictingInput, InvalidRequest, NotFound
 from graphdock.runtime.graphs import GraphRegistry
+from graphdock.schemas.transfer import ExportedAssistant
 from graphdock.storage.base import IfVersion, ImportReport, Storage
 from graphdock.storage.records import (
     Assistant,
@@ -171,7 +172,7 @@ class Assistants:
         histories, more = await self._storage.export_assistants(assistant_ids, page)
         return [history_to_wire(h) for h in histories], more
 
-    async def import_histories(self, items: Sequence[Any], *, dry_run: bool) -> ImportReport:
+    async def import_histories(self, items: Sequence[ExportedAssistant], *, dry_run: bool) -> ImportReport:
         """Keeps version numbers, the active version and the audit trail; idempotent; all or nothing."""
         histories = [history_from_wire(item, self._graphs.graph_ids) for item in items]
         ids = [h.assistant.assistant_id for h in histories]

@@ -9,6 +9,7 @@ import orjson
 
 from graphdock.domain.defaults import is_untouched_default
 from graphdock.errors import InvalidRequest
+from graphdock.schemas.transfer import ExportedAssistant
 from graphdock.storage.base import ImportOutcome
 from graphdock.storage.records import Assistant, AssistantHistory, AssistantVersion, Change, Snapshot
 
@@ -28,7 +29,7 @@ def history_to_wire(history: AssistantHistory) -> dict[str, Any]:
     }
 
 
-def history_from_wire(item: Any, known_graphs: Sequence[str]) -> AssistantHistory:
+def history_from_wire(item: ExportedAssistant, known_graphs: Sequence[str]) -> AssistantHistory:
     """Rebuild a history from a validated ExportedAssistant, refusing one that contradicts itself."""
     aid: str = item.assistant_id
     numbers = [v.version for v in item.versions]

@@ -122,5 +122,18 @@ def tag() -> dict[str, str]:
     return {"test": uuid.uuid4().hex}
 
 
+# The fields of langgraph_sdk.schema.Assistant, in the SDK's order.
+ASSISTANT_FIELDS = [
+    "assistant_id",
+    "graph_id",
+    "config",
+    "context",
+    "metadata",
+    "name",
+    "description",
+    "version",
+    "created_at",
+    "updated_at",
+]
 GUIDE_V1 = {"configurable": {"model_name": "openai", "system_prompt": "You are a helpful assistant."}}
 GUIDE_V2 = {"configurable": {"model_name": "openai", "system_prompt": "You are an unhelpful assistant!"}}

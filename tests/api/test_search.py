@@ -13,22 +13,11 @@ import pytest
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.schema import Assistant
 
-from tests.conftest import GRAPHS, RunningServer, serve, settings_for
+from tests.conftest import ASSISTANT_FIELDS, GRAPHS, RunningServer, serve, settings_for
 
 NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 GRAPH_IDS = list(json.loads(GRAPHS.read_text())["graphs"])
-FIELDS = [
-    "assistant_id",
-    "graph_id",
-    "config",
-    "context",
-    "metadata",
-    "name",
-    "description",
-    "version",
-    "created_at",
-    "updated_at",
-]
+FIELDS = ASSISTANT_FIELDS
 SORT_FIELDS = ["assistant_id", "created_at", "updated_at", "name", "graph_id"]
 
 

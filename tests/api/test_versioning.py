@@ -11,7 +11,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from tests.conftest import GUIDE_V1, GUIDE_V2, RunningServer
+from tests.conftest import ASSISTANT_FIELDS, GUIDE_V1, GUIDE_V2, RunningServer
 
 
 async def _versions(client: LangGraphClient, assistant_id: str) -> list[int]:
@@ -22,18 +22,7 @@ async def test_create_answers_200_with_version_1_and_the_sdk_fields(
     client: LangGraphClient, tag: dict[str, str]
 ) -> None:
     a = await client.assistants.create("agent", config=GUIDE_V1, metadata=tag, name="", description="d")
-    assert set(a) == {
-        "assistant_id",
-        "graph_id",
-        "config",
-        "context",
-        "metadata",
-        "name",
-        "description",
-        "version",
-        "created_at",
-        "updated_at",
-    }
+    assert set(a) == set(ASSISTANT_FIELDS)
     assert a["version"] == 1
     assert a["name"] == "Untitled", "an empty name becomes Untitled"
     assert a["created_at"] == a["updated_at"]

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from _http import RequestFailed
 
-ServerKind = Literal["official", "graphdock"]
+ServerKind = Literal["official", "graphdock", "bare"]
 SERVER_KINDS: tuple[ServerKind, ...] = ("official", "graphdock")
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -169,6 +169,8 @@ def _server_command(
         env.pop("LANGSMITH_API_KEY", None)
         cmd = [str(venv / "bin" / "langgraph"), "dev", "--config", str(config), "--port", str(port)]
         cmd += ["--host", "127.0.0.1", "--no-browser", "--no-reload"]
+    elif kind == "bare":
+        cmd = [sys.executable, str(BENCH_DIR / "bare_asgi.py"), "--port", str(port)]
     else:
         binary = graphdock_bin or default_graphdock_bin()
         if not binary.exists():

@@ -84,6 +84,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated servers in run order; ratios are 2nd/1st (e.g. official,official shows the noise)",
     )
     p.add_argument("--client", choices=("raw", "httpx"), default="raw", help="load generator HTTP client")
+    p.add_argument(
+        "--no-ceiling",
+        action="store_true",
+        help="skip the yardstick: a bare ASGI app's `get` under the same stack and load (bench/bare_asgi.py)",
+    )
     p.add_argument("--config", type=Path, default=REPO_DIR / "examples" / "agent" / "langgraph.json")
     p.add_argument("--official-venv", help=f"venv with `langgraph dev` (or ${OFFICIAL_VENV_ENV})")
     p.add_argument(
@@ -427,6 +432,54 @@ def bench_target(result: TargetResult, args: argparse.Namespace, workroot: Path)
         handle.stop()
 
 
+def measure_ceiling(args: argparse.Namespace, workroot: Path) -> Stats | None:
+    """The same `get` load against a bare ASGI app on the same stack: what any Python server can do here."""
+    _progress("ceiling: starting the bare ASGI app")
+    try:
+        handle = start_server("bare", args.config, workroot / "bare", ready_timeout=args.ready_timeout)
+    except (ServerFailed, OSError) as exc:
+        _progress(f"ceiling: FAILED to start: {exc}")
+        return None
+    measured: list[Stats] = []
+
+    async def measure() -> None:
+        client = make_client(args.client, handle.base_url)
+
+        async def get(_w: int) -> None:
+            await call(client, "GET", f"/assistants/{uuid.uuid4()}")
+
+        measured.append(
+            await run_load(
+                get,
+                concurrency=args.concurrency,
+                seconds=args.seconds,
+                warmup=args.warmup,
+                name="get",
+                server=handle,
+            )
+        )
+
+    try:
+        _run_async(measure())
+    finally:
+        handle.stop()
+    return measured[0] if measured else None
+
+
+def ceiling_line(ceiling: Stats, results: list[TargetResult]) -> str:
+    shares = ", ".join(
+        f"{r.label} {r.phases['get'].rps / ceiling.rps:.0%}"
+        for r in results
+        if "get" in r.phases and ceiling.rps
+    )
+    return (
+        f"\nceiling: a bare ASGI app (static JSON, same uvicorn/uvloop/httptools stack, same load): "
+        f"get {ceiling.rps:.1f} req/s, p50 {ceiling.percentile_ms(50):.2f} ms, p99 {ceiling.percentile_ms(99):.2f} ms, "
+        f"server cpu/req {ceiling.server_cpu_ms_per_request():.2f} ms\n"
+        f"get as a share of the ceiling: {shares}"
+    )
+
+
 def _loop_name() -> str:
     try:
         import uvloop  # noqa: F401
@@ -469,15 +522,21 @@ def main(argv: list[str] | None = None) -> int:
             _progress(f"server dirs and logs kept in {workroot}")
         else:
             shutil.rmtree(workroot, ignore_errors=True)
+    ceiling = None if args.no_ceiling or exit_code else measure_ceiling(args, workroot)
     title = (
         f"Assistants API: {args.assistants} assistants, concurrency {args.concurrency}, {args.seconds:g}s per op "
         f"(warm-up {args.warmup:g}s), growth probes at concurrency {args.growth_concurrency}; client {args.client}"
     )
     print(render_table(results, title))
+    if ceiling is not None:
+        print(ceiling_line(ceiling, results))
     path: Path = args.json or BENCH_DIR / "results" / f"assistants-{started:%Y%m%d-%H%M%S}.json"
     generator = {"client": args.client, "event_loop": _loop_name(), "connections": "keep-alive"}
     stamp = started.isoformat(timespec="seconds")
-    write_json(path, results_json("assistants", stamp, results, vars(args), load_generator=generator))
+    extra = {"ceiling": {"bare_asgi_get": ceiling.summary()}} if ceiling is not None else {}
+    write_json(
+        path, results_json("assistants", stamp, results, vars(args), load_generator=generator, **extra)
+    )
     print(f"\nresults written to {path}")
     return exit_code or (1 if any(r.failure for r in results) else 0)
 

@@ -9,23 +9,24 @@ import pytest
 
 from graphdock.storage import storage_for
 from graphdock.storage.base import Storage
+from tests.postgres import empty, postgres_url
 
 # Every backend the contract suite runs on, as a database URL; "{tmp}" becomes the test's own
 # temporary directory, so each test starts from an empty database.
 #
-# PostgreSQL goes here as one more param once graphdock.storage.storage_for builds it, e.g.
-#     pytest.param("postgresql://postgres@127.0.0.1:5432/test", id="postgres"),
-# (read from an env var and skipped when unset, so the suite still runs without a server). Each
-# test must then get an empty database too: create a fresh schema or database per test and drop
-# it afterwards, rather than relying on the tmp directory.
+# PostgreSQL: the real server (tests/postgres.py), emptied before each test.
 DATABASE_URLS = [
     pytest.param("sqlite:///{tmp}/x.sqlite3", id="sqlite"),
+    pytest.param("postgres", id="postgres"),
 ]
 
 
 @pytest.fixture(params=DATABASE_URLS)
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
     url: str = request.param.format(tmp=tmp_path)
+    if url == "postgres":
+        url = postgres_url()
+        empty(url)
     store = storage_for(url)
     await store.open()
     try:

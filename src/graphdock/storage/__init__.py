@@ -11,6 +11,10 @@ def storage_for(url: str) -> Storage:
         from graphdock.storage.sqlite.store import SqliteStorage
 
         return SqliteStorage(url)
-    if url.startswith(("postgres://", "postgresql://")):
-        raise ConfigError("PostgreSQL support is not built yet; use a sqlite:/// URL for --database-url")
-    raise ConfigError(f"unsupported database URL {url!r}: expected sqlite:///path/to/file.sqlite3")
+    if url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://")):
+        from graphdock.storage.postgres.store import PostgresStorage
+
+        return PostgresStorage(url)
+    raise ConfigError(
+        f"unsupported database URL {url!r}: expected sqlite:///path/to/file.sqlite3 or postgresql://user@host/db"
+    )

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from graphdock.errors import PreconditionFailed
 from graphdock.storage.records import (
     CREATED,
     UPDATED,
@@ -45,6 +46,17 @@ class ImportReport:
     replaced: tuple[str, ...]
     # Already present with the same history: importing twice changes nothing.
     unchanged: tuple[str, ...]
+
+
+def require_version(current: Assistant, if_version: IfVersion) -> Assistant:
+    """The If-Match check, made by every backend inside its write transaction."""
+    if if_version is not None and current.version not in if_version:
+        named = " or ".join(str(v) for v in sorted(if_version)) or "the one named"
+        raise PreconditionFailed(
+            f"Assistant {current.assistant_id} is at version {current.version}, not {named} (If-Match); "
+            "fetch it again and retry"
+        )
+    return current
 
 
 class Storage(Protocol):

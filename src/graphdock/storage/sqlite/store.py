@@ -24,10 +24,9 @@ from graphdock.errors import (
     GraphdockError,
     InvalidRequest,
     NotFound,
-    PreconditionFailed,
     Unavailable,
 )
-from graphdock.storage.base import Decide, IfVersion, ImportReport, Revise
+from graphdock.storage.base import Decide, IfVersion, ImportReport, Revise, require_version
 from graphdock.storage.records import (
     CREATED,
     UPDATED,
@@ -121,7 +120,7 @@ class SqliteStorage:
         now = utc_now()
         with self._write() as c:
             row = _fetch_assistant(c, assistant_id, extra=", last_version")
-            current = _checked(to_assistant(row), if_version)
+            current = require_version(to_assistant(row), if_version)
             snapshot = revise(current)
             version = row[-1] + 1
             c.execute(
@@ -138,7 +137,7 @@ class SqliteStorage:
     ) -> Assistant:
         now = utc_now()
         with self._write() as c:
-            current = _checked(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
+            current = require_version(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
             snapshot = _fetch_version(c, assistant_id, version).snapshot
             _activate(c, assistant_id, snapshot, version, now)
             if json_changed(snapshot.metadata, current.snapshot.metadata):
@@ -148,14 +147,14 @@ class SqliteStorage:
     async def delete_assistant(self, assistant_id: str, *, if_version: IfVersion = None) -> None:
         with self._write() as c:
             if if_version is not None:
-                _checked(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
+                require_version(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
             # Versions and metadata index rows go with it (ON DELETE CASCADE).
             if not c.execute("DELETE FROM assistants WHERE assistant_id = ?", (assistant_id,)).rowcount:
                 raise NotFound(f"Assistant {assistant_id} not found")
 
     async def delete_version(self, assistant_id: str, version: int, *, if_version: IfVersion = None) -> None:
         with self._write() as c:
-            current = _checked(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
+            current = require_version(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
             _fetch_version(c, assistant_id, version)
             if version == current.version:
                 raise Conflict(
@@ -286,16 +285,6 @@ def _fetch_version(c: sqlite3.Connection, assistant_id: str, version: int) -> As
         _fetch_assistant(c, assistant_id, columns="1")  # a missing assistant is reported as such
         raise NotFound(f"Version {version} of assistant {assistant_id} not found")
     return to_version(row)
-
-
-def _checked(current: Assistant, if_version: IfVersion) -> Assistant:
-    if if_version is not None and current.version not in if_version:
-        raise PreconditionFailed(
-            f"Assistant {current.assistant_id} is at version {current.version}, not "
-            f"{' or '.join(str(v) for v in sorted(if_version)) or 'the one named'} (If-Match); "
-            "fetch it again and retry"
-        )
-    return current
 
 
 def _activate(

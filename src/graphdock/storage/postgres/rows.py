@@ -1,0 +1,76 @@
+"""PostgreSQL rows ↔ records: column lists, parameters, timestamps, search filters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from graphdock.storage.records import Assistant, AssistantFilter, AssistantVersion, Change, Snapshot
+
+SNAPSHOT = "graph_id, config, context, metadata, name, description"
+ASSISTANT = f"assistant_id, {SNAPSHOT}, version, created_at, updated_at"
+VERSION = f"assistant_id, {SNAPSHOT}, version, created_at, change, changed_by, restored_from"
+SORT_SQL: dict[str, str] = {
+    "assistant_id": "assistant_id",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "name": "lower(name)",
+    "graph_id": "lower(graph_id)",
+}
+
+
+def snapshot_params(s: Snapshot) -> tuple[Any, ...]:
+    return (s.graph_id, Jsonb(s.config), Jsonb(s.context), Jsonb(s.metadata), s.name, s.description)
+
+
+def version_params(
+    assistant_id: str, version: int, s: Snapshot, created_at: str, change: Change
+) -> tuple[Any, ...]:
+    """In VERSION's column order."""
+    return (
+        assistant_id,
+        *snapshot_params(s),
+        version,
+        created_at,
+        change.kind,
+        change.by,
+        change.restored_from,
+    )
+
+
+def timestamp(moment: datetime) -> str:
+    # The same fixed-width UTC text SQLite stores, so both backends answer identically.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def to_snapshot(row: Sequence[Any]) -> Snapshot:
+    return Snapshot(row[1], row[2], row[3], row[4], row[5], row[6])
+
+
+def to_assistant(row: Sequence[Any]) -> Assistant:
+    return Assistant(str(row[0]), row[7], to_snapshot(row), timestamp(row[8]), timestamp(row[9]))
+
+
+def to_version(row: Sequence[Any]) -> AssistantVersion:
+    return AssistantVersion(
+        str(row[0]), row[7], to_snapshot(row), timestamp(row[8]), Change(row[9], row[10], row[11])
+    )
+
+
+def where_sql(where: AssistantFilter) -> tuple[str, list[Any]]:
+    parts: list[str] = []
+    params: list[Any] = []
+    if where.graph_id is not None:
+        parts.append("graph_id = %s")
+        params.append(where.graph_id)
+    if where.name:
+        # lower() on both sides, as the SQLite backend does: "ß" is not folded into "ss".
+        parts.append("strpos(lower(name), lower(%s)) > 0")
+        params.append(where.name)
+    if where.metadata:
+        parts.append("metadata @> %s")  # served by the GIN index
+        params.append(Jsonb(where.metadata))
+    return (" WHERE " + " AND ".join(parts) if parts else ""), params

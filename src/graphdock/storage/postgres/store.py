@@ -1,0 +1,303 @@
+"""The PostgreSQL backend: psycopg 3 with a connection pool, row locks for every version write.
+
+Every write that allocates or moves a version first locks the assistant's row (`FOR UPDATE`), so
+concurrent writers on one assistant queue behind each other — across processes and replicas —
+while writers on different assistants never wait. psycopg is the driver the official
+`langgraph-checkpoint-postgres` saver uses, so checkpoints and assistants share one driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+import psycopg
+import psycopg.errors
+import psycopg_pool
+import yoyo
+from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
+
+from graphdock.errors import Conflict, GraphdockError, InvalidRequest, NotFound, Unavailable
+from graphdock.storage.base import Decide, IfVersion, ImportReport, Revise, require_version
+from graphdock.storage.postgres import transfer
+from graphdock.storage.postgres.rows import (
+    ASSISTANT,
+    SORT_SQL,
+    VERSION,
+    snapshot_params,
+    to_assistant,
+    to_version,
+    version_params,
+    where_sql,
+)
+from graphdock.storage.records import (
+    CREATED,
+    UPDATED,
+    Assistant,
+    AssistantFilter,
+    AssistantHistory,
+    AssistantVersion,
+    Change,
+    Page,
+    Snapshot,
+    SortField,
+    utc_now,
+)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+Conn = psycopg.AsyncConnection[tuple[Any, ...]]
+
+
+class PostgresStorage:
+    def __init__(self, url: str, *, max_connections: int = 10) -> None:
+        self._url = url.replace("postgresql+psycopg://", "postgresql://").replace(
+            "postgres://", "postgresql://", 1
+        )
+        self._pool = psycopg_pool.AsyncConnectionPool(
+            self._url, min_size=1, max_size=max_connections, open=False, configure=_configure, timeout=10
+        )
+
+    async def open(self) -> None:
+        try:
+            migrate(self._url)
+            await self._pool.open(wait=True, timeout=10)
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
+            raise Unavailable(f"cannot reach PostgreSQL at {_redacted(self._url)}: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def create_assistant(
+        self,
+        assistant_id: str,
+        snapshot: Snapshot,
+        if_exists: Literal["raise", "do_nothing"],
+        change: Change = CREATED,
+    ) -> Assistant:
+        now = utc_now()
+        async with self._write() as c:
+            inserted = await c.execute(
+                f"INSERT INTO assistants ({ASSISTANT}, last_version) VALUES (%s,%s,%s,%s,%s,%s,%s,1,%s,%s,1)"
+                " ON CONFLICT (assistant_id) DO NOTHING",
+                (assistant_id, *snapshot_params(snapshot), now, now),
+            )
+            if not inserted.rowcount:
+                if if_exists == "raise":
+                    raise Conflict(f"Assistant {assistant_id} already exists")
+                return to_assistant(await _fetch_assistant(c, assistant_id))
+            await c.execute(
+                f"INSERT INTO assistant_versions ({VERSION}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                version_params(assistant_id, 1, snapshot, now, change),
+            )
+        return Assistant(assistant_id, 1, snapshot, now, now)
+
+    async def revise_assistant(
+        self, assistant_id: str, revise: Revise, *, if_version: IfVersion = None, change: Change = UPDATED
+    ) -> Assistant:
+        now = utc_now()
+        async with self._write() as c:
+            row = await _fetch_assistant(c, assistant_id, lock=True)
+            current = require_version(to_assistant(row), if_version)
+            snapshot = revise(current)
+            version: int = row[-1] + 1
+            await c.execute(
+                f"INSERT INTO assistant_versions ({VERSION}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                version_params(assistant_id, version, snapshot, now, change),
+            )
+            await _activate(c, assistant_id, snapshot, version, now, last_version=version)
+        return Assistant(assistant_id, version, snapshot, current.created_at, now)
+
+    async def set_active_version(
+        self, assistant_id: str, version: int, *, if_version: IfVersion = None
+    ) -> Assistant:
+        now = utc_now()
+        async with self._write() as c:
+            current = require_version(
+                to_assistant(await _fetch_assistant(c, assistant_id, lock=True)), if_version
+            )
+            snapshot = (await _fetch_version(c, assistant_id, version)).snapshot
+            await _activate(c, assistant_id, snapshot, version, now)
+        return Assistant(assistant_id, version, snapshot, current.created_at, now)
+
+    async def delete_assistant(self, assistant_id: str, *, if_version: IfVersion = None) -> None:
+        async with self._write() as c:
+            require_version(to_assistant(await _fetch_assistant(c, assistant_id, lock=True)), if_version)
+            # Versions go with it (ON DELETE CASCADE).
+            await c.execute("DELETE FROM assistants WHERE assistant_id = %s", (assistant_id,))
+
+    async def delete_version(self, assistant_id: str, version: int, *, if_version: IfVersion = None) -> None:
+        async with self._write() as c:
+            current = require_version(
+                to_assistant(await _fetch_assistant(c, assistant_id, lock=True)), if_version
+            )
+            await _fetch_version(c, assistant_id, version)
+            if version == current.version:
+                raise Conflict(
+                    f"Version {version} is the active version of assistant {assistant_id}; make another "
+                    "version active first (POST /assistants/{id}/latest), then delete this one"
+                )
+            await c.execute(
+                "DELETE FROM assistant_versions WHERE assistant_id = %s AND version = %s",
+                (assistant_id, version),
+            )
+
+    async def import_assistants(
+        self, histories: Sequence[AssistantHistory], *, dry_run: bool, decide: Decide
+    ) -> ImportReport:
+        async with self._write() as c:
+            return await transfer.import_histories(c, histories, dry_run=dry_run, decide=decide)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def get_assistant(self, assistant_id: str) -> Assistant:
+        async with self._read() as c:
+            return to_assistant(await _fetch_assistant(c, assistant_id))
+
+    async def get_version(self, assistant_id: str, version: int) -> AssistantVersion:
+        async with self._read() as c:
+            return await _fetch_version(c, assistant_id, version)
+
+    async def list_versions(
+        self, assistant_id: str, metadata: dict[str, object], page: Page
+    ) -> list[AssistantVersion]:
+        sql = f"SELECT {VERSION} FROM assistant_versions WHERE assistant_id = %s"
+        params: list[Any] = [assistant_id]
+        if metadata:
+            sql += " AND metadata @> %s"
+            params.append(Jsonb(metadata))
+        sql += " ORDER BY version DESC LIMIT %s OFFSET %s"
+        async with self._read() as c:
+            rows = await (await c.execute(sql, (*params, page.limit, page.offset))).fetchall()
+            if not rows:
+                await _fetch_assistant(c, assistant_id)  # NotFound, or an empty page
+        return [to_version(r) for r in rows]
+
+    async def search_assistants(
+        self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
+    ) -> tuple[list[Assistant], bool]:
+        clause, params = where_sql(where)
+        direction = "DESC" if descending else "ASC"
+        sql = (
+            f"SELECT {ASSISTANT} FROM assistants{clause}"
+            f" ORDER BY {SORT_SQL[sort_by]} {direction}, assistant_id {direction} LIMIT %s OFFSET %s"
+        )
+        async with self._read() as c:
+            rows = await (await c.execute(sql, (*params, page.limit + 1, page.offset))).fetchall()
+        return [to_assistant(r) for r in rows[: page.limit]], len(rows) > page.limit
+
+    async def count_assistants(self, where: AssistantFilter) -> int:
+        clause, params = where_sql(where)
+        async with self._read() as c:
+            row = await (await c.execute(f"SELECT count(*) FROM assistants{clause}", params)).fetchone()
+        assert row is not None
+        count: int = row[0]
+        return count
+
+    async def export_assistants(
+        self, assistant_ids: Sequence[str] | None, page: Page
+    ) -> tuple[list[AssistantHistory], bool]:
+        # REPEATABLE READ: the assistants and their versions are read as of one moment.
+        async with self._write(isolation=psycopg.IsolationLevel.REPEATABLE_READ) as c:
+            return await transfer.export_histories(c, assistant_ids, page)
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _write(self, isolation: psycopg.IsolationLevel | None = None) -> AsyncIterator[Conn]:
+        async with self._read() as c:
+            if isolation is not None:
+                await c.set_autocommit(False)
+                await c.set_isolation_level(isolation)
+            try:
+                async with c.transaction():
+                    yield c
+            finally:
+                if isolation is not None:
+                    await c.set_isolation_level(None)
+                    await c.set_autocommit(True)
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[Conn]:
+        """The one place driver errors become domain errors."""
+        try:
+            async with self._pool.connection() as c:
+                yield c
+        except GraphdockError:
+            raise
+        except psycopg.errors.UniqueViolation as exc:
+            raise Conflict(
+                "The write conflicts with stored data (it was made concurrently); retry it"
+            ) from exc
+        except (psycopg.errors.UntranslatableCharacter, psycopg.errors.CharacterNotInRepertoire) as exc:
+            raise InvalidRequest(
+                f"The value cannot be stored in PostgreSQL: {exc.diag.message_primary}"
+            ) from exc
+        except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as exc:
+            raise Unavailable("The database could not order concurrent writes; retry the request") from exc
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
+            raise Unavailable("The database is unreachable or busy; retry the request") from exc
+
+
+async def _configure(conn: Conn) -> None:
+    # Autocommit: a read is one statement; writes open explicit transactions. UTC, so timestamps
+    # read back in the same +00:00 form SQLite stores. orjson for every jsonb in and out.
+    await conn.set_autocommit(True)
+    await conn.execute("SET TIME ZONE 'UTC'")
+    set_json_loads(orjson.loads, conn)
+    set_json_dumps(lambda obj: orjson.dumps(obj).decode(), conn)
+
+
+def migrate(url: str) -> None:
+    """Apply pending numbered migrations under yoyo's lock, so replicas starting together never race."""
+    backend = yoyo.get_backend(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with backend.lock():
+            backend.apply_migrations(backend.to_apply(yoyo.read_migrations(str(MIGRATIONS))))
+    finally:
+        backend.connection.close()
+
+
+async def _fetch_assistant(c: Conn, assistant_id: str, *, lock: bool = False) -> tuple[Any, ...]:
+    sql = f"SELECT {ASSISTANT}, last_version FROM assistants WHERE assistant_id = %s"
+    row = await (await c.execute(sql + (" FOR UPDATE" if lock else ""), (assistant_id,))).fetchone()
+    if row is None:
+        raise NotFound(f"Assistant {assistant_id} not found")
+    return row
+
+
+async def _fetch_version(c: Conn, assistant_id: str, version: int) -> AssistantVersion:
+    row = await (
+        await c.execute(
+            f"SELECT {VERSION} FROM assistant_versions WHERE assistant_id = %s AND version = %s",
+            (assistant_id, version),
+        )
+    ).fetchone()
+    if row is None:
+        await _fetch_assistant(c, assistant_id)  # a missing assistant is reported as such
+        raise NotFound(f"Version {version} of assistant {assistant_id} not found")
+    return to_version(row)
+
+
+async def _activate(
+    c: Conn, assistant_id: str, s: Snapshot, version: int, now: str, last_version: int | None = None
+) -> None:
+    await c.execute(
+        "UPDATE assistants SET graph_id = %s, config = %s, context = %s, metadata = %s, name = %s,"
+        " description = %s, version = %s, updated_at = %s, last_version = coalesce(%s, last_version)"
+        " WHERE assistant_id = %s",
+        (*snapshot_params(s), version, now, last_version, assistant_id),
+    )
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    head, sep, tail = url.rpartition("@")
+    if not sep or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, credentials = head.partition("//")
+    return f"{scheme}//{credentials.split(':', 1)[0]}:***@{tail}"

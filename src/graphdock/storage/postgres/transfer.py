@@ -1,0 +1,109 @@
+"""Export and import of whole assistant histories on PostgreSQL (one transaction per batch)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from graphdock.errors import Conflict
+from graphdock.storage.base import Decide, ImportReport
+from graphdock.storage.postgres.rows import (
+    ASSISTANT,
+    VERSION,
+    snapshot_params,
+    to_assistant,
+    to_version,
+    version_params,
+)
+from graphdock.storage.records import AssistantHistory, Page
+
+Conn = psycopg.AsyncConnection[tuple[Any, ...]]
+
+
+async def export_histories(
+    c: Conn, assistant_ids: Sequence[str] | None, page: Page
+) -> tuple[list[AssistantHistory], bool]:
+    where, params = (
+        ("", [])
+        if assistant_ids is None
+        else (" WHERE assistant_id = ANY(%s::uuid[])", [list(assistant_ids)])
+    )
+    rows = await (
+        await c.execute(
+            f"SELECT {ASSISTANT}, last_version FROM assistants{where}"
+            " ORDER BY created_at, assistant_id LIMIT %s OFFSET %s",
+            (*params, page.limit + 1, page.offset),
+        )
+    ).fetchall()
+    return [await _history(c, row) for row in rows[: page.limit]], len(rows) > page.limit
+
+
+async def import_histories(
+    c: Conn, histories: Sequence[AssistantHistory], *, dry_run: bool, decide: Decide
+) -> ImportReport:
+    plan = []
+    for history in histories:
+        row = await (
+            await c.execute(
+                f"SELECT {ASSISTANT}, last_version FROM assistants WHERE assistant_id = %s FOR UPDATE",
+                (history.assistant.assistant_id,),
+            )
+        ).fetchone()
+        stored = None if row is None else await _history(c, row)
+        plan.append((history, decide(stored, history)))
+    conflicts = [h.assistant.assistant_id for h, outcome in plan if outcome == "conflict"]
+    if conflicts:
+        raise Conflict(
+            f"{len(conflicts)} assistant(s) already exist here with a different history; nothing was "
+            f"imported. Delete them first or leave them out: {', '.join(conflicts)}"
+        )
+    if not dry_run:
+        for history, outcome in plan:
+            if outcome == "replace":
+                await c.execute(
+                    "DELETE FROM assistants WHERE assistant_id = %s", (history.assistant.assistant_id,)
+                )
+            if outcome in ("create", "replace"):
+                await _insert(c, history)
+    return ImportReport(
+        **{
+            field: tuple(h.assistant.assistant_id for h, outcome in plan if outcome == kind)
+            for field, kind in (("created", "create"), ("replaced", "replace"), ("unchanged", "unchanged"))
+        }
+    )
+
+
+async def _history(c: Conn, row: Sequence[Any]) -> AssistantHistory:
+    assistant = to_assistant(row)
+    versions = await (
+        await c.execute(
+            f"SELECT {VERSION} FROM assistant_versions WHERE assistant_id = %s ORDER BY version",
+            (assistant.assistant_id,),
+        )
+    ).fetchall()
+    return AssistantHistory(assistant, int(row[-1]), tuple(to_version(v) for v in versions))
+
+
+async def _insert(c: Conn, history: AssistantHistory) -> None:
+    a = history.assistant
+    await c.execute(
+        f"INSERT INTO assistants ({ASSISTANT}, last_version) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+        (
+            a.assistant_id,
+            *snapshot_params(a.snapshot),
+            a.version,
+            a.created_at,
+            a.updated_at,
+            history.last_version,
+        ),
+    )
+    async with c.cursor() as cur:
+        await cur.executemany(
+            f"INSERT INTO assistant_versions ({VERSION}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+            [
+                version_params(v.assistant_id, v.version, v.snapshot, v.created_at, v.change)
+                for v in history.versions
+            ],
+        )

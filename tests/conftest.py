@@ -24,6 +24,7 @@ from langgraph_sdk.client import LangGraphClient
 
 from graphdock.app import create_app
 from graphdock.settings import Settings
+from tests.postgres import backend, database_for, drop_made
 
 TESTS = Path(__file__).parent
 GRAPHS = TESTS / "graphs" / "langgraph.json"
@@ -77,7 +78,10 @@ def serve(settings: Settings) -> Iterator[RunningServer]:
 
 
 def settings_for(db: Path, config: Path = GRAPHS, **overrides: object) -> Settings:
-    return Settings(config=config, database_url=f"sqlite:///{db}", **overrides)  # type: ignore[arg-type]
+    """A server's settings; `db` names its SQLite file, or under GRAPHDOCK_TEST_BACKEND=postgres
+    stands for a PostgreSQL database of its own (the same one again when a test restarts it)."""
+    url = database_for(str(db)) if backend() == "postgres" else f"sqlite:///{db}"
+    return Settings(config=config, database_url=url, **overrides)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -137,3 +141,8 @@ ASSISTANT_FIELDS = [
 ]
 GUIDE_V1 = {"configurable": {"model_name": "openai", "system_prompt": "You are a helpful assistant."}}
 GUIDE_V2 = {"configurable": {"model_name": "openai", "system_prompt": "You are an unhelpful assistant!"}}
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    del session
+    drop_made()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import psycopg
@@ -33,3 +34,37 @@ def empty(url: str) -> None:
         exists = conn.execute("SELECT to_regclass('public.assistants')").fetchone()
         if exists and exists[0]:
             conn.execute("TRUNCATE assistants, assistant_versions")
+
+
+_made: dict[str, str] = {}
+
+
+def database_for(key: str) -> str:
+    """A database of its own for each test server (keyed by the SQLite path it would have used):
+    new and empty on first use, the same one on a restart."""
+    if key not in _made:
+        name = "gd_" + hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
+        base = postgres_url()
+        with psycopg.connect(base.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        _made[key] = base.rsplit("/", 1)[0] + "/" + name
+    return _made[key]
+
+
+def backend() -> str:
+    """Which database the API suite's servers use: GRAPHDOCK_TEST_BACKEND=sqlite (default) or postgres."""
+    chosen = os.environ.get("GRAPHDOCK_TEST_BACKEND", "sqlite")
+    if chosen not in {"sqlite", "postgres"}:
+        raise pytest.UsageError(f"GRAPHDOCK_TEST_BACKEND={chosen!r}: expected sqlite or postgres")
+    return chosen
+
+
+def drop_made() -> None:
+    """Drop the databases this session made (called when the session ends)."""
+    if not _made:
+        return
+    with psycopg.connect(URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        for url in _made.values():
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    _made.clear()

@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from graphdock.errors import CommandError, ConfigError
+from graphdock.errors import CommandError, ConfigError, GraphdockError
 from graphdock.settings import Settings
 
 
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.command == "dev":
                 flags["reload"] = not args.no_reload
             code = _COMMANDS[args.command](Settings.build(flags))
-    except (ConfigError, CommandError) as exc:
+    except GraphdockError as exc:  # config, graphs, database unreachable, export/import refused
         print(f"graphdock: {exc}", file=sys.stderr)
         code = 2
     raise SystemExit(code)
@@ -111,6 +111,7 @@ def _serve(settings: Settings) -> int:
         # Graphs load before the server starts, so an import error is one clear message and an
         # exit code, not a traceback from inside the ASGI lifespan.
         graphs = await GraphRegistry.load(load_project_config(settings.config))
+        await _check_database(settings)
         app = create_app(settings, graphs)
         port = sock.getsockname()[1]
         print(
@@ -153,15 +154,17 @@ def _dev(settings: Settings) -> int:
     return 0
 
 
-def _migrate(settings: Settings) -> int:
+async def _check_database(settings: Settings) -> None:
+    """Open the database once (applying migrations), so an unreachable one is a clear message."""
     from graphdock.storage import storage_for
 
-    async def run() -> None:
-        storage = storage_for(settings.resolved_database_url)
-        await storage.open()  # opening applies pending migrations
-        await storage.close()
+    storage = storage_for(settings.resolved_database_url)
+    await storage.open()  # opening applies pending migrations
+    await storage.close()
 
-    asyncio.run(run())
+
+def _migrate(settings: Settings) -> int:
+    asyncio.run(_check_database(settings))
     print(f"graphdock: {settings.resolved_database_url} is up to date", file=sys.stderr)
     return 0
 

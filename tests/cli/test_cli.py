@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import EXAMPLE, TESTS
+from tests.postgres import database_for
 
 GRAPHDOCK = [sys.executable, "-m", "graphdock"]
 
@@ -136,3 +137,26 @@ def test_migrate_creates_the_database_and_is_idempotent(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, done.stderr
     assert (tmp_path / "db" / "x.sqlite3").is_file()
+
+
+def test_serve_on_postgresql_keeps_assistants_across_restarts(project: Path, tmp_path: Path) -> None:
+    url = database_for(str(tmp_path / "cli-postgres"))
+    port = _free_port()
+    with running(["serve", "--database-url", url], project, port) as served:
+        a = httpx.post(served + "/assistants", json={"graph_id": "agent", "name": "on postgres"}).json()
+        httpx.patch(served + f"/assistants/{a['assistant_id']}", json={"name": "on postgres, v2"})
+    with running(["serve", "--database-url", url], project, port) as served:
+        again = httpx.get(served + f"/assistants/{a['assistant_id']}").json()
+        assert (again["name"], again["version"]) == ("on postgres, v2", 2)
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+def test_an_unreachable_database_is_one_clear_message(command: str) -> None:
+    url = "postgresql://nobody@127.0.0.1:1/nothing"
+    args = [*GRAPHDOCK, command, "--config", str(EXAMPLE), "--database-url", url]
+    done = subprocess.run(
+        [*args, "--port", "0"] if command == "serve" else args, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert "cannot reach PostgreSQL at postgresql://nobody@127.0.0.1:1/nothing" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr

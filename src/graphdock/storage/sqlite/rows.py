@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from graphdock.storage.containment import contains, index_value
+from graphdock.storage.containment import contains, index_entries, needs_exact_check, query_entries
 from graphdock.storage.records import Assistant, AssistantFilter, AssistantVersion, Change, Snapshot
 
 SNAPSHOT = "graph_id, config, context, metadata, name, description"
@@ -68,7 +68,7 @@ def index_metadata(c: sqlite3.Connection, assistant_id: str, metadata: dict[str,
     c.execute("DELETE FROM assistant_metadata WHERE assistant_id = ?", (assistant_id,))
     c.executemany(
         "INSERT INTO assistant_metadata (assistant_id, key, value) VALUES (?,?,?)",
-        [(assistant_id, k, index_value(v)) for k, v in metadata.items()],
+        [(assistant_id, path, value) for path, value in index_entries(metadata)],
     )
 
 
@@ -86,13 +86,13 @@ def where_sql(where: AssistantFilter) -> tuple[str, list[Any]]:
     if where.name:
         parts.append("gd_icontains(name, ?)")
         params.append(where.name)
-    for key, value in where.metadata.items():
-        # Each top-level key narrows through the index; scalars match exactly there.
+    for path, value in sorted(query_entries(where.metadata)):
+        # Every leaf of the query narrows through the index, at any depth.
         parts.append(
             "assistant_id IN (SELECT assistant_id FROM assistant_metadata WHERE key = ? AND value = ?)"
         )
-        params += [key, index_value(value)]
-    if any(isinstance(v, dict | list) for v in where.metadata.values()):
+        params += [path, value]
+    if needs_exact_check(where.metadata):
         parts.append("gd_contains(metadata, ?)")
         params.append(orjson.dumps(where.metadata).decode())
     return (" WHERE " + " AND ".join(parts) if parts else ""), params

@@ -77,7 +77,13 @@ def json_changed(new: dict[str, Any], old: dict[str, Any]) -> bool:
     return orjson.dumps(new) != orjson.dumps(old)
 
 
-def where_sql(where: AssistantFilter) -> tuple[str, list[Any]]:
+def where_sql(where: AssistantFilter, *, in_sort_order: bool = False) -> tuple[str, list[Any]]:
+    """The WHERE clause of a search or count.
+
+    `in_sort_order`: walk the assistants in the page's order and test each against the metadata
+    index, instead of starting from the index's matches and sorting them all. Faster when the
+    matches are many (the page fills after a few rows); `prefer_sort_order` decides.
+    """
     parts: list[str] = []
     params: list[Any] = []
     if where.graph_id is not None:
@@ -88,14 +94,39 @@ def where_sql(where: AssistantFilter) -> tuple[str, list[Any]]:
         params.append(where.name)
     for path, value in sorted(query_entries(where.metadata)):
         # Every leaf of the query narrows through the index, at any depth.
-        parts.append(
-            "assistant_id IN (SELECT assistant_id FROM assistant_metadata WHERE key = ? AND value = ?)"
-        )
+        if in_sort_order:
+            # One primary-key probe per assistant walked; nothing is materialised up front.
+            parts.append(
+                "EXISTS (SELECT 1 FROM assistant_metadata m WHERE m.key = ? AND m.value = ?"
+                " AND m.assistant_id = assistants.assistant_id)"
+            )
+        else:
+            parts.append(
+                "assistant_id IN (SELECT assistant_id FROM assistant_metadata WHERE key = ? AND value = ?)"
+            )
         params += [path, value]
     if needs_exact_check(where.metadata):
         parts.append("gd_contains(metadata, ?)")
         params.append(orjson.dumps(where.metadata).decode())
     return (" WHERE " + " AND ".join(parts) if parts else ""), params
+
+
+def prefer_sort_order(c: sqlite3.Connection, where: AssistantFilter, wanted: int) -> bool:
+    """Whether walking in page order beats sorting the metadata matches, for `wanted` rows.
+
+    Walking reads about wanted * total / matches rows, one cheap probe each; sorting reads and
+    sorts every match, several times dearer per row. Both figures come from indexes: the rarest
+    looked-up entry's matches, and the table's highest rowid.
+    """
+    entries = query_entries(where.metadata)
+    if not entries:
+        return False
+    matches: int = min(
+        c.execute("SELECT count(*) FROM assistant_metadata WHERE key = ? AND value = ?", entry).fetchone()[0]
+        for entry in entries
+    )
+    total: int = c.execute("SELECT max(rowid) FROM assistants").fetchone()[0] or 0
+    return matches > 0 and wanted * total / matches < 4 * matches
 
 
 def register_functions(conn: sqlite3.Connection) -> None:

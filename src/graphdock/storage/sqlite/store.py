@@ -48,6 +48,7 @@ from graphdock.storage.sqlite.rows import (
     VERSION_PLACEHOLDERS,
     index_metadata,
     json_changed,
+    prefer_sort_order,
     register_functions,
     snapshot_params,
     to_assistant,
@@ -201,13 +202,14 @@ class SqliteStorage:
     async def search_assistants(
         self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
     ) -> tuple[list[Assistant], bool]:
-        clause, params = where_sql(where)
         direction = "DESC" if descending else "ASC"
-        sql = (
-            f"SELECT {ASSISTANT} FROM assistants{clause}"
-            f" ORDER BY {SORT_SQL[sort_by]} {direction}, assistant_id {direction} LIMIT ? OFFSET ?"
-        )
         with self._read() as c:
+            in_order = prefer_sort_order(c, where, page.offset + page.limit + 1)
+            clause, params = where_sql(where, in_sort_order=in_order)
+            sql = (
+                f"SELECT {ASSISTANT} FROM assistants{clause}"
+                f" ORDER BY {SORT_SQL[sort_by]} {direction}, assistant_id {direction} LIMIT ? OFFSET ?"
+            )
             # One row more than asked tells whether another page follows, without a count.
             rows = c.execute(sql, (*params, page.limit + 1, page.offset)).fetchall()
         return [to_assistant(r) for r in rows[: page.limit]], len(rows) > page.limit

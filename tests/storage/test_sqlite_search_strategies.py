@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from graphdock.storage.columns import ASSISTANT
 from graphdock.storage.records import AssistantFilter, Snapshot
-from graphdock.storage.sqlite.rows import ASSISTANT, where_sql
+from graphdock.storage.sqlite.rows import where_sql
 from graphdock.storage.sqlite.store import SqliteStorage
 
 QUERIES = [

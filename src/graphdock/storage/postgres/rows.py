@@ -10,9 +10,6 @@ from psycopg.types.json import Jsonb
 
 from graphdock.storage.records import Assistant, AssistantFilter, AssistantVersion, Change, Snapshot
 
-SNAPSHOT = "graph_id, config, context, metadata, name, description"
-ASSISTANT = f"assistant_id, {SNAPSHOT}, version, created_at, updated_at"
-VERSION = f"assistant_id, {SNAPSHOT}, version, created_at, change, changed_by, restored_from"
 SORT_SQL: dict[str, str] = {
     "assistant_id": "assistant_id",
     "created_at": "created_at",

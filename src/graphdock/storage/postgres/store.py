@@ -22,11 +22,10 @@ from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 
 from graphdock.errors import Conflict, GraphdockError, InvalidRequest, NotFound, Unavailable
 from graphdock.storage.base import Decide, IfVersion, ImportReport, Revise, require_version
+from graphdock.storage.columns import ASSISTANT, VERSION
 from graphdock.storage.postgres import transfer
 from graphdock.storage.postgres.rows import (
-    ASSISTANT,
     SORT_SQL,
-    VERSION,
     snapshot_params,
     to_assistant,
     to_version,

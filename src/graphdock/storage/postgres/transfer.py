@@ -7,16 +7,10 @@ from typing import Any
 
 import psycopg
 
-from graphdock.errors import Conflict
 from graphdock.storage.base import Decide, ImportReport
-from graphdock.storage.postgres.rows import (
-    ASSISTANT,
-    VERSION,
-    snapshot_params,
-    to_assistant,
-    to_version,
-    version_params,
-)
+from graphdock.storage.columns import ASSISTANT, VERSION
+from graphdock.storage.importing import refuse_conflicts, report
+from graphdock.storage.postgres.rows import snapshot_params, to_assistant, to_version, version_params
 from graphdock.storage.records import AssistantHistory, Page
 
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -53,12 +47,7 @@ async def import_histories(
         ).fetchone()
         stored = None if row is None else await _history(c, row)
         plan.append((history, decide(stored, history)))
-    conflicts = [h.assistant.assistant_id for h, outcome in plan if outcome == "conflict"]
-    if conflicts:
-        raise Conflict(
-            f"{len(conflicts)} assistant(s) already exist here with a different history; nothing was "
-            f"imported. Delete them first or leave them out: {', '.join(conflicts)}"
-        )
+    refuse_conflicts(plan)
     if not dry_run:
         for history, outcome in plan:
             if outcome == "replace":
@@ -67,12 +56,7 @@ async def import_histories(
                 )
             if outcome in ("create", "replace"):
                 await _insert(c, history)
-    return ImportReport(
-        **{
-            field: tuple(h.assistant.assistant_id for h, outcome in plan if outcome == kind)
-            for field, kind in (("created", "create"), ("replaced", "replace"), ("unchanged", "unchanged"))
-        }
-    )
+    return report(plan)
 
 
 async def _history(c: Conn, row: Sequence[Any]) -> AssistantHistory:

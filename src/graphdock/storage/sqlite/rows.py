@@ -11,9 +11,6 @@ import orjson
 from graphdock.storage.containment import contains, index_entries, needs_exact_check, query_entries
 from graphdock.storage.records import Assistant, AssistantFilter, AssistantVersion, Change, Snapshot
 
-SNAPSHOT = "graph_id, config, context, metadata, name, description"
-ASSISTANT = f"assistant_id, {SNAPSHOT}, version, created_at, updated_at"
-VERSION = f"assistant_id, {SNAPSHOT}, version, created_at, change, changed_by, restored_from"
 VERSION_PLACEHOLDERS = ",".join("?" * 12)
 SORT_SQL: dict[str, str] = {
     "assistant_id": "assistant_id",

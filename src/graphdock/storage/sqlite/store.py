@@ -27,6 +27,7 @@ from graphdock.errors import (
     Unavailable,
 )
 from graphdock.storage.base import Decide, IfVersion, ImportReport, Revise, require_version
+from graphdock.storage.columns import ASSISTANT, VERSION
 from graphdock.storage.records import (
     CREATED,
     UPDATED,
@@ -42,9 +43,7 @@ from graphdock.storage.records import (
 )
 from graphdock.storage.sqlite import transfer
 from graphdock.storage.sqlite.rows import (
-    ASSISTANT,
     SORT_SQL,
-    VERSION,
     VERSION_PLACEHOLDERS,
     index_metadata,
     json_changed,

@@ -5,12 +5,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from graphdock.errors import Conflict
 from graphdock.storage.base import Decide, ImportReport
+from graphdock.storage.columns import ASSISTANT, VERSION
+from graphdock.storage.importing import refuse_conflicts, report
 from graphdock.storage.records import AssistantHistory, Page
 from graphdock.storage.sqlite.rows import (
-    ASSISTANT,
-    VERSION,
     VERSION_PLACEHOLDERS,
     index_metadata,
     snapshot_params,
@@ -49,24 +48,14 @@ def import_histories(
     plan = [
         (history, decide(find_history(c, history.assistant.assistant_id), history)) for history in histories
     ]
-    conflicts = [h.assistant.assistant_id for h, outcome in plan if outcome == "conflict"]
-    if conflicts:
-        raise Conflict(
-            f"{len(conflicts)} assistant(s) already exist here with a different history; nothing was "
-            f"imported. Delete them first or leave them out: {', '.join(conflicts)}"
-        )
+    refuse_conflicts(plan)
     if not dry_run:
         for history, outcome in plan:
             if outcome == "replace":
                 c.execute("DELETE FROM assistants WHERE assistant_id = ?", (history.assistant.assistant_id,))
             if outcome in ("create", "replace"):
                 _insert(c, history)
-    return ImportReport(
-        **{
-            field: tuple(h.assistant.assistant_id for h, outcome in plan if outcome == kind)
-            for field, kind in (("created", "create"), ("replaced", "replace"), ("unchanged", "unchanged"))
-        }
-    )
+    return report(plan)
 
 
 def _history(c: sqlite3.Connection, row: Sequence[object]) -> AssistantHistory:

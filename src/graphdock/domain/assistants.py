@@ -19,7 +19,7 @@ from graphdock.domain.validation import SchemaValidators
 from graphdock.errors import ConflictingInput, InvalidRequest, NotFound
 from graphdock.runtime.graphs import GraphRegistry
 from graphdock.schemas.transfer import ExportedAssistant
-from graphdock.storage.base import IfVersion, ImportReport, Storage
+from graphdock.storage.base import IfVersion, ImportReport, Storage, version_not_found
 from graphdock.storage.records import (
     Assistant,
     AssistantFilter,
@@ -183,7 +183,7 @@ class Assistants:
     async def _require_storable(self, assistant_id: str, version: int) -> None:
         if not 1 <= version < 2**63:  # no database could hold it: it cannot exist
             await self.get(assistant_id)  # a missing assistant is still the first thing to report
-            raise NotFound(f"Version {version} of assistant {assistant_id} not found")
+            raise version_not_found(assistant_id, version)
 
     async def versions(self, assistant_id: str, metadata: Json, page: Page) -> list[AssistantVersion]:
         return await self._storage.list_versions(assistant_id, metadata, page)

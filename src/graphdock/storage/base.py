@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from graphdock.errors import PreconditionFailed
+from graphdock.errors import Conflict, NotFound, PreconditionFailed
 from graphdock.storage.records import (
     CREATED,
     UPDATED,
@@ -46,6 +46,23 @@ class ImportReport:
     replaced: tuple[str, ...]
     # Already present with the same history: importing twice changes nothing.
     unchanged: tuple[str, ...]
+
+
+def assistant_not_found(assistant_id: str) -> NotFound:
+    return NotFound(f"Assistant {assistant_id} not found")
+
+
+def version_not_found(assistant_id: str, version: int) -> NotFound:
+    return NotFound(f"Version {version} of assistant {assistant_id} not found")
+
+
+def refuse_active_version(current: Assistant, version: int) -> None:
+    """A version may be deleted unless it is the active one; deleting that would orphan the row."""
+    if version == current.version:
+        raise Conflict(
+            f"Version {version} is the active version of assistant {current.assistant_id}; make another "
+            "version active first (POST /assistants/{id}/latest), then delete this one"
+        )
 
 
 def require_version(current: Assistant, if_version: IfVersion) -> Assistant:

@@ -29,6 +29,16 @@ class Snapshot:
     name: str
     description: str | None
 
+    def to_wire(self) -> Json:
+        return {
+            "graph_id": self.graph_id,
+            "config": self.config,
+            "context": self.context,
+            "metadata": self.metadata,
+            "name": self.name,
+            "description": self.description,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Change:
@@ -54,15 +64,9 @@ class AssistantVersion:
     change: Change = field(default_factory=Change)
 
     def to_wire(self) -> Json:
-        s = self.snapshot
         return {
             "assistant_id": self.assistant_id,
-            "graph_id": s.graph_id,
-            "config": s.config,
-            "context": s.context,
-            "metadata": s.metadata,
-            "name": s.name,
-            "description": s.description,
+            **self.snapshot.to_wire(),
             "version": self.version,
             "created_at": self.created_at,
             # Beyond the SDK's AssistantVersion (clients ignore unknown keys): the audit trail.
@@ -81,15 +85,9 @@ class Assistant:
     updated_at: str
 
     def to_wire(self) -> Json:
-        s = self.snapshot
         return {
             "assistant_id": self.assistant_id,
-            "graph_id": s.graph_id,
-            "config": s.config,
-            "context": s.context,
-            "metadata": s.metadata,
-            "name": s.name,
-            "description": s.description,
+            **self.snapshot.to_wire(),
             "version": self.version,
             "created_at": self.created_at,
             "updated_at": self.updated_at,

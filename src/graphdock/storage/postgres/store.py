@@ -20,8 +20,17 @@ import psycopg_pool
 import yoyo
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 
-from graphdock.errors import Conflict, GraphdockError, InvalidRequest, NotFound, Unavailable
-from graphdock.storage.base import Decide, IfVersion, ImportReport, Revise, require_version
+from graphdock.errors import Conflict, GraphdockError, InvalidRequest, Unavailable
+from graphdock.storage.base import (
+    Decide,
+    IfVersion,
+    ImportReport,
+    Revise,
+    assistant_not_found,
+    refuse_active_version,
+    require_version,
+    version_not_found,
+)
 from graphdock.storage.columns import ASSISTANT, VERSION
 from graphdock.storage.postgres import transfer
 from graphdock.storage.postgres.rows import (
@@ -135,11 +144,7 @@ class PostgresStorage:
                 to_assistant(await _fetch_assistant(c, assistant_id, lock=True)), if_version
             )
             await _fetch_version(c, assistant_id, version)
-            if version == current.version:
-                raise Conflict(
-                    f"Version {version} is the active version of assistant {assistant_id}; make another "
-                    "version active first (POST /assistants/{id}/latest), then delete this one"
-                )
+            refuse_active_version(current, version)
             await c.execute(
                 "DELETE FROM assistant_versions WHERE assistant_id = %s AND version = %s",
                 (assistant_id, version),
@@ -265,7 +270,7 @@ async def _fetch_assistant(c: Conn, assistant_id: str, *, lock: bool = False) ->
     sql = f"SELECT {ASSISTANT}, last_version FROM assistants WHERE assistant_id = %s"
     row = await (await c.execute(sql + (" FOR UPDATE" if lock else ""), (assistant_id,))).fetchone()
     if row is None:
-        raise NotFound(f"Assistant {assistant_id} not found")
+        raise assistant_not_found(assistant_id)
     return row
 
 
@@ -278,7 +283,7 @@ async def _fetch_version(c: Conn, assistant_id: str, version: int) -> AssistantV
     ).fetchone()
     if row is None:
         await _fetch_assistant(c, assistant_id)  # a missing assistant is reported as such
-        raise NotFound(f"Version {version} of assistant {assistant_id} not found")
+        raise version_not_found(assistant_id, version)
     return to_version(row)
 
 

@@ -23,10 +23,18 @@ from graphdock.errors import (
     Conflict,
     GraphdockError,
     InvalidRequest,
-    NotFound,
     Unavailable,
 )
-from graphdock.storage.base import Decide, IfVersion, ImportReport, Revise, require_version
+from graphdock.storage.base import (
+    Decide,
+    IfVersion,
+    ImportReport,
+    Revise,
+    assistant_not_found,
+    refuse_active_version,
+    require_version,
+    version_not_found,
+)
 from graphdock.storage.columns import ASSISTANT, VERSION
 from graphdock.storage.records import (
     CREATED,
@@ -150,17 +158,13 @@ class SqliteStorage:
                 require_version(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
             # Versions and metadata index rows go with it (ON DELETE CASCADE).
             if not c.execute("DELETE FROM assistants WHERE assistant_id = ?", (assistant_id,)).rowcount:
-                raise NotFound(f"Assistant {assistant_id} not found")
+                raise assistant_not_found(assistant_id)
 
     async def delete_version(self, assistant_id: str, version: int, *, if_version: IfVersion = None) -> None:
         with self._write() as c:
             current = require_version(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
             _fetch_version(c, assistant_id, version)
-            if version == current.version:
-                raise Conflict(
-                    f"Version {version} is the active version of assistant {assistant_id}; make another "
-                    "version active first (POST /assistants/{id}/latest), then delete this one"
-                )
+            refuse_active_version(current, version)
             # last_version on the assistant row is untouched, so the number is never given again.
             c.execute(
                 "DELETE FROM assistant_versions WHERE assistant_id = ? AND version = ?",
@@ -273,7 +277,7 @@ def _fetch_assistant(
         f"SELECT {columns}{extra} FROM assistants WHERE assistant_id = ?", (assistant_id,)
     ).fetchone()
     if row is None:
-        raise NotFound(f"Assistant {assistant_id} not found")
+        raise assistant_not_found(assistant_id)
     return row
 
 
@@ -284,7 +288,7 @@ def _fetch_version(c: sqlite3.Connection, assistant_id: str, version: int) -> As
     ).fetchone()
     if row is None:
         _fetch_assistant(c, assistant_id, columns="1")  # a missing assistant is reported as such
-        raise NotFound(f"Version {version} of assistant {assistant_id} not found")
+        raise version_not_found(assistant_id, version)
     return to_version(row)
 
 

@@ -12,20 +12,30 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphdock.api import assistants, system, transfer, versions
+from graphdock.api import assistants, runs, system, threads, transfer, versions
 from graphdock.api.endpoints import JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
 from graphdock.api.openapi import build_openapi
 from graphdock.domain.assistants import Assistants
+from graphdock.domain.runs import Runs
+from graphdock.domain.threads import Threads
 from graphdock.errors import GraphdockError
 from graphdock.graph_config import load_project_config
+from graphdock.runtime.checkpoints import open_saver
 from graphdock.runtime.graphs import GraphRegistry
 from graphdock.settings import Settings
 from graphdock.storage import storage_for
 
 log = structlog.get_logger("graphdock")
 
-API = (*system.ENDPOINTS, *transfer.ENDPOINTS, *assistants.ENDPOINTS, *versions.ENDPOINTS)
+API = (
+    *system.ENDPOINTS,
+    *transfer.ENDPOINTS,
+    *assistants.ENDPOINTS,
+    *versions.ENDPOINTS,
+    *threads.ENDPOINTS,
+    *runs.ENDPOINTS,
+)
 
 
 def create_app(settings: Settings, graphs: GraphRegistry | None = None) -> Starlette:
@@ -37,10 +47,21 @@ def create_app(settings: Settings, graphs: GraphRegistry | None = None) -> Starl
         storage = storage_for(settings.resolved_database_url)
         await storage.open()
         try:
-            app.state.assistants = Assistants(storage, registry)
-            await app.state.assistants.ensure_defaults()
-            log.info("server.ready", graphs=list(registry.graph_ids), database=settings.resolved_database_url)
-            yield
+            async with open_saver(settings.resolved_database_url) as saver:
+                app.state.assistants = Assistants(storage, registry)
+                await app.state.assistants.ensure_defaults()
+                app.state.threads = Threads(storage, registry, saver)
+                app.state.runs = Runs(
+                    storage, registry, app.state.threads, saver, concurrency=settings.run_concurrency
+                )
+                await app.state.runs.start()
+                log.info(
+                    "server.ready", graphs=list(registry.graph_ids), database=settings.resolved_database_url
+                )
+                try:
+                    yield
+                finally:
+                    await app.state.runs.stop(settings.shutdown_grace_seconds)
         finally:
             await storage.close()
 

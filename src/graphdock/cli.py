@@ -61,6 +61,16 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--log-level", help="debug, info, warning, error [GRAPHDOCK_LOG_LEVEL; default info]"
         )
+        sub.add_argument(
+            "--run-concurrency",
+            type=int,
+            help="runs executing at once [GRAPHDOCK_RUN_CONCURRENCY; default 32]",
+        )
+        sub.add_argument(
+            "--shutdown-grace-seconds",
+            type=int,
+            help="how long running runs may finish on shutdown [GRAPHDOCK_SHUTDOWN_GRACE_SECONDS; default 10]",
+        )
         if name == "dev":
             sub.add_argument("--no-reload", action="store_true", help="do not restart when files change")
     _add_assistants_commands(commands)
@@ -119,7 +129,14 @@ def _serve(settings: Settings) -> int:
             file=sys.stderr,
             flush=True,
         )
-        config = uvicorn.Config(app, log_level=settings.log_level, access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            app,
+            log_level=settings.log_level,
+            access_log=False,
+            lifespan="on",
+            # Open streams would otherwise hold shutdown forever; runs get their own grace after.
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        )
         await uvicorn.Server(config).serve(sockets=[sock])
 
     uvloop.run(run())

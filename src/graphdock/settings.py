@@ -30,6 +30,10 @@ class Settings:
     log_level: str = "info"
     # `graphdock dev` only: restart when the project's files change.
     reload: bool = False
+    # Runs executing at once in this process; more wait in the queue (in the database).
+    run_concurrency: int = 32
+    # On shutdown, running runs get this long to finish before they are marked interrupted.
+    shutdown_grace_seconds: int = 10
 
     @property
     def project_dir(self) -> Path:
@@ -59,6 +63,14 @@ class Settings:
         if settings.max_body_bytes < 1024:
             raise ConfigError(
                 "max_body_bytes must be at least 1024 (--max-body-bytes / GRAPHDOCK_MAX_BODY_BYTES)"
+            )
+        if settings.run_concurrency < 1:
+            raise ConfigError(
+                "run_concurrency must be at least 1 (--run-concurrency / GRAPHDOCK_RUN_CONCURRENCY)"
+            )
+        if settings.shutdown_grace_seconds < 0:
+            raise ConfigError(
+                "shutdown_grace_seconds must be 0 or more (--shutdown-grace-seconds / GRAPHDOCK_SHUTDOWN_GRACE_SECONDS)"
             )
         return settings
 

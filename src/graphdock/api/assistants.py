@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from graphdock.api.bodies import etag, if_match, path_uuid, query_flag, read_body
-from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam
+from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam, pagination_headers
 from graphdock.domain.assistants import AssistantChanges, Assistants
 from graphdock.errors import InvalidRequest
 from graphdock.schemas.assistants import (
@@ -112,15 +112,7 @@ async def search_assistants(request: Request) -> Response:
     rows = [a.to_wire() for a in found]
     if select:
         rows = [{k: row[k] for k in select} for row in rows]
-    end = page.offset + len(rows)
-    # X-Pagination-Next is what the SDK's response_format="object" reads; Total is exact only on
-    # the last page (as on the official server), otherwise a lower bound.
-    headers = (
-        {"X-Pagination-Next": str(end), "X-Pagination-Total": str(end + 1)}
-        if more
-        else {"X-Pagination-Total": str(end)}
-    )
-    return JSONResponse(rows, headers=headers)
+    return JSONResponse(rows, headers=pagination_headers(page.offset, len(rows), more))
 
 
 async def count_assistants(request: Request) -> Response:

@@ -70,3 +70,12 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+def pagination_headers(offset: int, returned: int, more: bool) -> dict[str, str]:
+    """X-Pagination-Next is what the SDK's response_format="object" reads; Total is exact only on
+    the last page (as on the official server), otherwise a lower bound."""
+    end = offset + returned
+    if more:
+        return {"X-Pagination-Next": str(end), "X-Pagination-Total": str(end + 1)}
+    return {"X-Pagination-Total": str(end)}

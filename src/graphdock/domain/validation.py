@@ -22,17 +22,18 @@ class SchemaValidators:
     def __init__(self) -> None:
         self._cache: dict[int, tuple[dict[str, Any], Any]] = {}
 
-    def check(self, checks: Iterable[Check]) -> None:
+    def check(self, checks: Iterable[Check], *, complete: bool = False) -> None:
         """Raise InvalidRequest naming the first wrong field among (path, value, schema) triples.
 
-        Missing required fields are not errors here: the schema describes what a *run* needs, and
-        a run may supply them in its own config or context.
+        Missing required fields are errors only when the value is `complete` (a run's merged
+        context); an assistant's schema describes what a *run* needs, and a run may supply them.
         """
         for path, value, schema in checks:
             if not schema:
                 continue
             error = next(
-                (e for e in self._validator(schema).iter_errors(value) if not _only_missing(e)), None
+                (e for e in self._validator(schema).iter_errors(value) if complete or not _only_missing(e)),
+                None,
             )
             if error is not None:
                 where = ".".join([path, *(str(p) for p in error.instance_path)])

@@ -6,34 +6,12 @@ Unknown keys are ignored (the SDKs add new ones over time). Numbers and booleans
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from graphdock.schemas.common import Body, JsonObject, Offset, UuidStr
 from graphdock.storage.records import SortField
-
-JsonObject = dict[str, Any]
-
-
-def _normalise_uuid(value: str) -> str:
-    # Any spelling uuid.UUID accepts ("{...}", "urn:uuid:...", no dashes, upper case) is stored
-    # in one canonical form, so the same assistant is never two rows.
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise ValueError("must be a UUID") from None
-
-
-UuidStr = Annotated[
-    StrictStr, AfterValidator(_normalise_uuid), WithJsonSchema({"type": "string", "format": "uuid"})
-]
-# Databases count rows in signed 64-bit integers; a larger offset is a client error, not a 500.
-Offset = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class AssistantConfig(BaseModel):
@@ -48,7 +26,7 @@ class AssistantConfig(BaseModel):
     recursion_limit: Annotated[StrictInt, Field(ge=1, le=2**31 - 1)] = 25
 
 
-class AssistantCreate(_Body):
+class AssistantCreate(Body):
     graph_id: StrictStr = Field(
         description="The graph this assistant runs (a key of langgraph.json's graphs)."
     )
@@ -66,7 +44,7 @@ class AssistantCreate(_Body):
     )
 
 
-class AssistantPatch(_Body):
+class AssistantPatch(Body):
     """Every field optional; each successful PATCH appends a version and makes it active."""
 
     graph_id: StrictStr | None = None
@@ -79,7 +57,7 @@ class AssistantPatch(_Body):
     description: StrictStr | None = None
 
 
-class AssistantFilterBody(_Body):
+class AssistantFilterBody(Body):
     metadata: JsonObject | None = Field(None, description="JSON containment, nested objects included.")
     graph_id: StrictStr | None = None
     name: StrictStr | None = Field(None, description="Case-insensitive substring of the name.")
@@ -97,13 +75,13 @@ class AssistantCount(AssistantFilterBody):
     pass
 
 
-class VersionsSearch(_Body):
+class VersionsSearch(Body):
     metadata: JsonObject | None = None
     limit: Annotated[StrictInt, Field(ge=1, le=1000)] = 10
     offset: Offset = 0
 
 
-class SetLatest(_Body):
+class SetLatest(Body):
     version: StrictInt
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from graphdock.schemas.assistants import Offset, UuidStr
+from graphdock.schemas.common import Offset, UuidStr
 
 EXPORT_FORMAT = "graphdock.assistants/v1"
 JsonObject = dict[str, Any]

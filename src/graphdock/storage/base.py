@@ -21,9 +21,20 @@ from graphdock.storage.records import (
     AssistantHistory,
     AssistantVersion,
     Change,
+    Json,
     Page,
     Snapshot,
     SortField,
+)
+from graphdock.storage.threads import (
+    MultitaskStrategy,
+    NewThread,
+    Run,
+    RunStatus,
+    Thread,
+    ThreadFilter,
+    ThreadOutcome,
+    ThreadSortField,
 )
 
 # Called inside the write transaction with the current active row; returns the next snapshot or
@@ -63,6 +74,21 @@ def refuse_active_version(current: Assistant, version: int) -> None:
             f"Version {version} is the active version of assistant {current.assistant_id}; make another "
             "version active first (POST /assistants/{id}/latest), then delete this one"
         )
+
+
+def thread_not_found(thread_id: str) -> NotFound:
+    return NotFound(f"Thread {thread_id} not found")
+
+
+def run_not_found(run_id: str) -> NotFound:
+    return NotFound(f"Run {run_id} not found")
+
+
+def refuse_busy_thread(thread_id: str) -> Conflict:
+    return Conflict(
+        f"Thread {thread_id} is busy with another run; wait for it, cancel it, or choose "
+        "multitask_strategy interrupt, rollback or enqueue"
+    )
 
 
 def require_version(current: Assistant, if_version: IfVersion) -> Assistant:
@@ -134,3 +160,81 @@ class Storage(Protocol):
         self, histories: Sequence[AssistantHistory], *, dry_run: bool, decide: Decide
     ) -> ImportReport:
         """All or nothing: Conflict naming every id `decide` calls a conflict."""
+
+    # -- threads ----------------------------------------------------------------------------------
+
+    async def create_thread(
+        self, thread_id: str, metadata: Json, if_exists: Literal["raise", "do_nothing"]
+    ) -> Thread:
+        """Conflict if the id exists and if_exists is raise; do_nothing returns the stored thread."""
+
+    async def get_thread(self, thread_id: str) -> Thread: ...
+
+    async def update_thread(self, thread_id: str, metadata: Json) -> Thread:
+        """Shallow-merge metadata into the thread's."""
+
+    async def delete_thread(self, thread_id: str) -> None:
+        """The thread and its runs; NotFound if absent."""
+
+    async def search_threads(
+        self, where: ThreadFilter, page: Page, sort_by: ThreadSortField, descending: bool
+    ) -> tuple[list[Thread], bool]: ...
+
+    async def count_threads(self, where: ThreadFilter) -> int: ...
+
+    async def set_thread_state(self, thread_id: str, outcome: ThreadOutcome) -> Thread:
+        """After a state update from outside a run; a busy thread stays busy."""
+
+    async def assistant_thread_ids(self, assistant_id: str) -> list[str]:
+        """Threads whose metadata.assistant_id is this assistant (delete_threads=true)."""
+
+    # -- runs -------------------------------------------------------------------------------------
+
+    async def create_run(
+        self, run: Run, *, new_thread: NewThread | None, strategy: MultitaskStrategy
+    ) -> tuple[Run, list[Run]]:
+        """Insert a pending run and mark its thread busy, in one transaction.
+
+        A missing thread is created from `new_thread` (NotFound when None); an existing one gets
+        the run's metadata `graph_id` and `assistant_id` merged into its metadata. The thread's active
+        runs meet `strategy`: reject raises Conflict; interrupt and rollback mark pending ones
+        interrupted and return every displaced run (running ones are for the executor to stop);
+        enqueue leaves them be.
+        """
+
+    async def claim_run(self, now: str) -> Run | None:
+        """The oldest pending run due by `now` whose thread has nothing running, marked running."""
+
+    async def start_run(self, run_id: str, assistant_version: int) -> Run:
+        """Record the version a run resolved when it started."""
+
+    async def finish_run(
+        self, run_id: str, status: RunStatus, *, error: Json | None, outcome: ThreadOutcome | None
+    ) -> Run:
+        """The run's final status and its thread's outcome, in one transaction.
+
+        The thread stays busy while other runs wait on it.
+        """
+
+    async def get_run(self, thread_id: str | None, run_id: str) -> Run:
+        """NotFound if absent or on another thread."""
+
+    async def list_runs(self, thread_id: str, status: RunStatus | None, page: Page) -> list[Run]:
+        """Newest first; NotFound for an unknown thread."""
+
+    async def find_active_runs(
+        self, *, thread_id: str | None = None, run_ids: Sequence[str] | None = None
+    ) -> list[Run]:
+        """Pending and running runs, narrowed to a thread and/or ids."""
+
+    async def interrupt_pending(self, run_ids: Sequence[str]) -> list[Run]:
+        """Mark those of `run_ids` still pending as interrupted; returns the runs it changed."""
+
+    async def delete_run(self, thread_id: str | None, run_id: str) -> Run:
+        """Remove a run; NotFound if absent."""
+
+    async def fail_abandoned_runs(self, message: str) -> list[Run]:
+        """At start-up: runs left running by a process that died are failed with `message`."""
+
+    async def next_due(self) -> str | None:
+        """The earliest not_before among pending runs, to wake the executor then."""

@@ -63,6 +63,7 @@ from graphdock.storage.sqlite.rows import (
     version_params,
     where_sql,
 )
+from graphdock.storage.sqlite.threads import SqliteThreads
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -74,7 +75,7 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-class SqliteStorage:
+class SqliteStorage(SqliteThreads):
     def __init__(self, url: str) -> None:
         self._path = sqlite_path(url)
         self._conn: sqlite3.Connection | None = None

@@ -1,0 +1,335 @@
+"""HTTP handlers for runs: create (background, wait, stream), join, cancel, list, get, delete."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from graphdock.api.bodies import path_uuid, query_flag, read_body
+from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam
+from graphdock.api.threads import thread_id
+from graphdock.domain.runs import RunRequest, Runs
+from graphdock.errors import InvalidRequest
+from graphdock.schemas.threads import RunBatch, RunCreate, RunOut, RunsCancel
+from graphdock.storage.records import Page
+from graphdock.storage.threads import Run
+
+
+def service(request: Request) -> Runs:
+    runs: Runs = request.app.state.runs
+    return runs
+
+
+def run_request(body: RunCreate) -> RunRequest:
+    modes = body.stream_mode or ["values"]
+    config = body.config.model_dump(exclude_none=True) if body.config is not None else {}
+    checkpoint = body.checkpoint.model_dump(exclude_none=True) if body.checkpoint is not None else None
+    if body.checkpoint_id:
+        checkpoint = {**(checkpoint or {}), "checkpoint_id": body.checkpoint_id}
+    return RunRequest(
+        assistant_id=body.assistant_id,
+        input=body.input,
+        command=body.command.model_dump(exclude_none=True) if body.command is not None else None,
+        config=config,
+        context=body.context,
+        metadata=body.metadata or {},
+        stream_mode=tuple(dict.fromkeys([modes] if isinstance(modes, str) else modes)),
+        stream_subgraphs=bool(body.stream_subgraphs),
+        stream_resumable=bool(body.stream_resumable),
+        interrupt_before=body.interrupt_before,
+        interrupt_after=body.interrupt_after,
+        multitask_strategy=body.multitask_strategy or "enqueue",
+        if_not_exists=body.if_not_exists or "reject",
+        on_completion=body.on_completion or "delete",
+        after_seconds=body.after_seconds,
+        checkpoint=checkpoint,
+        durability=body.durability,
+    )
+
+
+def _locations(run: Run, tail: str) -> dict[str, str]:
+    # Content-Location tells the SDK the run id (on_run_created); Location is where it reconnects.
+    base = f"/threads/{run.thread_id}/runs/{run.run_id}"
+    return {"Content-Location": base, "Location": f"{base}/{tail}"}
+
+
+async def _create(request: Request, stateful: bool) -> tuple[Runs, Run, Any, RunCreate]:
+    tid = thread_id(request) if stateful else None
+    body = await read_body(request, RunCreate)
+    runs = service(request)
+    run, stream = await runs.create(tid, run_request(body))
+    return runs, run, stream, body
+
+
+async def create_run(request: Request) -> Response:
+    _, run, _, _ = await _create(request, stateful="thread_id" in request.path_params)
+    return JSONResponse(
+        run.to_wire(), headers={"Content-Location": f"/threads/{run.thread_id}/runs/{run.run_id}"}
+    )
+
+
+async def wait_run(request: Request) -> Response:
+    runs, run, stream, _ = await _create(request, stateful="thread_id" in request.path_params)
+    return JSONResponse(await runs.result(run, stream), headers=_locations(run, "join"))
+
+
+async def stream_run(request: Request) -> Response:
+    runs, run, stream, body = await _create(request, stateful="thread_id" in request.path_params)
+    cancel_on_disconnect = body.on_disconnect == "cancel"
+    return _sse(runs, run, stream.follow(0), cancel_on_disconnect, headers=_locations(run, "stream"))
+
+
+async def join_run(request: Request) -> Response:
+    run = await service(request).get(thread_id(request), path_uuid(request, "run_id"))
+    return JSONResponse(await service(request).result(run), headers=_locations(run, "join"))
+
+
+async def join_stream(request: Request) -> Response:
+    runs = service(request)
+    run = await runs.get(thread_id(request), path_uuid(request, "run_id"))
+    last = request.headers.get("last-event-id")
+    if last is not None and not (last.isascii() and last.isdigit() and len(last) < 19):
+        raise InvalidRequest(f"Last-Event-ID: expected an event id this server sent, got {last!r}")
+    modes = request.query_params.getlist("stream_mode")
+    events = runs.join_stream(run, int(last) if last is not None else None)
+    return _sse(
+        runs,
+        run,
+        _only(events, modes),
+        query_flag(request, "cancel_on_disconnect"),
+        headers=_locations(run, "stream"),
+    )
+
+
+async def cancel_run(request: Request) -> Response:
+    runs = service(request)
+    run = await runs.get(thread_id(request), path_uuid(request, "run_id"))
+    action = request.query_params.get("action", "interrupt")
+    if action not in ("interrupt", "rollback"):
+        raise InvalidRequest(f"action: expected interrupt or rollback, got {action!r}")
+    wait = query_flag(request, "wait")
+    stream = runs.hub.find(run.run_id) if wait else None
+    await runs.cancel([run], action)  # type: ignore[arg-type]  # checked just above
+    if not wait:
+        return Response(status_code=202)
+    await runs.finished(run.run_id)
+    return JSONResponse(await runs.result(run, stream), headers=_locations(run, "join"))
+
+
+async def cancel_runs(request: Request) -> Response:
+    body = await read_body(request, RunsCancel)
+    action = request.query_params.get("action", "interrupt")
+    if action not in ("interrupt", "rollback"):
+        raise InvalidRequest(f"action: expected interrupt or rollback, got {action!r}")
+    if body.status is not None and (body.thread_id or body.run_ids):
+        raise InvalidRequest("Give either status, or thread_id and/or run_ids, not both")
+    if body.status is None and not (body.thread_id or body.run_ids):
+        raise InvalidRequest("Name the runs to cancel: thread_id, run_ids, or status")
+    await service(request).cancel_where(
+        thread_id=body.thread_id,
+        run_ids=body.run_ids,
+        status=body.status,
+        action=action,  # type: ignore[arg-type]  # checked just above
+    )
+    return Response(status_code=204)
+
+
+async def create_batch(request: Request) -> Response:
+    batch = await read_body(request, RunBatch)
+    runs = service(request)
+    created = []
+    for item in batch.root:
+        run, _ = await runs.create(None, run_request(item))
+        created.append(run.to_wire())
+    return JSONResponse(created)
+
+
+async def list_runs(request: Request) -> Response:
+    limit = _int_query(request, "limit", 10, 1, 1000)
+    offset = _int_query(request, "offset", 0, 0, 2**63 - 1)
+    status = request.query_params.get("status")
+    if status is not None and status not in (
+        "pending",
+        "running",
+        "error",
+        "success",
+        "timeout",
+        "interrupted",
+    ):
+        raise InvalidRequest(f"status: not a run status: {status!r}")
+    found = await service(request).list(thread_id(request), status, Page(limit=limit, offset=offset))  # type: ignore[arg-type]
+    rows = [r.to_wire() for r in found]
+    if select := request.query_params.getlist("select"):
+        rows = [{k: row[k] for k in select if k in row} for row in rows]
+    return JSONResponse(rows)
+
+
+async def get_run(request: Request) -> Response:
+    run = await service(request).get(thread_id(request), path_uuid(request, "run_id"))
+    return JSONResponse(run.to_wire())
+
+
+async def delete_run(request: Request) -> Response:
+    await service(request).delete(thread_id(request), path_uuid(request, "run_id"))
+    return Response(status_code=204)
+
+
+def _int_query(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 20 and low <= int(raw) <= high):
+        raise InvalidRequest(f"{name}: expected an integer from {low} to {high}, got {raw!r}")
+    return int(raw)
+
+
+async def _only(events: AsyncIterator[Any], modes: list[str]) -> AsyncIterator[Any]:
+    async for event in events:
+        if (
+            not modes
+            or event.event.split("|")[0].split("/")[0] in modes
+            or event.event in ("error", "metadata")
+        ):
+            yield event
+
+
+def _sse(
+    runs: Runs, run: Run, events: AsyncIterator[Any], cancel_on_disconnect: bool, headers: dict[str, str]
+) -> Response:
+    async def body() -> AsyncIterator[bytes]:
+        finished = False
+        try:
+            async for event in events:
+                yield b"event: %s\ndata: %s\nid: %d\n\n" % (event.event.encode(), event.data, event.id)
+            finished = True
+        finally:
+            # Starlette cancels this generator when the client goes away mid-stream.
+            if cancel_on_disconnect and not finished:
+                await runs.cancel([run], "interrupt")
+
+    return StreamingResponse(
+        body(), media_type="text/event-stream", headers={**headers, "Cache-Control": "no-store"}
+    )
+
+
+_THREAD_RUNS = "/threads/{thread_id}/runs"
+_RUN = _THREAD_RUNS + "/{run_id}"
+_SSE = {"type": "string", "title": "text/event-stream"}
+_RESULT = {"type": "object", "title": "RunResult"}
+_CREATE_ERRORS = (400, 404, 409, 422)
+
+ENDPOINTS = (
+    Endpoint(
+        "POST", _THREAD_RUNS, create_run, "Create a background run", RunCreate, RunOut, errors=_CREATE_ERRORS
+    ),
+    Endpoint(
+        "POST",
+        f"{_THREAD_RUNS}/stream",
+        stream_run,
+        "Create a run and stream its output",
+        RunCreate,
+        _SSE,
+        errors=_CREATE_ERRORS,
+        response_headers=("Location", "Content-Location"),
+    ),
+    Endpoint(
+        "POST",
+        f"{_THREAD_RUNS}/wait",
+        wait_run,
+        "Create a run and wait for its result",
+        RunCreate,
+        _RESULT,
+        errors=_CREATE_ERRORS,
+        response_headers=("Location", "Content-Location"),
+    ),
+    Endpoint(
+        "GET",
+        _THREAD_RUNS,
+        list_runs,
+        "List a thread's runs, newest first",
+        response={"type": "array", "items": RunOut.model_json_schema()},
+        query=(
+            QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size."),
+            QueryParam("offset", {"type": "integer", "minimum": 0}, "Rows to skip."),
+            QueryParam("status", {"type": "string"}, "Only runs with this status."),
+        ),
+    ),
+    Endpoint("GET", _RUN, get_run, "Get a run", response=RunOut),
+    Endpoint("DELETE", _RUN, delete_run, "Delete a finished run", status=204, errors=(404, 409, 422)),
+    Endpoint("GET", f"{_RUN}/join", join_run, "Wait for a run and return its result", response=_RESULT),
+    Endpoint(
+        "GET",
+        f"{_RUN}/stream",
+        join_stream,
+        "Stream a run's output (Last-Event-ID resumes)",
+        response=_SSE,
+        query=(
+            QueryParam("cancel_on_disconnect", {"type": "boolean"}, "Cancel the run if this client leaves."),
+        ),
+    ),
+    Endpoint(
+        "POST",
+        f"{_RUN}/cancel",
+        cancel_run,
+        "Cancel a run (interrupt or rollback)",
+        status=202,
+        query=(
+            QueryParam("wait", {"type": "boolean"}, "Wait for the run to stop and return its result."),
+            QueryParam(
+                "action",
+                {"type": "string", "enum": ["interrupt", "rollback"]},
+                "interrupt (default) or rollback.",
+            ),
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "/runs",
+        create_run,
+        "Create a stateless background run",
+        RunCreate,
+        RunOut,
+        errors=_CREATE_ERRORS,
+    ),
+    Endpoint(
+        "POST",
+        "/runs/stream",
+        stream_run,
+        "Create a stateless run and stream it",
+        RunCreate,
+        _SSE,
+        errors=_CREATE_ERRORS,
+        response_headers=("Location", "Content-Location"),
+    ),
+    Endpoint(
+        "POST",
+        "/runs/wait",
+        wait_run,
+        "Create a stateless run and wait for it",
+        RunCreate,
+        _RESULT,
+        errors=_CREATE_ERRORS,
+        response_headers=("Location", "Content-Location"),
+    ),
+    Endpoint(
+        "POST",
+        "/runs/batch",
+        create_batch,
+        "Create stateless background runs",
+        RunBatch,
+        {"type": "array", "items": RunOut.model_json_schema()},
+        errors=(*_CREATE_ERRORS, 413),
+    ),
+    Endpoint(
+        "POST",
+        "/runs/cancel",
+        cancel_runs,
+        "Cancel runs by thread, ids or status",
+        RunsCancel,
+        status=204,
+        errors=(422,),
+    ),
+)

@@ -1,0 +1,224 @@
+"""HTTP handlers for /threads: rows, search, copy, prune, and the thread's state and history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from graphdock.api.bodies import path_uuid, query_flag, read_body
+from graphdock.api.endpoints import Endpoint, JSONResponse, pagination_headers
+from graphdock.domain.threads import Threads
+from graphdock.errors import InvalidRequest
+from graphdock.schemas.threads import (
+    THREAD_FIELDS,
+    CheckpointIn,
+    HistoryQuery,
+    StateAt,
+    StateUpdate,
+    ThreadCount,
+    ThreadCreate,
+    ThreadOut,
+    ThreadPatch,
+    ThreadPrune,
+    ThreadSearch,
+)
+from graphdock.storage.records import Page
+from graphdock.storage.threads import ThreadFilter
+
+
+def service(request: Request) -> Threads:
+    threads: Threads = request.app.state.threads
+    return threads
+
+
+def thread_id(request: Request) -> str:
+    return path_uuid(request, "thread_id")
+
+
+async def create_thread(request: Request) -> Response:
+    body = await read_body(request, ThreadCreate)
+    thread = await service(request).create(body.thread_id, body.metadata or {}, body.if_exists or "raise")
+    return JSONResponse(thread.to_wire())
+
+
+async def get_thread(request: Request) -> Response:
+    return JSONResponse((await service(request).get(thread_id(request))).to_wire())
+
+
+async def patch_thread(request: Request) -> Response:
+    tid = thread_id(request)
+    body = await read_body(request, ThreadPatch)
+    return JSONResponse((await service(request).update(tid, body.metadata or {})).to_wire())
+
+
+async def delete_thread(request: Request) -> Response:
+    await request.app.state.runs.cancel_where(
+        thread_id=thread_id(request), run_ids=None, status="all", action="interrupt"
+    )
+    await service(request).delete(thread_id(request))
+    return Response(status_code=204)
+
+
+async def search_threads(request: Request) -> Response:
+    body = await read_body(request, ThreadSearch)
+    if body.select and (unknown := sorted(set(body.select) - THREAD_FIELDS)):
+        raise InvalidRequest(f"select: unknown fields {unknown}; expected some of {sorted(THREAD_FIELDS)}")
+    page = Page(limit=body.limit, offset=body.offset)
+    where = ThreadFilter(
+        metadata=body.metadata or {},
+        values=body.values or {},
+        status=body.status,
+        ids=tuple(body.ids) if body.ids is not None else None,
+    )
+    descending = (body.sort_order or "desc").lower() == "desc"
+    found, more = await service(request).search(where, page, body.sort_by or "created_at", descending)
+    rows = [t.to_wire() for t in found]
+    if body.select:
+        rows = [{k: row[k] for k in body.select} for row in rows]
+    return JSONResponse(rows, headers=pagination_headers(page.offset, len(rows), more))
+
+
+async def count_threads(request: Request) -> Response:
+    body = await read_body(request, ThreadCount)
+    where = ThreadFilter(metadata=body.metadata or {}, values=body.values or {}, status=body.status)
+    return JSONResponse(await service(request).count(where))
+
+
+async def copy_thread(request: Request) -> Response:
+    return JSONResponse((await service(request).copy(thread_id(request))).to_wire())
+
+
+async def prune_threads(request: Request) -> Response:
+    body = await read_body(request, ThreadPrune)
+    pruned = await service(request).prune(body.thread_ids, body.strategy)
+    return JSONResponse({"pruned_count": pruned})
+
+
+async def get_state(request: Request) -> Response:
+    state = await service(request).state(thread_id(request), subgraphs=query_flag(request, "subgraphs"))
+    return JSONResponse(state)
+
+
+async def get_state_at(request: Request) -> Response:
+    checkpoint = {"checkpoint_id": request.path_params["checkpoint_id"]}
+    state = await service(request).state(
+        thread_id(request), checkpoint, subgraphs=query_flag(request, "subgraphs")
+    )
+    return JSONResponse(state)
+
+
+async def post_state_at(request: Request) -> Response:
+    tid = thread_id(request)
+    body = await read_body(request, StateAt)
+    state = await service(request).state(tid, _checkpoint(body.checkpoint), subgraphs=bool(body.subgraphs))
+    return JSONResponse(state)
+
+
+async def update_state(request: Request) -> Response:
+    tid = thread_id(request)
+    body = await read_body(request, StateUpdate)
+    checkpoint = _checkpoint(body.checkpoint) or (
+        {"checkpoint_id": body.checkpoint_id} if body.checkpoint_id else None
+    )
+    return JSONResponse(
+        await service(request).update_state(tid, body.values, as_node=body.as_node, checkpoint=checkpoint)
+    )
+
+
+async def history(request: Request) -> Response:
+    tid = thread_id(request)
+    body = await read_body(request, HistoryQuery)
+    states = await service(request).history(
+        tid,
+        limit=body.limit,
+        before=_checkpoint(body.before),
+        metadata=body.metadata,
+        checkpoint=_checkpoint(body.checkpoint),
+    )
+    return JSONResponse(states)
+
+
+async def history_get(request: Request) -> Response:
+    raw = request.query_params.get("limit", "10")
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 1000):
+        raise InvalidRequest(f"limit: expected an integer from 1 to 1000, got {raw!r}")
+    before = request.query_params.get("before")
+    states = await service(request).history(
+        thread_id(request),
+        limit=int(raw),
+        before={"checkpoint_id": before} if before else None,
+        metadata=None,
+        checkpoint=None,
+    )
+    return JSONResponse(states)
+
+
+def _checkpoint(checkpoint: CheckpointIn | None) -> dict[str, Any] | None:
+    if checkpoint is None:
+        return None
+    return checkpoint.model_dump(exclude_none=True, exclude={"thread_id"}) or None
+
+
+_ID = "/threads/{thread_id}"
+_STATE = {"type": "object", "title": "ThreadState"}
+_STATES = {"type": "array", "items": _STATE}
+
+ENDPOINTS = (
+    Endpoint(
+        "POST", "/threads", create_thread, "Create a thread", ThreadCreate, ThreadOut, errors=(409, 422)
+    ),
+    Endpoint(
+        "POST",
+        "/threads/search",
+        search_threads,
+        "Search threads",
+        ThreadSearch,
+        {"type": "array", "items": {"type": "object", "title": "ThreadSearchItem"}},
+        errors=(422,),
+        response_headers=("X-Pagination-Next", "X-Pagination-Total"),
+    ),
+    Endpoint(
+        "POST",
+        "/threads/count",
+        count_threads,
+        "Count threads",
+        ThreadCount,
+        {"type": "integer"},
+        errors=(422,),
+    ),
+    Endpoint(
+        "POST",
+        "/threads/prune",
+        prune_threads,
+        "Prune threads: delete them, or keep only their latest checkpoint",
+        ThreadPrune,
+        {"type": "object", "properties": {"pruned_count": {"type": "integer"}}},
+        errors=(422,),
+    ),
+    Endpoint("GET", _ID, get_thread, "Get a thread", response=ThreadOut),
+    Endpoint("PATCH", _ID, patch_thread, "Update a thread's metadata", ThreadPatch, ThreadOut),
+    Endpoint("DELETE", _ID, delete_thread, "Delete a thread, its runs and its checkpoints", status=204),
+    Endpoint("POST", f"{_ID}/copy", copy_thread, "Copy a thread with its checkpoints", response=ThreadOut),
+    Endpoint("GET", f"{_ID}/state", get_state, "The thread's current state", response=_STATE),
+    Endpoint(
+        "POST",
+        f"{_ID}/state",
+        update_state,
+        "Update the thread's state (as a node)",
+        StateUpdate,
+        {"type": "object", "properties": {"checkpoint": {"type": "object"}}},
+        errors=(400, 404, 422),
+    ),
+    Endpoint("POST", f"{_ID}/state/checkpoint", post_state_at, "The state at a checkpoint", StateAt, _STATE),
+    Endpoint(
+        "GET", f"{_ID}/state/{{checkpoint_id}}", get_state_at, "The state at a checkpoint", response=_STATE
+    ),
+    Endpoint(
+        "POST", f"{_ID}/history", history, "The thread's past states, newest first", HistoryQuery, _STATES
+    ),
+    Endpoint(
+        "GET", f"{_ID}/history", history_get, "The thread's past states, newest first", response=_STATES
+    ),
+)

@@ -1,0 +1,415 @@
+"""The rules of runs: creating one (multitask, validation, pinning), executing it, waiting and cancelling.
+
+A run is accepted only if it could start: its assistant (and pinned version) exist and its merged
+context satisfies the graph's schema, else 404/422 at creation. It resolves the assistant's active
+version again when it starts, so a rollback made while it waited in the queue reaches it, and it
+records that version on the run row and in every checkpoint it writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import structlog
+from langgraph.types import Command, Send
+
+from graphdock.domain.run_config import RunIdentity, parse_assistant_ref, run_config, run_context
+from graphdock.domain.threads import Threads
+from graphdock.domain.validation import SchemaValidators
+from graphdock.domain.worker import CancelAction, Worker
+from graphdock.errors import Conflict, ConflictingInput, GraphdockError, NotFound
+from graphdock.runtime import checkpoints
+from graphdock.runtime.checkpoints import Saver
+from graphdock.runtime.execution import RunPlan, RunResult, execute
+from graphdock.runtime.graphs import GraphRegistry
+from graphdock.runtime.serialize import dumps
+from graphdock.runtime.streams import Event, RunStream, StreamHub
+from graphdock.storage.base import Storage, version_not_found
+from graphdock.storage.records import Json, Page, Snapshot, utc_now
+from graphdock.storage.threads import ACTIVE_RUN, MultitaskStrategy, NewThread, Run, RunStatus, ThreadOutcome
+
+log = structlog.get_logger("graphdock.runs")
+
+_BOTH_GIVEN = "Cannot specify both configurable and context. Prefer setting context alone."
+ABANDONED = "The server stopped while this run was executing; it was not retried"
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """A run as the client asked for it (the SDKs' RunCreate), already type-checked."""
+
+    assistant_id: str
+    input: Any = None
+    command: Json | None = None
+    config: Json = field(default_factory=dict)
+    context: Json | None = None
+    metadata: Json = field(default_factory=dict)
+    stream_mode: tuple[str, ...] = ("values",)
+    stream_subgraphs: bool = False
+    stream_resumable: bool = False
+    interrupt_before: Any = None
+    interrupt_after: Any = None
+    multitask_strategy: MultitaskStrategy = "enqueue"
+    if_not_exists: Literal["create", "reject"] = "reject"
+    on_completion: Literal["delete", "keep"] = "delete"
+    after_seconds: float | None = None
+    checkpoint: Json | None = None
+    durability: str | None = None
+
+
+class Runs:
+    def __init__(
+        self,
+        storage: Storage,
+        graphs: GraphRegistry,
+        threads: Threads,
+        saver: Saver,
+        *,
+        concurrency: int,
+    ) -> None:
+        self._storage = storage
+        self._graphs = graphs
+        self._threads = threads
+        self._saver = saver
+        self._validators = SchemaValidators()
+        self.hub = StreamHub()
+        self.worker = Worker(storage, self._execute, concurrency=concurrency)
+
+    async def start(self) -> None:
+        abandoned = await self._storage.fail_abandoned_runs(ABANDONED)
+        for run in abandoned:
+            log.warning("run.abandoned", run_id=run.run_id, thread_id=run.thread_id)
+        self.worker.start()
+
+    async def stop(self, grace_seconds: float) -> None:
+        await self.worker.shutdown(grace_seconds)
+        self.hub.shutdown()
+
+    # -- creating ---------------------------------------------------------------------------------
+
+    async def create(self, thread_id: str | None, request: RunRequest) -> tuple[Run, RunStream]:
+        """Queue a run (stateless when thread_id is None); returns it with its stream, open from event 1."""
+        ref = parse_assistant_ref(request.assistant_id, self._graphs.graph_ids)
+        snapshot = await self._snapshot(ref.assistant_id, ref.version)
+        self._check(snapshot, request)
+        stateless = thread_id is None
+        thread_id = thread_id or str(uuid.uuid4())
+        now = utc_now()
+        identity = {"graph_id": snapshot.graph_id, "assistant_id": ref.assistant_id}
+        run = Run(
+            run_id=str(uuid.uuid4()),
+            thread_id=thread_id,
+            assistant_id=ref.assistant_id,
+            created_at=now,
+            updated_at=now,
+            status="pending",
+            metadata={**request.metadata, **identity},
+            multitask_strategy=request.multitask_strategy,
+            kwargs=_kwargs(request, stateless),
+            pinned_version=ref.version,
+            temporary=stateless and request.on_completion == "delete",
+            not_before=_after(request.after_seconds),
+        )
+        new_thread = NewThread(identity) if stateless or request.if_not_exists == "create" else None
+        stream = self.hub.open(run.run_id)
+        try:
+            run, displaced = await self._storage.create_run(
+                run, new_thread=new_thread, strategy=request.multitask_strategy
+            )
+        except BaseException:
+            self.hub.close(run.run_id, keep=False)
+            raise
+        await self._displace(displaced, request.multitask_strategy)
+        self.worker.wake()
+        log.info("run.created", run_id=run.run_id, thread_id=thread_id, assistant_id=ref.assistant_id)
+        return run, stream
+
+    async def _snapshot(self, assistant_id: str, version: int | None) -> Snapshot:
+        if version is None:
+            return (await self._storage.get_assistant(assistant_id)).snapshot
+        try:
+            return (await self._storage.get_version(assistant_id, version)).snapshot
+        except NotFound:
+            await self._storage.get_assistant(assistant_id)  # say which is missing
+            raise version_not_found(assistant_id, version) from None
+
+    def _check(self, snapshot: Snapshot, request: RunRequest) -> None:
+        if request.config.get("configurable") and request.context:
+            raise ConflictingInput(_BOTH_GIVEN)
+        if not self._graphs.has(snapshot.graph_id):
+            raise NotFound(f"Graph '{snapshot.graph_id}' of this assistant is not served here")
+        config_schema, context_schema = self._graphs.write_schemas(snapshot.graph_id)
+        context = run_context(snapshot, request.config, request.context, context_schema)
+        self._validators.check(
+            [
+                ("config.configurable", request.config.get("configurable") or {}, config_schema),
+                ("context", context if context is not None else {}, context_schema),
+            ],
+            complete=True,
+        )
+
+    async def _displace(self, displaced: Sequence[Run], strategy: MultitaskStrategy) -> None:
+        """Interrupt or roll back the runs a new run replaces (only those strategies displace)."""
+        action: CancelAction = "rollback" if strategy == "rollback" else "interrupt"
+        for old in displaced:
+            if self.worker.cancel(old.run_id, action):
+                continue
+            self.hub.close(old.run_id, keep=False)  # it was pending: storage already interrupted it
+            if action == "rollback":
+                await self._rollback(old)  # never started: nothing ran, just forget it
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def get(self, thread_id: str | None, run_id: str) -> Run:
+        return await self._storage.get_run(thread_id, run_id)
+
+    async def list(self, thread_id: str, status: RunStatus | None, page: Page) -> list[Run]:
+        return await self._storage.list_runs(thread_id, status, page)
+
+    async def delete(self, thread_id: str, run_id: str) -> None:
+        run = await self.get(thread_id, run_id)
+        if run.status in ACTIVE_RUN:
+            raise Conflict(f"Run {run_id} is {run.status}; cancel it before deleting it")
+        await self._storage.delete_run(thread_id, run_id)
+
+    async def result(self, run: Run, stream: RunStream | None = None) -> Json:
+        """The run's outcome as runs.wait/join return it: the thread's values, or `__error__`."""
+        stream = stream or await self._live_stream(run)
+        if stream is not None:
+            await stream.done.wait()
+            if stream.result is not None:
+                return stream.result
+            try:
+                run = await self.get(None, run.run_id)
+            except NotFound:  # rolled back: it left nothing behind
+                return {}
+        if run.error is not None:
+            return {"__error__": run.error}
+        try:
+            thread = await self._storage.get_thread(run.thread_id)
+        except NotFound:
+            return {}
+        return _result_body(thread.values, thread.interrupts)
+
+    async def join_stream(self, run: Run, last_event_id: int | None) -> AsyncIterator[Event]:
+        """A run's events from after `last_event_id` (None: from now on), until it ends."""
+        stream = await self._live_stream(run)
+        if stream is None:
+            return
+        async for event in stream.follow(last_event_id):
+            yield event
+
+    async def _live_stream(self, run: Run) -> RunStream | None:
+        """The stream of a run that has not ended (kept ones too); None once it is gone."""
+        stream = self.hub.find(run.run_id)
+        if stream is not None or run.status not in ACTIVE_RUN:
+            return stream
+        # Pending (not claimed yet): open the stream its executor will publish into, then make
+        # sure it did not end in between, or nobody would ever close what was just opened.
+        stream = self.hub.open(run.run_id)
+        try:
+            still_active = (await self.get(None, run.run_id)).status in ACTIVE_RUN
+        except NotFound:
+            still_active = False
+        if not still_active and stream.result is None and not stream.events:
+            self.hub.close(run.run_id, keep=False)
+            return None
+        return stream
+
+    # -- cancelling -------------------------------------------------------------------------------
+
+    async def cancel(self, runs: Sequence[Run], action: Literal["interrupt", "rollback"]) -> None:
+        pending = [r.run_id for r in runs if not self.worker.is_running(r.run_id)]
+        stopped = {r.run_id for r in await self._storage.interrupt_pending(pending)}
+        for run in runs:
+            if self.worker.cancel(run.run_id, action):
+                continue
+            if run.run_id in stopped:
+                self.hub.close(run.run_id, keep=False)
+                if action == "rollback":
+                    await self._rollback(run)
+        self.worker.wake()
+
+    async def cancel_where(
+        self,
+        *,
+        thread_id: str | None,
+        run_ids: Sequence[str] | None,
+        status: Literal["pending", "running", "all"] | None,
+        action: Literal["interrupt", "rollback"],
+    ) -> None:
+        runs = await self._storage.find_active_runs(thread_id=thread_id, run_ids=run_ids)
+        if status in ("pending", "running"):
+            runs = [r for r in runs if r.status == status]
+        await self.cancel(runs, action)
+
+    async def finished(self, run_id: str) -> None:
+        await self.worker.finished(run_id)
+
+    async def _rollback(self, run: Run) -> None:
+        """Forget a run: its row and every checkpoint it wrote, as if it had never been made."""
+        with contextlib.suppress(NotFound):  # already gone: deleted with its thread, say
+            await self._storage.delete_run(None, run.run_id)
+        await checkpoints.forget_run(self._saver, run.thread_id, run.run_id)
+        await self._refresh_thread(run.thread_id)
+
+    async def _refresh_thread(self, thread_id: str) -> None:
+        try:
+            state = await self._threads.state(thread_id)
+        except NotFound:
+            return
+        interrupted = bool(state["next"])
+        interrupts = {t["id"]: t["interrupts"] for t in state["tasks"] if t["interrupts"]}
+        outcome = ThreadOutcome("interrupted" if interrupted else "idle", state["values"] or None, interrupts)
+        await self._storage.set_thread_state(thread_id, outcome)
+
+    # -- executing --------------------------------------------------------------------------------
+
+    async def _execute(self, run: Run) -> None:
+        """One run, start to end; called by the worker once it has claimed the run."""
+        stream = self.hub.open(run.run_id)
+        resumable = bool(run.kwargs.get("stream_resumable"))
+        try:
+            try:
+                result = await self._run_graph(run, stream)
+            except asyncio.CancelledError:
+                await self._cancelled(run, stream)
+                return
+            except GraphdockError as exc:  # the assistant or its version vanished while it waited
+                result = RunResult("error", error={"error": type(exc).__name__, "message": exc.detail})
+                stream.publish("error", dumps(result.error))
+            await self._finish(run, stream, result)
+        except Exception:
+            log.exception("run.crashed", run_id=run.run_id)
+            error = {"error": "InternalError", "message": "graphdock failed while finishing this run"}
+            stream.result = {"__error__": error}
+            try:
+                await self._storage.finish_run(run.run_id, "error", error=error, outcome=None)
+            except GraphdockError:
+                log.exception("run.unrecorded", run_id=run.run_id)
+        finally:
+            self.hub.close(run.run_id, keep=resumable)
+
+    async def _run_graph(self, run: Run, stream: RunStream) -> RunResult:
+        assistant = await self._storage.get_assistant(run.assistant_id)
+        version = run.pinned_version or assistant.version
+        snapshot = (
+            assistant.snapshot
+            if version == assistant.version
+            else await self._snapshot(run.assistant_id, version)
+        )
+        run = await self._storage.start_run(run.run_id, version)
+        stream.publish("metadata", dumps({"run_id": run.run_id, "attempt": 1, "assistant_version": version}))
+        log.info("run.started", run_id=run.run_id, assistant_version=version)
+        plan = await self._plan(run, snapshot, version)
+        return await execute(plan, stream)
+
+    async def _plan(self, run: Run, snapshot: Snapshot, version: int) -> RunPlan:
+        k = run.kwargs
+        who = RunIdentity(run.run_id, run.thread_id, run.assistant_id, version, snapshot.graph_id)
+        config = run_config(snapshot, k.get("config") or {}, who, run.metadata)
+        if checkpoint := k.get("checkpoint"):
+            config["configurable"].update({key: v for key, v in checkpoint.items() if key != "thread_id"})
+        _, context_schema = self._graphs.write_schemas(snapshot.graph_id)
+        context = run_context(snapshot, k.get("config") or {}, k.get("context"), context_schema)
+        graph = await self._graphs.build(snapshot.graph_id, config)
+        if not run.temporary:
+            graph = graph.copy(update={"checkpointer": self._saver})
+        return RunPlan(
+            graph=graph,
+            input=_command(k["command"]) if k.get("command") else k.get("input"),
+            config=config,
+            context=context,
+            stream_modes=tuple(k.get("stream_mode") or ("values",)),
+            subgraphs=bool(k.get("stream_subgraphs")),
+            interrupt_before=k.get("interrupt_before"),
+            interrupt_after=k.get("interrupt_after"),
+            durability=k.get("durability"),
+            stateful=not run.temporary,
+        )
+
+    async def _finish(self, run: Run, stream: RunStream, result: RunResult) -> None:
+        if result.status == "error":
+            outcome = ThreadOutcome("error", result.values, {})
+            stream.result = {"__error__": result.error}
+        else:
+            outcome = ThreadOutcome(
+                "interrupted" if result.next else "idle", result.values, result.interrupts
+            )
+            stream.result = _result_body(result.values, result.interrupts)
+        try:
+            await self._storage.finish_run(run.run_id, result.status, error=result.error, outcome=outcome)
+        except NotFound:
+            return  # rolled back (deleted) while it ran
+        log.info("run.finished", run_id=run.run_id, status=result.status)
+        if run.temporary:
+            await self._threads.delete(run.thread_id)
+
+    async def _cancelled(self, run: Run, stream: RunStream) -> None:
+        action = self.worker.cancel_actions.get(run.run_id, "interrupt")
+        log.info("run.cancelled", run_id=run.run_id, action=action)
+        if action == "rollback":
+            await self._rollback(run)
+            stream.result = {}
+            return
+        error = {"error": "CancelledError", "message": f"Run {run.run_id} was cancelled ({action})"}
+        if action == "shutdown":
+            error["message"] = "The server shut down before this run finished"
+        stream.result = {"__error__": error}
+        try:
+            await self._storage.finish_run(run.run_id, "interrupted", error=error, outcome=None)
+        except NotFound:
+            return  # its thread was deleted meanwhile
+        if run.temporary:
+            await self._threads.delete(run.thread_id)
+        else:
+            await self._refresh_thread(run.thread_id)
+
+
+def _result_body(values: Any, interrupts: dict[str, list[Json]]) -> Json:
+    body: Json = dict(values) if isinstance(values, dict) else {} if values is None else {"values": values}
+    flat = [i for items in interrupts.values() for i in items]
+    if flat:
+        body["__interrupt__"] = flat
+    return body
+
+
+def _kwargs(request: RunRequest, stateless: bool) -> Json:
+    return {
+        "input": request.input,
+        "command": request.command,
+        "config": request.config,
+        "context": request.context,
+        "stream_mode": list(request.stream_mode),
+        "stream_subgraphs": request.stream_subgraphs,
+        "stream_resumable": request.stream_resumable,
+        "interrupt_before": request.interrupt_before,
+        "interrupt_after": request.interrupt_after,
+        "checkpoint": request.checkpoint,
+        "durability": request.durability,
+        "temporary": stateless and request.on_completion == "delete",
+    }
+
+
+def _after(seconds: float | None) -> str | None:
+    if not seconds:
+        return None
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+
+
+def _command(raw: Json) -> Command[Any]:
+    goto = raw.get("goto")
+    if isinstance(goto, dict):
+        goto = Send(goto["node"], goto.get("input"))
+    elif isinstance(goto, list):
+        goto = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in goto]
+    update = raw.get("update")
+    if isinstance(update, list):
+        update = [tuple(pair) for pair in update]
+    return Command(resume=raw.get("resume"), update=update, goto=goto or ())

@@ -1,0 +1,133 @@
+"""Checkpoints: LangGraph's own savers, and thread copy, prune and rollback on top of them.
+
+SQLite uses langgraph-checkpoint-sqlite in a file beside the database (its own file, so its
+writer never waits on ours); PostgreSQL uses langgraph-checkpoint-postgres in the same database.
+Copy, prune and "delete what one run wrote" go through a saver's own method when it has one and
+are otherwise rebuilt from its public list/put API: never by writing its tables behind its back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+
+Saver = BaseCheckpointSaver[Any]
+
+
+def checkpoint_path(database_path: Path) -> Path:
+    """`data/graphdock.sqlite3` → `data/graphdock.checkpoints.sqlite3`."""
+    return database_path.with_name(f"{database_path.stem}.checkpoints{database_path.suffix or '.sqlite3'}")
+
+
+@asynccontextmanager
+async def open_saver(database_url: str) -> AsyncIterator[Saver]:
+    if database_url.startswith("sqlite:///"):
+        import aiosqlite
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        path = checkpoint_path(Path(database_url.removeprefix("sqlite:///")))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        async with aiosqlite.connect(path, isolation_level=None) as conn:
+            # WAL + NORMAL, as for the main database: a checkpoint survives SIGKILL of this process.
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            saver = AsyncSqliteSaver(conn)
+            await saver.setup()
+            yield saver
+        return
+
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    url = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    async with AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=8,
+        open=False,
+        kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
+    ) as pool:
+        pg_saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        await pg_saver.setup()
+        yield pg_saver
+
+
+async def copy_thread(saver: Saver, source: str, target: str) -> None:
+    try:
+        await saver.acopy_thread(source, target)
+        return
+    except NotImplementedError:
+        pass
+    for item in await _all(saver, source):
+        await _put(saver, target, item)
+
+
+async def prune_threads(
+    saver: Saver, thread_ids: Sequence[str], strategy: Literal["delete", "keep_latest"]
+) -> None:
+    if strategy == "delete":
+        for thread_id in thread_ids:
+            await saver.adelete_thread(thread_id)
+        return
+    try:
+        await saver.aprune(thread_ids, strategy=strategy)
+        return
+    except NotImplementedError:
+        pass
+    for thread_id in thread_ids:
+        items = await _all(saver, thread_id)
+        latest: dict[str, CheckpointTuple] = {}
+        for item in items:  # oldest first: the last one seen per namespace is the latest
+            latest[item.config["configurable"].get("checkpoint_ns", "")] = item
+        await saver.adelete_thread(thread_id)
+        for item in latest.values():
+            await _put(saver, thread_id, item, parent=False)
+
+
+async def forget_run(saver: Saver, thread_id: str, run_id: str) -> None:
+    """Remove the checkpoints one run wrote (a rollback), leaving the thread as it was before it."""
+    try:
+        await saver.adelete_for_runs([run_id])
+        return
+    except NotImplementedError:
+        pass
+    items = await _all(saver, thread_id)
+    keep = [i for i in items if (i.metadata or {}).get("run_id") != run_id]
+    if len(keep) == len(items):
+        return
+    await saver.adelete_thread(thread_id)
+    for item in keep:
+        await _put(saver, thread_id, item)
+
+
+async def _all(saver: Saver, thread_id: str) -> list[CheckpointTuple]:
+    """Every checkpoint of a thread in every namespace, oldest first."""
+    items = [item async for item in saver.alist({"configurable": {"thread_id": thread_id}})]
+    items.sort(key=lambda i: i.checkpoint["id"])  # uuid6 ids sort in time order
+    return items
+
+
+async def _put(saver: Saver, thread_id: str, item: CheckpointTuple, *, parent: bool = True) -> None:
+    ns = item.config["configurable"].get("checkpoint_ns", "")
+    parent_id = (item.parent_config or {}).get("configurable", {}).get("checkpoint_id") if parent else None
+    config: dict[str, Any] = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+    if parent_id:
+        config["configurable"]["checkpoint_id"] = parent_id
+    # new_versions = every channel: savers that store channel blobs apart (Postgres) need them all.
+    saved = await saver.aput(
+        config,  # type: ignore[arg-type]
+        item.checkpoint,
+        item.metadata,
+        dict(item.checkpoint["channel_versions"]),
+    )
+    writes: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+    for task_id, channel, value in item.pending_writes or []:
+        writes[task_id].append((channel, value))
+    for task_id, task_writes in writes.items():
+        await saver.aput_writes(saved, task_writes, task_id)

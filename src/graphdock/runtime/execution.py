@@ -1,0 +1,166 @@
+"""Executing one run: drive the graph, turn its output into the API's stream events, report how it ended.
+
+The API's stream modes mostly are LangGraph's own; three need translating: `messages-tuple` is
+LangGraph's `messages` passed through, `messages` accumulates chunks into `messages/partial` and
+`messages/complete` events (what the SDKs' chat helpers read), and `events` runs the graph through
+`astream_events`, whose root `on_chain_stream` events carry the other modes' chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+from langchain_core.messages import BaseMessage, BaseMessageChunk
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import StateSnapshot
+
+from graphdock.runtime.graphs import AnyPregel
+from graphdock.runtime.serialize import dumps, to_json
+from graphdock.runtime.streams import RunStream
+
+# API stream mode → the LangGraph mode that feeds it.
+_GRAPH_MODE = {
+    "values": "values",
+    "updates": "updates",
+    "messages": "messages",
+    "messages-tuple": "messages",
+    "custom": "custom",
+    "debug": "debug",
+    "tasks": "tasks",
+    "checkpoints": "checkpoints",
+}
+STREAM_MODES = (*_GRAPH_MODE, "events")
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    graph: AnyPregel  # with the checkpointer attached when the run keeps state
+    input: Any  # the input dict, None to continue, or a langgraph Command
+    config: Json
+    context: Json | None
+    stream_modes: tuple[str, ...]
+    subgraphs: bool = False
+    interrupt_before: Any = None
+    interrupt_after: Any = None
+    durability: str | None = None
+    stateful: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    status: Literal["success", "error"]
+    values: Any = None
+    interrupts: dict[str, list[Json]] = field(default_factory=dict)
+    # Pending nodes: the thread stops "interrupted" when any are left.
+    next: tuple[str, ...] = ()
+    error: Json | None = None
+
+
+async def execute(plan: RunPlan, stream: RunStream) -> RunResult:
+    """Run the graph to its end (or an interrupt); CancelledError passes through to the caller."""
+    out = _Emitter(stream, plan.stream_modes, subgraphs=plan.subgraphs)
+    graph_modes = sorted({_GRAPH_MODE[m] for m in plan.stream_modes if m in _GRAPH_MODE} | {"values"})
+    options: Json = {
+        "stream_mode": graph_modes,
+        # Always on: the root's values are needed whatever the client asked for; the emitter
+        # drops subgraph chunks unless stream_subgraphs was set.
+        "subgraphs": True,
+        "interrupt_before": plan.interrupt_before,
+        "interrupt_after": plan.interrupt_after,
+        "context": plan.context,
+        "durability": plan.durability,
+    }
+    try:
+        async for ns, mode, chunk in _chunks(plan, options, out):
+            out.chunk(ns, mode, chunk)
+    except Exception as exc:
+        error = {"error": type(exc).__name__, "message": str(exc)}
+        stream.publish("error", dumps(error))
+        return RunResult("error", values=to_json(out.values), error=error)
+    if plan.stateful:
+        state = await plan.graph.aget_state(cast(RunnableConfig, plan.config))
+        return RunResult(
+            "success", values=to_json(state.values), interrupts=_interrupts(state), next=state.next
+        )
+    return RunResult("success", values=to_json(out.values))
+
+
+async def _chunks(
+    plan: RunPlan, options: Json, out: _Emitter
+) -> AsyncIterator[tuple[tuple[str, ...], str, Any]]:
+    if "events" not in plan.stream_modes:
+        stream: Any = plan.graph.astream  # called with the options above; its overloads can't see them
+        async for ns, mode, chunk in stream(plan.input, cast(RunnableConfig, plan.config), **options):
+            yield ns, mode, chunk
+        return
+    events: Any = plan.graph.astream_events
+    async for event in events(plan.input, cast(RunnableConfig, plan.config), version="v2", **options):
+        out.publish("events", event)
+        # The graph's own stream output rides on its root run's on_chain_stream events.
+        if event["event"] == "on_chain_stream" and not event.get("parent_ids"):
+            chunk = event["data"].get("chunk")
+            if isinstance(chunk, tuple) and len(chunk) == 3:
+                yield chunk
+
+
+def _interrupts(state: StateSnapshot) -> dict[str, list[Json]]:
+    return {
+        task.id: [to_json(i) for i in task.interrupts]  # Interrupt(value, id) → {"value", "id"}
+        for task in state.tasks
+        if task.interrupts
+    }
+
+
+class _Emitter:
+    """Publishes the chunks a client asked for, in the API's event names."""
+
+    def __init__(self, stream: RunStream, modes: tuple[str, ...], *, subgraphs: bool) -> None:
+        self._stream = stream
+        self._modes = set(modes)
+        self._subgraphs = subgraphs
+        self.values: Any = None
+        self._messages: dict[str, BaseMessageChunk] = {}
+
+    def publish(self, event: str, data: Any) -> None:
+        self._stream.publish(event, dumps(data))
+
+    def chunk(self, ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+        suffix = "|" + "|".join(ns) if ns else ""
+        if mode == "values" and not ns:
+            state = (
+                {k: v for k, v in chunk.items() if k != "__interrupt__"} if isinstance(chunk, dict) else chunk
+            )
+            self.values = state  # converted once, at the end
+        # Subgraph output is always produced (the root values need it), but only sent on request.
+        if ns and not self._subgraphs:
+            return
+        if mode == "messages":
+            self._message(chunk, suffix)
+            return
+        if mode in self._modes:
+            self.publish(mode + suffix, chunk)
+
+    def _message(self, chunk: Any, suffix: str) -> None:
+        message, metadata = chunk
+        if "messages-tuple" in self._modes:
+            self.publish("messages" + suffix, (message, metadata))
+        if "messages" not in self._modes or not isinstance(message, BaseMessage):
+            return
+        key = message.id or ""
+        if key not in self._messages and not isinstance(message, BaseMessageChunk):
+            self.publish("messages/metadata" + suffix, {key: {"metadata": metadata}})
+            self.publish("messages/complete" + suffix, [message])
+            return
+        if isinstance(message, BaseMessageChunk):
+            if key not in self._messages:
+                self.publish("messages/metadata" + suffix, {key: {"metadata": metadata}})
+                self._messages[key] = message
+            else:
+                self._messages[key] = self._messages[key] + message
+            self.publish("messages/partial" + suffix, [self._messages[key]])
+        else:
+            self.publish("messages/complete" + suffix, [message])

@@ -1,0 +1,383 @@
+"""Threads and runs on SQLite: the rows, the run queue and the multitask rules at write time.
+
+The queue is the runs table itself: a run is claimed by flipping it from pending to running in
+one statement, and a thread's next run is only claimable once nothing runs on that thread, which
+is how "one active run per thread" holds without any lock held across a run.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Literal, Protocol
+
+import orjson
+
+from graphdock.errors import Conflict
+from graphdock.storage.base import refuse_busy_thread, run_not_found, thread_not_found
+from graphdock.storage.records import Json, Page, utc_now
+from graphdock.storage.threads import (
+    MultitaskStrategy,
+    NewThread,
+    Run,
+    RunStatus,
+    Thread,
+    ThreadFilter,
+    ThreadOutcome,
+    ThreadSortField,
+)
+
+THREAD = 'thread_id, created_at, updated_at, metadata, status, "values", interrupts'
+RUN = (
+    "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, multitask_strategy, "
+    "kwargs, pinned_version, assistant_version, error, temporary, not_before"
+)
+_RUN_PLACEHOLDERS = ",".join("?" * 14)
+_dumps = orjson.dumps
+
+
+class _Connected(Protocol):
+    def _write(
+        self, mode: Literal["IMMEDIATE", "DEFERRED"] = ...
+    ) -> AbstractContextManager[sqlite3.Connection]: ...
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+
+class SqliteThreads:
+    """Mixed into SqliteStorage, whose connection and transaction helpers it uses."""
+
+    # -- threads ----------------------------------------------------------------------------------
+
+    async def create_thread(
+        self: _Connected, thread_id: str, metadata: Json, if_exists: Literal["raise", "do_nothing"]
+    ) -> Thread:
+        with self._write() as c:
+            if not _insert_thread(c, thread_id, metadata) and if_exists == "raise":
+                raise Conflict(f"Thread {thread_id} already exists")
+            return _thread(c, thread_id)
+
+    async def get_thread(self: _Connected, thread_id: str) -> Thread:
+        with self._read() as c:
+            return _thread(c, thread_id)
+
+    async def update_thread(self: _Connected, thread_id: str, metadata: Json) -> Thread:
+        with self._write() as c:
+            current = _thread(c, thread_id)
+            c.execute(
+                "UPDATE threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
+                (_dumps({**current.metadata, **metadata}).decode(), utc_now(), thread_id),
+            )
+            return _thread(c, thread_id)
+
+    async def delete_thread(self: _Connected, thread_id: str) -> None:
+        with self._write() as c:
+            if not c.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,)).rowcount:
+                raise thread_not_found(thread_id)
+
+    async def search_threads(
+        self: _Connected, where: ThreadFilter, page: Page, sort_by: ThreadSortField, descending: bool
+    ) -> tuple[list[Thread], bool]:
+        sql, params = _thread_where(where)
+        order = "DESC" if descending else "ASC"
+        with self._read() as c:
+            rows = c.execute(
+                f"SELECT {THREAD} FROM threads {sql} ORDER BY {sort_by} {order}, thread_id {order}"
+                " LIMIT ? OFFSET ?",
+                (*params, page.limit + 1, page.offset),
+            ).fetchall()
+        return [_to_thread(r) for r in rows[: page.limit]], len(rows) > page.limit
+
+    async def count_threads(self: _Connected, where: ThreadFilter) -> int:
+        sql, params = _thread_where(where)
+        with self._read() as c:
+            count: int = c.execute(f"SELECT count(*) FROM threads {sql}", params).fetchone()[0]
+            return count
+
+    async def set_thread_state(self: _Connected, thread_id: str, outcome: ThreadOutcome) -> Thread:
+        with self._write() as c:
+            current = _thread(c, thread_id)
+            status = "busy" if current.status == "busy" else outcome.status
+            _write_outcome(c, thread_id, ThreadOutcome(status, outcome.values, outcome.interrupts))
+            return _thread(c, thread_id)
+
+    async def assistant_thread_ids(self: _Connected, assistant_id: str) -> list[str]:
+        with self._read() as c:
+            rows = c.execute("SELECT thread_id FROM threads WHERE assistant_id = ?", (assistant_id,))
+            return [r[0] for r in rows]
+
+    # -- runs -------------------------------------------------------------------------------------
+
+    async def create_run(
+        self: _Connected, run: Run, *, new_thread: NewThread | None, strategy: MultitaskStrategy
+    ) -> tuple[Run, list[Run]]:
+        with self._write() as c:
+            if new_thread is not None:
+                _insert_thread(c, run.thread_id, new_thread.metadata, assistant_id=run.assistant_id)
+            elif not c.execute("SELECT 1 FROM threads WHERE thread_id = ?", (run.thread_id,)).fetchone():
+                raise thread_not_found(run.thread_id)
+            else:
+                # The thread now belongs to this run's graph and assistant (chat UIs find threads by these).
+                stamp = {k: run.metadata[k] for k in ("graph_id", "assistant_id") if k in run.metadata}
+                c.execute(
+                    "UPDATE threads SET metadata = json_patch(metadata, ?), assistant_id = ? WHERE thread_id = ?",
+                    (_dumps(stamp).decode(), run.assistant_id, run.thread_id),
+                )
+            active = _runs(c, "WHERE thread_id = ? AND status IN ('pending', 'running')", (run.thread_id,))
+            displaced: list[Run] = []
+            if active and strategy == "reject":
+                raise refuse_busy_thread(run.thread_id)
+            if active and strategy in ("interrupt", "rollback"):
+                now = utc_now()
+                c.execute(
+                    "UPDATE runs SET status = 'interrupted', updated_at = ? "
+                    "WHERE thread_id = ? AND status = 'pending'",
+                    (now, run.thread_id),
+                )
+                displaced = active
+            c.execute(f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", _run_params(run))
+            c.execute(
+                "UPDATE threads SET status = 'busy', updated_at = ? WHERE thread_id = ?",
+                (run.created_at, run.thread_id),
+            )
+            return run, displaced
+
+    async def claim_run(self: _Connected, now: str) -> Run | None:
+        with self._write() as c:
+            row = c.execute(
+                f"UPDATE runs SET status = 'running', updated_at = ? WHERE run_id = ("
+                " SELECT r.run_id FROM runs r WHERE r.status = 'pending'"
+                " AND (r.not_before IS NULL OR r.not_before <= ?)"
+                " AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.thread_id = r.thread_id AND x.status = 'running')"
+                " ORDER BY r.created_at, r.rowid LIMIT 1"
+                f") RETURNING {RUN}",
+                (now, now),
+            ).fetchone()
+            return _to_run(row) if row else None
+
+    async def start_run(self: _Connected, run_id: str, assistant_version: int) -> Run:
+        with self._write() as c:
+            c.execute("UPDATE runs SET assistant_version = ? WHERE run_id = ?", (assistant_version, run_id))
+            return _run(c, None, run_id)
+
+    async def finish_run(
+        self: _Connected, run_id: str, status: RunStatus, *, error: Json | None, outcome: ThreadOutcome | None
+    ) -> Run:
+        with self._write() as c:
+            now = utc_now()
+            row = c.execute(
+                f"UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE run_id = ? RETURNING {RUN}",
+                (status, _dumps(error).decode() if error else None, now, run_id),
+            ).fetchone()
+            if row is None:  # deleted while it ran (a rollback): nothing left to record
+                raise run_not_found(run_id)
+            run = _to_run(row)
+            waiting = c.execute(
+                "SELECT 1 FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1",
+                (run.thread_id,),
+            ).fetchone()
+            if outcome is not None:
+                _write_outcome(c, run.thread_id, outcome, busy=bool(waiting))
+            elif not waiting:
+                c.execute(
+                    "UPDATE threads SET status = CASE status WHEN 'busy' THEN 'idle' ELSE status END,"
+                    " updated_at = ? WHERE thread_id = ?",
+                    (now, run.thread_id),
+                )
+            return run
+
+    async def get_run(self: _Connected, thread_id: str | None, run_id: str) -> Run:
+        with self._read() as c:
+            return _run(c, thread_id, run_id)
+
+    async def list_runs(self: _Connected, thread_id: str, status: RunStatus | None, page: Page) -> list[Run]:
+        with self._read() as c:
+            _thread(c, thread_id)
+            where, params = "WHERE thread_id = ?", [thread_id]
+            if status is not None:
+                where += " AND status = ?"
+                params.append(status)
+            return _runs(
+                c,
+                f"{where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                (*params, page.limit, page.offset),
+            )
+
+    async def find_active_runs(
+        self: _Connected, *, thread_id: str | None = None, run_ids: Sequence[str] | None = None
+    ) -> list[Run]:
+        where, params = "WHERE status IN ('pending', 'running')", list[Any]()
+        if thread_id is not None:
+            where += " AND thread_id = ?"
+            params.append(thread_id)
+        if run_ids is not None:
+            where += f" AND run_id IN ({','.join('?' * len(run_ids))})"
+            params.extend(run_ids)
+        with self._read() as c:
+            return _runs(c, f"{where} ORDER BY created_at", params)
+
+    async def interrupt_pending(self: _Connected, run_ids: Sequence[str]) -> list[Run]:
+        if not run_ids:
+            return []
+        with self._write() as c:
+            rows = c.execute(
+                f"UPDATE runs SET status = 'interrupted', updated_at = ? WHERE status = 'pending'"
+                f" AND run_id IN ({','.join('?' * len(run_ids))}) RETURNING {RUN}",
+                (utc_now(), *run_ids),
+            ).fetchall()
+            changed = [_to_run(r) for r in rows]
+            for thread_id in {r.thread_id for r in changed}:
+                _settle_thread(c, thread_id)
+            return changed
+
+    async def delete_run(self: _Connected, thread_id: str | None, run_id: str) -> Run:
+        with self._write() as c:
+            run = _run(c, thread_id, run_id)
+            c.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+            _settle_thread(c, run.thread_id)
+            return run
+
+    async def fail_abandoned_runs(self: _Connected, message: str) -> list[Run]:
+        with self._write() as c:
+            error = _dumps({"error": "RunAbandoned", "message": message}).decode()
+            rows = c.execute(
+                f"UPDATE runs SET status = 'error', error = ?, updated_at = ? WHERE status = 'running'"
+                f" RETURNING {RUN}",
+                (error, utc_now()),
+            ).fetchall()
+            runs = [_to_run(r) for r in rows]
+            for thread_id in {r.thread_id for r in runs}:
+                c.execute("UPDATE threads SET status = 'error' WHERE thread_id = ?", (thread_id,))
+                _settle_thread(c, thread_id)
+            return runs
+
+    async def next_due(self: _Connected) -> str | None:
+        with self._read() as c:
+            due: str | None = c.execute(
+                "SELECT min(not_before) FROM runs WHERE status = 'pending' AND not_before IS NOT NULL"
+            ).fetchone()[0]
+            return due
+
+
+def _insert_thread(
+    c: sqlite3.Connection, thread_id: str, metadata: Json, assistant_id: str | None = None
+) -> bool:
+    now = utc_now()
+    inserted: int = c.execute(
+        f"INSERT INTO threads ({THREAD}, assistant_id) VALUES (?,?,?,?,'idle',NULL,'{{}}',?)"
+        " ON CONFLICT (thread_id) DO NOTHING",
+        (thread_id, now, now, _dumps(metadata).decode(), assistant_id or metadata.get("assistant_id")),
+    ).rowcount
+    return bool(inserted)
+
+
+def _write_outcome(
+    c: sqlite3.Connection, thread_id: str, outcome: ThreadOutcome, *, busy: bool = False
+) -> None:
+    c.execute(
+        'UPDATE threads SET status = ?, "values" = ?, interrupts = ?, updated_at = ? WHERE thread_id = ?',
+        (
+            "busy" if busy else outcome.status,
+            _dumps(outcome.values).decode() if outcome.values is not None else None,
+            _dumps(outcome.interrupts).decode(),
+            utc_now(),
+            thread_id,
+        ),
+    )
+
+
+def _settle_thread(c: sqlite3.Connection, thread_id: str) -> None:
+    """A busy thread whose runs are all gone or done becomes idle again."""
+    c.execute(
+        "UPDATE threads SET status = 'idle', updated_at = ? WHERE thread_id = ? AND status = 'busy'"
+        " AND NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = ? AND status IN ('pending', 'running'))",
+        (utc_now(), thread_id, thread_id),
+    )
+
+
+def _thread_where(where: ThreadFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if where.metadata:
+        clauses.append("gd_contains(metadata, ?)")
+        params.append(_dumps(where.metadata).decode())
+    if where.values:
+        clauses.append('"values" IS NOT NULL AND gd_contains("values", ?)')
+        params.append(_dumps(where.values).decode())
+    if where.status is not None:
+        clauses.append("status = ?")
+        params.append(where.status)
+    if where.ids is not None:
+        clauses.append(f"thread_id IN ({','.join('?' * len(where.ids))})" if where.ids else "0")
+        params.extend(where.ids)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _thread(c: sqlite3.Connection, thread_id: str) -> Thread:
+    row = c.execute(f"SELECT {THREAD} FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+    if row is None:
+        raise thread_not_found(thread_id)
+    return _to_thread(row)
+
+
+def _run(c: sqlite3.Connection, thread_id: str | None, run_id: str) -> Run:
+    row = c.execute(f"SELECT {RUN} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    if row is None or (thread_id is not None and row[1] != thread_id):
+        raise run_not_found(run_id)
+    return _to_run(row)
+
+
+def _runs(c: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[Run]:
+    return [_to_run(r) for r in c.execute(f"SELECT {RUN} FROM runs {where}", params)]
+
+
+def _to_thread(row: Sequence[Any]) -> Thread:
+    loads = orjson.loads
+    return Thread(
+        thread_id=row[0],
+        created_at=row[1],
+        updated_at=row[2],
+        metadata=loads(row[3]),
+        status=row[4],
+        values=loads(row[5]) if row[5] is not None else None,
+        interrupts=loads(row[6]),
+    )
+
+
+def _to_run(row: Sequence[Any]) -> Run:
+    loads = orjson.loads
+    return Run(
+        run_id=row[0],
+        thread_id=row[1],
+        assistant_id=row[2],
+        created_at=row[3],
+        updated_at=row[4],
+        status=row[5],
+        metadata=loads(row[6]),
+        multitask_strategy=row[7],
+        kwargs=loads(row[8]),
+        pinned_version=row[9],
+        assistant_version=row[10],
+        error=loads(row[11]) if row[11] else None,
+        temporary=bool(row[12]),
+        not_before=row[13],
+    )
+
+
+def _run_params(run: Run) -> tuple[Any, ...]:
+    return (
+        run.run_id,
+        run.thread_id,
+        run.assistant_id,
+        run.created_at,
+        run.updated_at,
+        run.status,
+        _dumps(run.metadata).decode(),
+        run.multitask_strategy,
+        _dumps(run.kwargs).decode(),
+        run.pinned_version,
+        run.assistant_version,
+        _dumps(run.error).decode() if run.error else None,
+        int(run.temporary),
+        run.not_before,
+    )

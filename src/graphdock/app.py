@@ -48,12 +48,14 @@ def create_app(settings: Settings, graphs: GraphRegistry | None = None) -> Starl
         await storage.open()
         try:
             async with open_saver(settings.resolved_database_url) as saver:
-                app.state.assistants = Assistants(storage, registry)
-                await app.state.assistants.ensure_defaults()
                 app.state.threads = Threads(storage, registry, saver)
                 app.state.runs = Runs(
                     storage, registry, app.state.threads, saver, concurrency=settings.run_concurrency
                 )
+                app.state.assistants = Assistants(
+                    storage, registry, delete_threads=app.state.runs.delete_assistant_threads
+                )
+                await app.state.assistants.ensure_defaults()
                 await app.state.runs.start()
                 log.info(
                     "server.ready", graphs=list(registry.graph_ids), database=settings.resolved_database_url

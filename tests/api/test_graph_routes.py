@@ -168,6 +168,12 @@ NODES = {
     "factory_async": {"echo"},
     "nested": {"start", "child"},
     "plain": {"echo"},
+    "echo": {"echo"},
+    "slow": {"a", "b", "c"},
+    "interrupting": {"before", "ask", "after"},
+    "failing": {"fail"},
+    "chat": {"chat"},
+    "observer": {"observe"},
 }
 
 

@@ -292,8 +292,8 @@ def unused_url() -> str:
 def test_round_trip_keeps_every_field_of_every_assistant_and_version(migration: Migration) -> None:
     source, target = migration.source.node, migration.target
     expected = source.state()
-    assert len(expected) == 14, "the test's 4 assistants and the 10 graphs' defaults"
-    assert "created 14 assistants, 0 already present" in migration.imported.stderr, migration.imported.stderr
+    assert len(expected) == 20, "the test's 4 assistants and the 16 graphs' defaults"
+    assert "created 20 assistants, 0 already present" in migration.imported.stderr, migration.imported.stderr
     assert_same(expected, target.state(), "the imported histories differ from the exported ones")
 
     alpha = expected[migration.source.ids["alpha"]]
@@ -336,7 +336,7 @@ def test_importing_the_same_file_again_reports_all_unchanged_and_changes_nothing
 ) -> None:
     before = migration.target.state()
     again = succeeds("import", str(migration.file), "--url", migration.target.url)
-    assert "created 0 assistants, 14 already present" in again.stderr, again.stderr
+    assert "created 0 assistants, 20 already present" in again.stderr, again.stderr
     assert_same(before, migration.target.state(), "a repeated import changed the target")
 
 
@@ -420,16 +420,16 @@ def test_large_transfers_page_in_batches_and_show_tqdm_progress_on_stderr(
         source.call("POST", "/assistants", {"graph_id": "plain", "name": f"bulk {i}"})
     file = tmp_path / "bulk.json"
     exported = succeeds("export", "--url", source.url, "--output", str(file), "--batch-size", "50")
-    assert re.search(r"export: .*130/130", exported.stderr), exported.stderr
+    assert re.search(r"export: .*136/136", exported.stderr), exported.stderr
     assert exported.stdout == "", "with --output nothing goes to standard output"
     ids = [a["assistant_id"] for a in json.loads(file.read_text())["assistants"]]
-    assert len(ids) == len(set(ids)) == 130, "pages overlapped or skipped assistants"
+    assert len(ids) == len(set(ids)) == 136, "pages overlapped or skipped assistants"
 
     target = nodes("target")
     target.delete_defaults()
     imported = succeeds("import", str(file), "--url", target.url, "--batch-size", "50")
     for phase in ("check", "import"):
-        assert re.search(rf"{phase}: .*130/130", imported.stderr), f"no {phase} progress:\n{imported.stderr}"
+        assert re.search(rf"{phase}: .*136/136", imported.stderr), f"no {phase} progress:\n{imported.stderr}"
     assert set(target.state()) == set(ids)
 
 
@@ -599,10 +599,10 @@ def test_an_export_page_has_next_until_the_end_and_is_itself_an_import_document(
     node, ids = source.node, source.ids
     first = node.call("POST", "/assistants/export", {"limit": 5})
     assert (len(first["assistants"]), first["next"]) == (5, 5)
-    last = node.call("POST", "/assistants/export", {"limit": 5, "offset": 10})
-    assert (len(last["assistants"]), last["next"]) == (4, None), "14 assistants: the third page ends it"
-    exact = node.call("POST", "/assistants/export", {"limit": 14})
-    assert (len(exact["assistants"]), exact["next"]) == (14, None), "a page ending exactly at the end"
+    last = node.call("POST", "/assistants/export", {"limit": 6, "offset": 18})
+    assert (len(last["assistants"]), last["next"]) == (2, None), "20 assistants: the fourth page ends it"
+    exact = node.call("POST", "/assistants/export", {"limit": 20})
+    assert (len(exact["assistants"]), exact["next"]) == (20, None), "a page ending exactly at the end"
 
     chosen = [ids["alpha"], ids["beta"]]
     one = node.call("POST", "/assistants/export", {"assistant_ids": chosen, "limit": 1})

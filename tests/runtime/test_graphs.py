@@ -57,6 +57,12 @@ async def test_graph_ids_keep_langgraph_json_order(registry: GraphRegistry) -> N
         "factory_async",
         "nested",
         "plain",
+        "echo",
+        "slow",
+        "interrupting",
+        "failing",
+        "chat",
+        "observer",
     )
     assert registry.has("agent")
     assert not registry.has("Agent")

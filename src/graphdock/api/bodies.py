@@ -7,7 +7,7 @@ import uuid
 from typing import Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 from starlette.requests import Request
 
 from graphdock.errors import InvalidRequest, PayloadTooLarge
@@ -40,8 +40,11 @@ async def read_body(request: Request, model: type[Model]) -> Model:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidRequest(f"Request body must be a JSON object, got {type(data).__name__}")
+    # A RootModel over a list (POST /runs/batch) takes an array; every other body is an object.
+    wanted = list if isinstance(model, type) and issubclass(model, RootModel) else dict
+    if not isinstance(data, wanted):
+        expected = "an array" if wanted is list else "a JSON object"
+        raise InvalidRequest(f"Request body must be {expected}, got {type(data).__name__}")
     _check_storable(data, "", 0, raw)
     try:
         return model.model_validate(data)

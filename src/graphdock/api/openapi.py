@@ -87,7 +87,10 @@ def _operation(e: Endpoint) -> dict[str, Any]:
 
 
 def _suffix(e: Endpoint) -> str:
-    return "_ns" if "{namespace}" in e.path else ""
+    # One handler may serve two paths: a subgraph namespace, or a run without a thread.
+    if "{namespace}" in e.path:
+        return "_ns"
+    return "_stateless" if e.path.startswith("/runs") and e.handler.__name__ != "cancel_runs" else ""
 
 
 def _path_schema(name: str, path: str) -> dict[str, Any]:

@@ -93,7 +93,8 @@ async def join_stream(request: Request) -> Response:
     last = request.headers.get("last-event-id")
     if last is not None and not (last.isascii() and last.isdigit() and len(last) < 19):
         raise InvalidRequest(f"Last-Event-ID: expected an event id this server sent, got {last!r}")
-    modes = request.query_params.getlist("stream_mode")
+    # The Python SDK sends `stream_mode=` (empty) when it was not given: that means all modes.
+    modes = [m for m in request.query_params.getlist("stream_mode") if m]
     events = runs.join_stream(run, int(last) if last is not None else None)
     return _sse(
         runs,

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from graphdock.api.bodies import path_uuid, query_flag, read_body
 from graphdock.api.endpoints import Endpoint, JSONResponse, pagination_headers
+from graphdock.domain.runs import Runs
 from graphdock.domain.threads import Threads
 from graphdock.errors import InvalidRequest
 from graphdock.schemas.threads import (
@@ -54,10 +55,8 @@ async def patch_thread(request: Request) -> Response:
 
 
 async def delete_thread(request: Request) -> Response:
-    await request.app.state.runs.cancel_where(
-        thread_id=thread_id(request), run_ids=None, status="all", action="interrupt"
-    )
-    await service(request).delete(thread_id(request))
+    runs: Runs = request.app.state.runs
+    await runs.delete_thread(thread_id(request))
     return Response(status_code=204)
 
 

@@ -8,7 +8,7 @@ Storage makes each of these one transaction; this module decides what the new sn
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -50,9 +50,16 @@ class AssistantChanges:
 
 
 class Assistants:
-    def __init__(self, storage: Storage, graphs: GraphRegistry) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        graphs: GraphRegistry,
+        delete_threads: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
         self._storage = storage
         self._graphs = graphs
+        # Runs owns thread deletion (it must stop their runs first); injected to keep layers apart.
+        self._delete_threads = delete_threads
         self._validators = SchemaValidators()
 
     async def ensure_defaults(self) -> None:
@@ -122,9 +129,9 @@ class Assistants:
         return await self._storage.set_active_version(assistant_id, version, if_version=if_version)
 
     async def delete(self, assistant_id: str, *, delete_threads: bool, if_version: IfVersion = None) -> None:
-        # Threads arrive with the runs work; until then there are none to delete.
-        del delete_threads
         await self._storage.delete_assistant(assistant_id, if_version=if_version)
+        if delete_threads and self._delete_threads is not None:
+            await self._delete_threads(assistant_id)
 
     # -- one version at a time -----------------------------------------------------------------
 

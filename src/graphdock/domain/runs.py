@@ -146,12 +146,13 @@ class Runs:
             raise NotFound(f"Graph '{snapshot.graph_id}' of this assistant is not served here")
         config_schema, context_schema = self._graphs.write_schemas(snapshot.graph_id)
         context = run_context(snapshot, request.config, request.context, context_schema)
+        # configurable may omit what the context supplies; the merged context is what the graph
+        # gets, so it must be complete.
         self._validators.check(
-            [
-                ("config.configurable", request.config.get("configurable") or {}, config_schema),
-                ("context", context if context is not None else {}, context_schema),
-            ],
-            complete=True,
+            [("config.configurable", request.config.get("configurable") or {}, config_schema)]
+        )
+        self._validators.check(
+            [("context", context if context is not None else {}, context_schema)], complete=True
         )
 
     async def _displace(self, displaced: Sequence[Run], strategy: MultitaskStrategy) -> None:
@@ -248,6 +249,18 @@ class Runs:
         if status in ("pending", "running"):
             runs = [r for r in runs if r.status == status]
         await self.cancel(runs, action)
+
+    async def delete_thread(self, thread_id: str) -> None:
+        """Stop the thread's runs, then delete it with its runs and checkpoints."""
+        await self.cancel_where(thread_id=thread_id, run_ids=None, status="all", action="interrupt")
+        for run in await self._storage.find_active_runs(thread_id=thread_id):
+            await self.worker.finished(run.run_id)
+        await self._threads.delete(thread_id)
+
+    async def delete_assistant_threads(self, assistant_id: str) -> None:
+        for thread_id in await self._storage.assistant_thread_ids(assistant_id):
+            with contextlib.suppress(NotFound):  # deleted meanwhile
+                await self.delete_thread(thread_id)
 
     async def finished(self, run_id: str) -> None:
         await self.worker.finished(run_id)

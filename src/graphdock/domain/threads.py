@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.errors import InvalidUpdateError
 from langgraph.types import StateSnapshot
 
 from graphdock.domain.defaults import default_assistant_id
@@ -108,7 +109,7 @@ class Threads:
             )
         try:
             saved = await graph.aupdate_state(_config(thread_id, checkpoint), values, as_node=as_node)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (InvalidUpdateError, ValueError, KeyError, TypeError) as exc:
             # LangGraph's own refusals: an unknown node, an ambiguous update, a value of the wrong shape.
             raise InvalidRequest(f"Cannot update the state: {exc}") from exc
         snapshot = await graph.aget_state(_config(thread_id, None))

@@ -239,16 +239,22 @@ class SqliteThreads:
 
     async def fail_abandoned_runs(self: _Connected, message: str) -> list[Run]:
         with self._write() as c:
+            now = utc_now()
             error = _dumps({"error": "RunAbandoned", "message": message}).decode()
             rows = c.execute(
                 f"UPDATE runs SET status = 'error', error = ?, updated_at = ? WHERE status = 'running'"
                 f" RETURNING {RUN}",
-                (error, utc_now()),
+                (error, now),
             ).fetchall()
             runs = [_to_run(r) for r in rows]
             for thread_id in {r.thread_id for r in runs}:
-                c.execute("UPDATE threads SET status = 'error' WHERE thread_id = ?", (thread_id,))
-                _settle_thread(c, thread_id)
+                # The failed run's outcome, unless other runs wait on the thread: then it stays busy.
+                c.execute(
+                    "UPDATE threads SET status = CASE WHEN EXISTS (SELECT 1 FROM runs WHERE thread_id = ?"
+                    " AND status IN ('pending', 'running')) THEN 'busy' ELSE 'error' END, updated_at = ?"
+                    " WHERE thread_id = ?",
+                    (thread_id, now, thread_id),
+                )
             return runs
 
     async def next_due(self: _Connected) -> str | None:

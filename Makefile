@@ -39,6 +39,7 @@ test: lint typecheck pytest  ## what CI runs: lint, strict types, the whole test
 
 bench: setup  ## graphdock vs the official `langgraph dev`, same load, one run (see bench/README.md)
 	$(BIN)/python bench/assistants.py $(BENCH_ARGS)
+	$(BIN)/python bench/runs.py $(BENCH_RUNS_ARGS)
 
 clean:
 	rm -rf $(VENV) tests/js/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -275,6 +275,7 @@ class Stats:
     error_samples: dict[str, list[str]] = field(default_factory=dict)  # a few messages per error key
     client_cpu: float = 0.0
     server_cpu: float | None = None
+    stopped_early: bool = False  # run_load(max_errors=...) was reached
 
     @property
     def ok(self) -> int:
@@ -315,6 +316,7 @@ class Stats:
             "mean_ms": round(sum(self.latencies) / self.ok * 1000, 3) if self.ok else math.nan,
             "client_cpu_ms_per_req": round(self.client_cpu / done * 1000, 3) if done else math.nan,
             "server_cpu_ms_per_req": round(self.server_cpu_ms_per_request(), 3),
+            "stopped_early": self.stopped_early,
         }
 
 
@@ -323,13 +325,21 @@ MAX_ERROR_SAMPLES = 3
 
 
 async def _drive(
-    work: Work, concurrency: int, deadline: float | None, budget: int | None, stats: Stats | None
+    work: Work,
+    concurrency: int,
+    deadline: float | None,
+    budget: int | None,
+    stats: Stats | None,
+    max_errors: int | None = None,
 ) -> None:
     issued = 0
 
     async def worker(index: int) -> None:
         nonlocal issued
         while deadline is None or time.perf_counter() < deadline:
+            if max_errors is not None and stats is not None and stats.error_count >= max_errors:
+                stats.stopped_early = True
+                return
             if budget is not None:
                 if issued >= budget:
                     return
@@ -364,24 +374,30 @@ async def run_load(
     seconds: float | None = None,
     requests: int | None = None,
     warmup: float = 0.0,
+    warmup_requests: int = 0,
+    max_errors: int | None = None,
     name: str = "load",
     server: ServerHandle | None = None,
 ) -> Stats:
     """Run `work(worker_index)` in `concurrency` closed loops for `seconds` or until `requests` were issued.
 
     `work` raises (RequestFailed for a non-2xx answer) to count an error; errors are never dropped.
-    The warm-up runs the same work unrecorded. With `server`, its CPU time over the phase is recorded.
+    The warm-up runs the same work unrecorded, for `warmup` seconds or `warmup_requests` requests
+    (whichever ends first when both are given). With `max_errors`, the workers stop once that many
+    errors were recorded (`stats.stopped_early`), so a broken or hanging server does not use up a
+    long budget one timeout at a time. With `server`, its CPU time over the phase is recorded.
     """
     if seconds is None and requests is None:
         raise ValueError("run_load needs seconds or requests")
-    if warmup > 0:
-        await _drive(work, concurrency, time.perf_counter() + warmup, None, None)
+    if warmup > 0 or warmup_requests > 0:
+        warmup_deadline = time.perf_counter() + warmup if warmup > 0 else None
+        await _drive(work, concurrency, warmup_deadline, warmup_requests or None, None)
     stats = Stats(name, concurrency)
     cpu_before = time.process_time()
     server_before = server.cpu_seconds() if server else None
     started = time.perf_counter()
     deadline = started + seconds if seconds is not None else None
-    await _drive(work, concurrency, deadline, requests, stats)
+    await _drive(work, concurrency, deadline, requests, stats, max_errors)
     stats.elapsed = time.perf_counter() - started
     stats.client_cpu = time.process_time() - cpu_before
     if server is not None and server_before is not None:

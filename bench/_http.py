@@ -173,9 +173,10 @@ class HttpxClient:
         await self._client.aclose()
 
 
-def make_client(kind: str, base_url: str) -> Client:
+def make_client(kind: str, base_url: str, timeout: float = 30.0) -> Client:
+    """`timeout` bounds each request (seconds); a request that exceeds it raises TimeoutError."""
     if kind == "raw":
-        return RawClient(base_url)
+        return RawClient(base_url, timeout)
     if kind == "httpx":
-        return HttpxClient(base_url)
+        return HttpxClient(base_url, timeout)
     raise ValueError(f"unknown client {kind!r} (raw, httpx)")

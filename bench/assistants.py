@@ -6,36 +6,39 @@ import argparse
 import asyncio
 import itertools
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from _harness import (
-    BENCH_DIR,
-    OFFICIAL_VENV_ENV,
     REPO_DIR,
-    SERVER_KINDS,
     ServerFailed,
     ServerHandle,
-    ServerKind,
     Stats,
     Work,
-    default_graphdock_bin,
     install_exit_guards,
-    resolve_official_venv,
     run_load,
     start_server,
 )
 from _http import Client, RequestFailed, call, make_client
-from _report import TargetResult, render_table, results_json, write_json
+from _report import TargetResult
+from _runner import (
+    OFFICIAL_VENV_EPILOG,
+    add_target_args,
+    exit_status,
+    progress,
+    report,
+    run_async,
+    run_targets,
+    server_info,
+    timed_phase,
+    work_root,
+)
 
 GRAPH_ID = "agent"
 VERSIONED_VERSIONS = 50  # versions each `versions`/`set_latest` target has before those phases
@@ -53,11 +56,7 @@ LOAD_OPS = (
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__,
-        epilog=f"The official server's venv: --official-venv, else ${OFFICIAL_VENV_ENV}, else bench/.venv-official "
-        "(created by bench/setup-official.sh when missing).",
-    )
+    p = argparse.ArgumentParser(description=__doc__, epilog=OFFICIAL_VENV_EPILOG)
     p.add_argument(
         "--seconds", type=float, default=5.0, help="measured duration of each operation (default 5)"
     )
@@ -76,38 +75,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="workers for the latency probes after growth (default 1)",
     )
     p.add_argument("--seed", type=int, default=1, help="seed for assistant ids and request choices")
-    target = p.add_mutually_exclusive_group()
-    target.add_argument("--only", choices=SERVER_KINDS, help="benchmark a single server")
-    target.add_argument(
-        "--targets",
-        default="official,graphdock",
-        help="comma-separated servers in run order; ratios are 2nd/1st (e.g. official,official shows the noise)",
-    )
-    p.add_argument("--client", choices=("raw", "httpx"), default="raw", help="load generator HTTP client")
     p.add_argument(
         "--no-ceiling",
         action="store_true",
         help="skip the yardstick: a bare ASGI app's `get` under the same stack and load (bench/bare_asgi.py)",
     )
-    p.add_argument("--config", type=Path, default=REPO_DIR / "examples" / "agent" / "langgraph.json")
-    p.add_argument("--official-venv", help=f"venv with `langgraph dev` (or ${OFFICIAL_VENV_ENV})")
-    p.add_argument(
-        "--graphdock-bin", type=Path, help=f"graphdock executable (default {default_graphdock_bin()})"
+    add_target_args(
+        p, benchmark="assistants", default_config=REPO_DIR / "examples" / "agent" / "langgraph.json"
     )
-    p.add_argument("--graphdock-database-url", help="database for graphdock (default: a fresh SQLite file)")
-    p.add_argument(
-        "--graphdock-arg",
-        action="append",
-        default=[],
-        help="extra argument for `graphdock serve` (repeatable)",
-    )
-    p.add_argument(
-        "--ready-timeout", type=float, default=90.0, help="seconds to wait for GET /ok (default 90)"
-    )
-    p.add_argument(
-        "--json", type=Path, help="results file (default bench/results/assistants-<timestamp>.json)"
-    )
-    p.add_argument("--keep-workdir", action="store_true", help="keep the servers' temp dirs and logs")
     args = p.parse_args(argv)
     if args.assistants < 2 * args.concurrency + 3:
         p.error(
@@ -116,18 +91,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.versions < 2:
         p.error("--versions must be at least 2")
     return args
-
-
-def target_list(args: argparse.Namespace) -> list[tuple[str, ServerKind]]:
-    """(label, kind) pairs; a kind named twice gets a `#2` label so both runs stay apart."""
-    kinds = [args.only] if args.only else [k.strip() for k in args.targets.split(",") if k.strip()]
-    out: list[tuple[str, ServerKind]] = []
-    for kind in kinds:
-        if kind not in SERVER_KINDS:
-            raise SystemExit(f"unknown target {kind!r}; choose from {', '.join(SERVER_KINDS)}")
-        seen = sum(1 for _, k in out if k == kind)
-        out.append((kind if not seen else f"{kind}#{seen + 1}", kind))
-    return out
 
 
 # --- the workload ---------------------------------------------------------------------------
@@ -245,7 +208,7 @@ class TargetRun:
 
     async def run(self) -> None:
         try:
-            self.result.info = await self._info()
+            self.result.info = await server_info(self.client)
             await self.setup()
             ops = load_ops(self.fx, self.client, self.args.seed)
             for name, work in ops.items():
@@ -255,24 +218,8 @@ class TargetRun:
             await self.client.aclose()
 
     async def phase(self, name: str, work: Work, concurrency: int | None = None, **kw: Any) -> Stats:
-        if not self.handle.alive:
-            raise ServerFailed(f"{self.handle.kind} died before {name}:\n{self.handle.log_tail()}")
-        await self.client.close_idle()  # the server may have timed out idle keep-alive connections
         conc = concurrency or self.args.concurrency
-        stats = await run_load(work, concurrency=conc, name=name, server=self.handle, **kw)
-        self.result.phases[name] = stats
-        errors = f", {stats.error_count} errors {dict(stats.errors)}" if stats.error_count else ""
-        _progress(
-            f"  {self.result.label:<12} {name:<16} {stats.rps:9.1f} req/s  p50 {stats.percentile_ms(50):8.2f} ms"
-            f"  p99 {stats.percentile_ms(99):8.2f} ms{errors}"
-        )
-        return stats
-
-    async def _info(self) -> Any:
-        try:
-            return (await call(self.client, "GET", "/info")).json()
-        except (RequestFailed, ValueError):
-            return None
+        return await timed_phase(self.handle, self.client, self.result, name, work, concurrency=conc, **kw)
 
     async def setup(self) -> None:
         ids = self.fx.ids
@@ -402,43 +349,13 @@ class TargetRun:
             numbers += [v["version"] for v in page]
 
 
-def bench_target(result: TargetResult, args: argparse.Namespace, workroot: Path) -> None:
-    """Start the server, run every phase into `result`, stop the server (also on Ctrl-C)."""
-    label, kind = result.label, result.kind
-    _progress(f"{label}: starting {kind} server")
-    try:
-        handle = start_server(
-            kind,
-            args.config,
-            workroot / label.replace("#", "-"),
-            official_venv=resolve_official_venv(args.official_venv) if kind == "official" else None,
-            graphdock_bin=args.graphdock_bin,
-            database_url=args.graphdock_database_url,
-            extra_args=args.graphdock_arg if kind == "graphdock" else (),
-            ready_timeout=args.ready_timeout,
-        )
-    except (ServerFailed, OSError, subprocess.CalledProcessError) as exc:
-        result.failure = str(exc)
-        _progress(f"{label}: FAILED to start: {exc}")
-        return
-    result.startup_seconds = handle.startup_seconds
-    _progress(f"{label}: ready in {handle.startup_seconds:.2f}s at {handle.base_url}")
-    try:
-        _run_async(TargetRun(handle, result, args).run())
-    except ServerFailed as exc:
-        result.failure = str(exc)
-        _progress(f"{label}: FAILED: {exc}")
-    finally:
-        handle.stop()
-
-
 def measure_ceiling(args: argparse.Namespace, workroot: Path) -> Stats | None:
     """The same `get` load against a bare ASGI app on the same stack: what any Python server can do here."""
-    _progress("ceiling: starting the bare ASGI app")
+    progress("ceiling: starting the bare ASGI app")
     try:
         handle = start_server("bare", args.config, workroot / "bare", ready_timeout=args.ready_timeout)
     except (ServerFailed, OSError) as exc:
-        _progress(f"ceiling: FAILED to start: {exc}")
+        progress(f"ceiling: FAILED to start: {exc}")
         return None
     measured: list[Stats] = []
 
@@ -460,7 +377,7 @@ def measure_ceiling(args: argparse.Namespace, workroot: Path) -> Stats | None:
         )
 
     try:
-        _run_async(measure())
+        run_async(measure())
     finally:
         handle.stop()
     return measured[0] if measured else None
@@ -480,65 +397,23 @@ def ceiling_line(ceiling: Stats, results: list[TargetResult]) -> str:
     )
 
 
-def _loop_name() -> str:
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return "asyncio"
-    return "uvloop"
-
-
-def _run_async(coro: Coroutine[Any, Any, None]) -> None:
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(coro)
-        return
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(coro)
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    targets = target_list(args)
     install_exit_guards()
     started = datetime.now().astimezone()
-    workroot = Path(tempfile.mkdtemp(prefix="graphdock-bench-"))
-    results: list[TargetResult] = []
-    exit_code = 0
-    try:
-        for label, kind in targets:
-            results.append(TargetResult(label, kind))
-            bench_target(results[-1], args, workroot)
-    except (KeyboardInterrupt, SystemExit) as exc:  # report what was measured before the interruption
-        exit_code = exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 130
-        results[-1].failure = results[-1].failure or f"interrupted ({type(exc).__name__})"
-    finally:
-        if args.keep_workdir:
-            _progress(f"server dirs and logs kept in {workroot}")
-        else:
-            shutil.rmtree(workroot, ignore_errors=True)
-    ceiling = None if args.no_ceiling or exit_code else measure_ceiling(args, workroot)
+    with work_root(args.keep_workdir) as root:
+        results, exit_code = run_targets(
+            args, root, lambda handle, result: TargetRun(handle, result, args).run()
+        )
+        ceiling = None if args.no_ceiling or exit_code else measure_ceiling(args, root)
     title = (
         f"Assistants API: {args.assistants} assistants, concurrency {args.concurrency}, {args.seconds:g}s per op "
         f"(warm-up {args.warmup:g}s), growth probes at concurrency {args.growth_concurrency}; client {args.client}"
     )
-    print(render_table(results, title))
-    if ceiling is not None:
-        print(ceiling_line(ceiling, results))
-    path: Path = args.json or BENCH_DIR / "results" / f"assistants-{started:%Y%m%d-%H%M%S}.json"
-    generator = {"client": args.client, "event_loop": _loop_name(), "connections": "keep-alive"}
-    stamp = started.isoformat(timespec="seconds")
+    footer = ceiling_line(ceiling, results) if ceiling is not None else None
     extra = {"ceiling": {"bare_asgi_get": ceiling.summary()}} if ceiling is not None else {}
-    write_json(
-        path, results_json("assistants", stamp, results, vars(args), load_generator=generator, **extra)
-    )
-    print(f"\nresults written to {path}")
-    return exit_code or (1 if any(r.failure for r in results) else 0)
+    report("assistants", title, results, args, started, footer=footer, **extra)
+    return exit_status(exit_code, results)
 
 
 if __name__ == "__main__":

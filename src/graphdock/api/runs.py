@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -207,9 +208,11 @@ def _sse(
                 yield b"event: %s\ndata: %s\nid: %d\n\n" % (event.event.encode(), event.data, event.id)
             finished = True
         finally:
-            # Starlette cancels this generator when the client goes away mid-stream.
+            # Starlette cancels this generator when the client goes away mid-stream; the cancel
+            # scope is shielded, or its first real await (a Postgres query) would be cancelled too.
             if cancel_on_disconnect and not finished:
-                await runs.cancel([run], "interrupt")
+                with anyio.CancelScope(shield=True):
+                    await runs.cancel([run], "interrupt")
 
     return StreamingResponse(
         body(), media_type="text/event-stream", headers={**headers, "Cache-Control": "no-store"}

@@ -41,6 +41,7 @@ from graphdock.storage.postgres.rows import (
     version_params,
     where_sql,
 )
+from graphdock.storage.postgres.threads import PostgresThreads
 from graphdock.storage.records import (
     CREATED,
     UPDATED,
@@ -59,7 +60,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
 
-class PostgresStorage:
+class PostgresStorage(PostgresThreads):
     def __init__(self, url: str, *, max_connections: int = 10) -> None:
         self._url = url.replace("postgresql+psycopg://", "postgresql://").replace(
             "postgres://", "postgresql://", 1

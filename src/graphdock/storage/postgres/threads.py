@@ -1,0 +1,485 @@
+"""Threads and runs on PostgreSQL: the rows, the run queue and the multitask rules at write time.
+
+The queue is the runs table itself, as on SQLite. What SQLite gets from its single writer,
+PostgreSQL gets from one rule: every transaction that changes a thread's runs first locks the
+thread's row (`FOR UPDATE`), several threads in thread_id order. Holding that lock, a fresh
+statement sees every earlier change to the thread's runs and no other writer can make one, so
+"one running run per thread", reject-if-busy and busy-while-runs-wait hold across processes and
+replicas. Locks go thread before run everywhere, so writers never deadlock on each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Literal, Protocol
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from graphdock.errors import Conflict
+from graphdock.storage.base import refuse_busy_thread, run_not_found, thread_not_found
+from graphdock.storage.postgres.rows import timestamp
+from graphdock.storage.records import Json, Page, utc_now
+from graphdock.storage.threads import (
+    MultitaskStrategy,
+    NewThread,
+    Run,
+    RunStatus,
+    Thread,
+    ThreadFilter,
+    ThreadOutcome,
+    ThreadSortField,
+)
+
+THREAD = 'thread_id, created_at, updated_at, metadata, status, "values", interrupts'
+RUN = (
+    "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, multitask_strategy, "
+    "kwargs, pinned_version, assistant_version, error, temporary, not_before"
+)
+_RUN_PLACEHOLDERS = ",".join(["%s"] * 14)
+_ACTIVE = "status IN ('pending', 'running')"
+
+# The oldest pending run due by %(now)s whose thread has nothing running, with its thread.
+_CANDIDATE = (
+    "SELECT r.run_id, r.thread_id FROM runs r JOIN threads t ON t.thread_id = r.thread_id"
+    " WHERE r.status = 'pending' AND (r.not_before IS NULL OR r.not_before <= %(now)s)"
+    " AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.thread_id = r.thread_id AND x.status = 'running')"
+    " ORDER BY r.created_at, r.seq LIMIT 1"
+)
+
+Conn = psycopg.AsyncConnection[tuple[Any, ...]]
+
+
+class _Connected(Protocol):
+    def _write(self, isolation: psycopg.IsolationLevel | None = ...) -> AbstractAsyncContextManager[Conn]: ...
+    def _read(self) -> AbstractAsyncContextManager[Conn]: ...
+
+
+class PostgresThreads:
+    """Mixed into PostgresStorage, whose pool, transactions and error mapping it uses."""
+
+    # -- threads ----------------------------------------------------------------------------------
+
+    async def create_thread(
+        self: _Connected, thread_id: str, metadata: Json, if_exists: Literal["raise", "do_nothing"]
+    ) -> Thread:
+        async with self._write() as c:
+            created = await _insert_thread(c, thread_id, metadata)
+            if created is not None:
+                return created
+            if if_exists == "raise":
+                raise Conflict(f"Thread {thread_id} already exists")
+            return await _thread(c, thread_id)
+
+    async def get_thread(self: _Connected, thread_id: str) -> Thread:
+        async with self._read() as c:
+            return await _thread(c, thread_id)
+
+    async def update_thread(self: _Connected, thread_id: str, metadata: Json) -> Thread:
+        # `||` merges two objects shallowly, the right one winning: {**current, **metadata}, done
+        # on the row's latest version, so concurrent merges never lose each other's keys.
+        async with self._write() as c:
+            row = await _one(
+                c,
+                f"UPDATE threads SET metadata = metadata || %s, updated_at = %s WHERE thread_id = %s"
+                f" RETURNING {THREAD}",
+                (Jsonb(metadata), utc_now(), thread_id),
+            )
+            if row is None:
+                raise thread_not_found(thread_id)
+            return _to_thread(row)
+
+    async def delete_thread(self: _Connected, thread_id: str) -> None:
+        # Its runs go with it (ON DELETE CASCADE); the thread row is locked before them.
+        async with self._write() as c:
+            if not (await c.execute("DELETE FROM threads WHERE thread_id = %s", (thread_id,))).rowcount:
+                raise thread_not_found(thread_id)
+
+    async def search_threads(
+        self: _Connected, where: ThreadFilter, page: Page, sort_by: ThreadSortField, descending: bool
+    ) -> tuple[list[Thread], bool]:
+        clause, params = _thread_where(where)
+        order = "DESC" if descending else "ASC"
+        async with self._read() as c:
+            rows = await (
+                await c.execute(
+                    f"SELECT {THREAD} FROM threads{clause} ORDER BY {sort_by} {order}, thread_id {order}"
+                    " LIMIT %s OFFSET %s",
+                    (*params, page.limit + 1, page.offset),
+                )
+            ).fetchall()
+        return [_to_thread(r) for r in rows[: page.limit]], len(rows) > page.limit
+
+    async def count_threads(self: _Connected, where: ThreadFilter) -> int:
+        clause, params = _thread_where(where)
+        async with self._read() as c:
+            row = await _one(c, f"SELECT count(*) FROM threads{clause}", params)
+        assert row is not None
+        count: int = row[0]
+        return count
+
+    async def set_thread_state(self: _Connected, thread_id: str, outcome: ThreadOutcome) -> Thread:
+        # One statement: the CASE reads the row's latest status, so a run that makes the thread
+        # busy meanwhile is never overwritten with an idle.
+        async with self._write() as c:
+            row = await _one(
+                c,
+                "UPDATE threads SET status = CASE status WHEN 'busy' THEN 'busy' ELSE %s END,"
+                f' "values" = %s, interrupts = %s, updated_at = %s WHERE thread_id = %s RETURNING {THREAD}',
+                (outcome.status, *_outcome_params(outcome), utc_now(), thread_id),
+            )
+            if row is None:
+                raise thread_not_found(thread_id)
+            return _to_thread(row)
+
+    async def assistant_thread_ids(self: _Connected, assistant_id: str) -> list[str]:
+        async with self._read() as c:
+            cursor = await c.execute("SELECT thread_id FROM threads WHERE assistant_id = %s", (assistant_id,))
+            return [r[0] for r in await cursor.fetchall()]
+
+    # -- runs -------------------------------------------------------------------------------------
+
+    async def create_run(
+        self: _Connected, run: Run, *, new_thread: NewThread | None, strategy: MultitaskStrategy
+    ) -> tuple[Run, list[Run]]:
+        async with self._write() as c:
+            if new_thread is not None:
+                await _insert_thread(c, run.thread_id, new_thread.metadata, assistant_id=run.assistant_id)
+            # The lock makes the check below and the insert one step: two creates with reject can
+            # never both see an idle thread, and no claim starts a run displaced here.
+            if not await _lock_threads(c, [run.thread_id]):
+                raise thread_not_found(run.thread_id)
+            active = await _runs(
+                c, f"WHERE thread_id = %s AND {_ACTIVE} ORDER BY created_at, seq", (run.thread_id,)
+            )
+            displaced: list[Run] = []
+            if active and strategy == "reject":
+                raise refuse_busy_thread(run.thread_id)
+            if active and strategy in ("interrupt", "rollback"):
+                await c.execute(
+                    "UPDATE runs SET status = 'interrupted', updated_at = %s"
+                    " WHERE thread_id = %s AND status = 'pending'",
+                    (utc_now(), run.thread_id),
+                )
+                displaced = active
+            await c.execute(f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", _run_params(run))
+            await c.execute(
+                "UPDATE threads SET status = 'busy', updated_at = %s WHERE thread_id = %s",
+                (run.created_at, run.thread_id),
+            )
+            return run, displaced
+
+    async def claim_run(self: _Connected, now: str) -> Run | None:
+        # Why the thread's row is what gets locked, and not only the candidate run's: two claimers
+        # skipping each other's locked runs could each take a different pending run of one thread
+        # and start both. The thread lock is the one every writer of its runs takes, so holding it
+        # a fresh statement sees the thread's runs as they are and nobody can start another.
+        #
+        # SKIP LOCKED on that row spreads concurrent claimers over threads instead of queueing them
+        # on the oldest run. A claim holds one thread lock at most and waits for nothing while
+        # holding it, so it can take part in no deadlock.
+        while True:
+            async with self._write() as c:
+                params = {"now": now}
+                candidate = await _one(c, _CANDIDATE + " FOR UPDATE OF t SKIP LOCKED", params)
+                if candidate is None:
+                    # Nothing due, or every due run's thread is locked for a moment by another
+                    # write (a metadata update, a create, another claim). Skipping those would
+                    # leave a due run waiting for the next wake-up, so wait for the oldest one's
+                    # lock instead: writers hold it for a few statements.
+                    candidate = await _one(c, _CANDIDATE, params)
+                    if candidate is None:
+                        return None
+                    await _lock_threads(c, [candidate[1]])
+                run_id, thread_id = candidate
+                # The candidate was chosen from a snapshot taken before the lock; this statement's
+                # snapshot is taken after it, so it sees any claim or interrupt that came between.
+                row = await _one(
+                    c,
+                    f"UPDATE runs SET status = 'running', updated_at = %s WHERE run_id = %s"
+                    " AND status = 'pending' AND NOT EXISTS"
+                    " (SELECT 1 FROM runs x WHERE x.thread_id = %s AND x.status = 'running')"
+                    f" RETURNING {RUN}",
+                    (now, run_id, thread_id),
+                )
+                if row is not None:
+                    return _to_run(row)
+            # Another writer changed that thread first (it started or displaced the run); its lock
+            # is released with the transaction above, and the next look sees what it did.
+
+    async def start_run(self: _Connected, run_id: str, assistant_version: int) -> Run:
+        async with self._write() as c:
+            row = await _one(
+                c,
+                f"UPDATE runs SET assistant_version = %s WHERE run_id = %s RETURNING {RUN}",
+                (assistant_version, run_id),
+            )
+            if row is None:
+                raise run_not_found(run_id)
+            return _to_run(row)
+
+    async def finish_run(
+        self: _Connected, run_id: str, status: RunStatus, *, error: Json | None, outcome: ThreadOutcome | None
+    ) -> Run:
+        async with self._write() as c:
+            found = await _one(c, "SELECT thread_id FROM runs WHERE run_id = %s", (run_id,))
+            if found is None:  # deleted while it ran (a rollback): nothing left to record
+                raise run_not_found(run_id)
+            # Locked, so "does another run wait?" and the thread's new status are one step: a run
+            # created meanwhile either is seen here or marks the thread busy after this commits.
+            await _lock_threads(c, [found[0]])
+            now = utc_now()
+            row = await _one(
+                c,
+                f"UPDATE runs SET status = %s, error = %s, updated_at = %s WHERE run_id = %s RETURNING {RUN}",
+                (status, Jsonb(error) if error else None, now, run_id),
+            )
+            if row is None:
+                raise run_not_found(run_id)
+            run = _to_run(row)
+            waiting = await _one(
+                c, f"SELECT 1 FROM runs WHERE thread_id = %s AND {_ACTIVE} LIMIT 1", (run.thread_id,)
+            )
+            if outcome is not None:
+                await _write_outcome(c, run.thread_id, outcome, busy=waiting is not None)
+            elif waiting is None:
+                await c.execute(
+                    "UPDATE threads SET status = CASE status WHEN 'busy' THEN 'idle' ELSE status END,"
+                    " updated_at = %s WHERE thread_id = %s",
+                    (now, run.thread_id),
+                )
+            return run
+
+    async def get_run(self: _Connected, thread_id: str | None, run_id: str) -> Run:
+        async with self._read() as c:
+            return await _run(c, thread_id, run_id)
+
+    async def list_runs(self: _Connected, thread_id: str, status: RunStatus | None, page: Page) -> list[Run]:
+        where, params = "WHERE thread_id = %s", [thread_id]
+        if status is not None:
+            where += " AND status = %s"
+            params.append(status)
+        async with self._read() as c:
+            runs = await _runs(
+                c,
+                f"{where} ORDER BY created_at DESC, seq DESC LIMIT %s OFFSET %s",
+                (*params, page.limit, page.offset),
+            )
+            if not runs:
+                await _thread(c, thread_id)  # NotFound, or an empty page
+        return runs
+
+    async def find_active_runs(
+        self: _Connected, *, thread_id: str | None = None, run_ids: Sequence[str] | None = None
+    ) -> list[Run]:
+        where, params = f"WHERE {_ACTIVE}", list[Any]()
+        if thread_id is not None:
+            where += " AND thread_id = %s"
+            params.append(thread_id)
+        if run_ids is not None:
+            where += " AND run_id = ANY(%s)"
+            params.append(list(run_ids))
+        async with self._read() as c:
+            return await _runs(c, f"{where} ORDER BY created_at, seq", params)
+
+    async def interrupt_pending(self: _Connected, run_ids: Sequence[str]) -> list[Run]:
+        if not run_ids:
+            return []
+        async with self._write() as c:
+            cursor = await c.execute(
+                "SELECT thread_id FROM threads WHERE thread_id IN"
+                " (SELECT thread_id FROM runs WHERE run_id = ANY(%s) AND status = 'pending')"
+                " ORDER BY thread_id FOR UPDATE",
+                (list(run_ids),),
+            )
+            locked = [r[0] for r in await cursor.fetchall()]
+            rows = await (
+                await c.execute(
+                    "UPDATE runs SET status = 'interrupted', updated_at = %s WHERE status = 'pending'"
+                    f" AND run_id = ANY(%s) AND thread_id = ANY(%s) RETURNING {RUN}",
+                    (utc_now(), list(run_ids), locked),
+                )
+            ).fetchall()
+            changed = [_to_run(r) for r in rows]
+            for thread_id in sorted({r.thread_id for r in changed}):
+                await _settle_thread(c, thread_id)
+            return changed
+
+    async def delete_run(self: _Connected, thread_id: str | None, run_id: str) -> Run:
+        async with self._write() as c:
+            run = await _run(c, thread_id, run_id)
+            await _lock_threads(c, [run.thread_id])
+            if not (await c.execute("DELETE FROM runs WHERE run_id = %s", (run_id,))).rowcount:
+                raise run_not_found(run_id)  # deleted meanwhile, with its thread or by itself
+            await _settle_thread(c, run.thread_id)
+            return run
+
+    async def fail_abandoned_runs(self: _Connected, message: str) -> list[Run]:
+        async with self._write() as c:
+            cursor = await c.execute(
+                "SELECT thread_id FROM threads WHERE thread_id IN"
+                " (SELECT thread_id FROM runs WHERE status = 'running') ORDER BY thread_id FOR UPDATE"
+            )
+            locked = [r[0] for r in await cursor.fetchall()]
+            now = utc_now()
+            rows = await (
+                await c.execute(
+                    "UPDATE runs SET status = 'error', error = %s, updated_at = %s"
+                    f" WHERE status = 'running' AND thread_id = ANY(%s) RETURNING {RUN}",
+                    (Jsonb({"error": "RunAbandoned", "message": message}), now, locked),
+                )
+            ).fetchall()
+            runs = [_to_run(r) for r in rows]
+            for thread_id in sorted({r.thread_id for r in runs}):
+                # The failed run's outcome, unless other runs wait on the thread: then it stays busy.
+                await c.execute(
+                    "UPDATE threads SET status = CASE WHEN EXISTS"
+                    f" (SELECT 1 FROM runs WHERE thread_id = %s AND {_ACTIVE}) THEN 'busy' ELSE 'error' END,"
+                    " updated_at = %s WHERE thread_id = %s",
+                    (thread_id, now, thread_id),
+                )
+            return runs
+
+    async def next_due(self: _Connected) -> str | None:
+        async with self._read() as c:
+            row = await _one(c, "SELECT min(not_before) FROM runs WHERE status = 'pending'", ())
+        assert row is not None
+        return timestamp(row[0]) if row[0] is not None else None
+
+
+async def _one(c: Conn, sql: str, params: Sequence[Any] | dict[str, Any]) -> tuple[Any, ...] | None:
+    return await (await c.execute(sql, params)).fetchone()
+
+
+async def _lock_threads(c: Conn, thread_ids: Sequence[str]) -> list[str]:
+    """Lock the threads that exist among these, in thread_id order; returns their ids."""
+    cursor = await c.execute(
+        "SELECT thread_id FROM threads WHERE thread_id = ANY(%s) ORDER BY thread_id FOR UPDATE",
+        (list(thread_ids),),
+    )
+    return [r[0] for r in await cursor.fetchall()]
+
+
+async def _insert_thread(
+    c: Conn, thread_id: str, metadata: Json, assistant_id: str | None = None
+) -> Thread | None:
+    """The new thread, or None if one with that id exists."""
+    now = utc_now()
+    owner = assistant_id or metadata.get("assistant_id")
+    row = await _one(
+        c,
+        f"INSERT INTO threads ({THREAD}, assistant_id) VALUES (%s,%s,%s,%s,'idle',NULL,'{{}}',%s)"
+        f" ON CONFLICT (thread_id) DO NOTHING RETURNING {THREAD}",
+        # Only a text id can name an assistant.
+        (thread_id, now, now, Jsonb(metadata), owner if isinstance(owner, str) else None),
+    )
+    return _to_thread(row) if row is not None else None
+
+
+def _outcome_params(outcome: ThreadOutcome) -> tuple[Any, ...]:
+    # A thread without values holds SQL NULL, not JSON null, as on SQLite.
+    return (Jsonb(outcome.values) if outcome.values is not None else None, Jsonb(outcome.interrupts))
+
+
+async def _write_outcome(c: Conn, thread_id: str, outcome: ThreadOutcome, *, busy: bool = False) -> None:
+    await c.execute(
+        'UPDATE threads SET status = %s, "values" = %s, interrupts = %s, updated_at = %s WHERE thread_id = %s',
+        ("busy" if busy else outcome.status, *_outcome_params(outcome), utc_now(), thread_id),
+    )
+
+
+async def _settle_thread(c: Conn, thread_id: str) -> None:
+    """A busy thread whose runs are all gone or done becomes idle again (its lock is held)."""
+    await c.execute(
+        "UPDATE threads SET status = 'idle', updated_at = %s WHERE thread_id = %s AND status = 'busy'"
+        f" AND NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = %s AND {_ACTIVE})",
+        (utc_now(), thread_id, thread_id),
+    )
+
+
+def _thread_where(where: ThreadFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if where.metadata:
+        clauses.append("metadata @> %s")  # served by the GIN index
+        params.append(Jsonb(where.metadata))
+    if where.values:
+        clauses.append('"values" @> %s')  # a thread without values (NULL) never matches
+        params.append(Jsonb(where.values))
+    if where.status is not None:
+        clauses.append("status = %s")
+        params.append(where.status)
+    if where.ids is not None:
+        clauses.append("thread_id = ANY(%s)")
+        params.append(list(where.ids))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+async def _thread(c: Conn, thread_id: str) -> Thread:
+    row = await _one(c, f"SELECT {THREAD} FROM threads WHERE thread_id = %s", (thread_id,))
+    if row is None:
+        raise thread_not_found(thread_id)
+    return _to_thread(row)
+
+
+async def _run(c: Conn, thread_id: str | None, run_id: str) -> Run:
+    row = await _one(c, f"SELECT {RUN} FROM runs WHERE run_id = %s", (run_id,))
+    if row is None or (thread_id is not None and row[1] != thread_id):
+        raise run_not_found(run_id)
+    return _to_run(row)
+
+
+async def _runs(c: Conn, where: str, params: Sequence[Any]) -> list[Run]:
+    cursor = await c.execute(f"SELECT {RUN} FROM runs {where}", params)
+    return [_to_run(r) for r in await cursor.fetchall()]
+
+
+def _to_thread(row: Sequence[Any]) -> Thread:
+    return Thread(
+        thread_id=row[0],
+        created_at=timestamp(row[1]),
+        updated_at=timestamp(row[2]),
+        metadata=row[3],
+        status=row[4],
+        values=row[5],
+        interrupts=row[6],
+    )
+
+
+def _to_run(row: Sequence[Any]) -> Run:
+    return Run(
+        run_id=row[0],
+        thread_id=row[1],
+        assistant_id=row[2],
+        created_at=timestamp(row[3]),
+        updated_at=timestamp(row[4]),
+        status=row[5],
+        metadata=row[6],
+        multitask_strategy=row[7],
+        kwargs=row[8],
+        pinned_version=row[9],
+        assistant_version=row[10],
+        error=row[11] or None,
+        temporary=row[12],
+        not_before=timestamp(row[13]) if row[13] is not None else None,
+    )
+
+
+def _run_params(run: Run) -> tuple[Any, ...]:
+    return (
+        run.run_id,
+        run.thread_id,
+        run.assistant_id,
+        run.created_at,
+        run.updated_at,
+        run.status,
+        Jsonb(run.metadata),
+        run.multitask_strategy,
+        Jsonb(run.kwargs),
+        run.pinned_version,
+        run.assistant_version,
+        Jsonb(run.error) if run.error else None,
+        run.temporary,
+        run.not_before,
+    )

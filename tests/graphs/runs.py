@@ -84,7 +84,9 @@ async def _chat(state: MessagesState) -> dict[str, Any]:
 
 
 # chat: a fake chat model that streams "hello there friend" token by token, plus custom events.
-chat = StateGraph(MessagesState).add_node("chat", _chat).add_edge(START, "chat").add_edge("chat", END).compile()
+chat = (
+    StateGraph(MessagesState).add_node("chat", _chat).add_edge(START, "chat").add_edge("chat", END).compile()
+)
 
 
 class Context(BaseModel):

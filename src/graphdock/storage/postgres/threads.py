@@ -178,7 +178,8 @@ class PostgresThreads:
         #
         # SKIP LOCKED on that row spreads concurrent claimers over threads instead of queueing them
         # on the oldest run. A claim holds one thread lock at most and waits for nothing while
-        # holding it, so it can take part in no deadlock.
+        # holding it, so it can take part in no deadlock. The unique index runs_one_running is
+        # the backstop: were this ever wrong, a second start would fail rather than run.
         while True:
             async with self._write() as c:
                 params = {"now": now}
@@ -205,8 +206,9 @@ class PostgresThreads:
                 )
                 if row is not None:
                     return _to_run(row)
-            # Another writer changed that thread first (it started or displaced the run); its lock
-            # is released with the transaction above, and the next look sees what it did.
+            # Another writer changed that thread first (it started or displaced the run). Our lock
+            # goes with the transaction above and the next look sees that change, so each retry
+            # follows someone else's progress and the loop ends.
 
     async def start_run(self: _Connected, run_id: str, assistant_version: int) -> Run:
         async with self._write() as c:

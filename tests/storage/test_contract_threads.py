@@ -379,7 +379,7 @@ async def test_create_run_with_new_thread_on_an_existing_thread_leaves_the_threa
         make_run(rid(1), tid(1)), new_thread=NewThread({"theirs": True}), strategy="reject"
     )
     assert (await storage.get_thread(tid(1))).metadata == {"mine": True}
-    assert await storage.assistant_thread_ids(AID) == [], "the thread was not made by this assistant's run"
+    assert await storage.assistant_thread_ids(AID) == [tid(1)], "a run on a thread makes it its assistant's"
 
 
 async def test_assistant_thread_ids_finds_threads_by_the_assistant_id_in_their_metadata(

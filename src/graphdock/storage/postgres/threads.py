@@ -164,9 +164,12 @@ class PostgresThreads:
                 )
                 displaced = active
             await c.execute(f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", _run_params(run))
+            # The thread now belongs to this run's graph and assistant (chat UIs find threads by these).
+            stamp = {k: run.metadata[k] for k in ("graph_id", "assistant_id") if k in run.metadata}
             await c.execute(
-                "UPDATE threads SET status = 'busy', updated_at = %s WHERE thread_id = %s",
-                (run.created_at, run.thread_id),
+                "UPDATE threads SET status = 'busy', updated_at = %s, metadata = metadata || %s,"
+                " assistant_id = %s WHERE thread_id = %s",
+                (run.created_at, Jsonb(stamp), run.assistant_id, run.thread_id),
             )
             return run, displaced
 

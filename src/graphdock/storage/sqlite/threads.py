@@ -116,13 +116,12 @@ class SqliteThreads:
                 _insert_thread(c, run.thread_id, new_thread.metadata, assistant_id=run.assistant_id)
             elif not c.execute("SELECT 1 FROM threads WHERE thread_id = ?", (run.thread_id,)).fetchone():
                 raise thread_not_found(run.thread_id)
-            else:
-                # The thread now belongs to this run's graph and assistant (chat UIs find threads by these).
-                stamp = {k: run.metadata[k] for k in ("graph_id", "assistant_id") if k in run.metadata}
-                c.execute(
-                    "UPDATE threads SET metadata = json_patch(metadata, ?), assistant_id = ? WHERE thread_id = ?",
-                    (_dumps(stamp).decode(), run.assistant_id, run.thread_id),
-                )
+            # The thread now belongs to this run's graph and assistant (chat UIs find threads by these).
+            stamp = {k: run.metadata[k] for k in ("graph_id", "assistant_id") if k in run.metadata}
+            c.execute(
+                "UPDATE threads SET metadata = json_patch(metadata, ?), assistant_id = ? WHERE thread_id = ?",
+                (_dumps(stamp).decode(), run.assistant_id, run.thread_id),
+            )
             active = _runs(c, "WHERE thread_id = ? AND status IN ('pending', 'running')", (run.thread_id,))
             displaced: list[Run] = []
             if active and strategy == "reject":

@@ -3,3 +3,9 @@
 SNAPSHOT = "graph_id, config, context, metadata, name, description"
 ASSISTANT = f"assistant_id, {SNAPSHOT}, version, created_at, updated_at"
 VERSION = f"assistant_id, {SNAPSHOT}, version, created_at, change, changed_by, restored_from"
+THREAD = 'thread_id, created_at, updated_at, metadata, status, "values", interrupts'
+RUN = (
+    "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, multitask_strategy, "
+    "kwargs, pinned_version, assistant_version, error, temporary, not_before"
+)
+RUN_COUNT = 14

@@ -19,8 +19,10 @@ from psycopg.types.json import Jsonb
 
 from graphdock.errors import Conflict
 from graphdock.storage.base import refuse_busy_thread, run_not_found, thread_not_found
+from graphdock.storage.columns import RUN, RUN_COUNT, THREAD
 from graphdock.storage.postgres.rows import timestamp
 from graphdock.storage.records import Json, Page, utc_now
+from graphdock.storage.thread_rows import run_from_row, run_params, thread_from_row
 from graphdock.storage.threads import (
     MultitaskStrategy,
     NewThread,
@@ -32,12 +34,13 @@ from graphdock.storage.threads import (
     ThreadSortField,
 )
 
-THREAD = 'thread_id, created_at, updated_at, metadata, status, "values", interrupts'
-RUN = (
-    "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, multitask_strategy, "
-    "kwargs, pinned_version, assistant_version, error, temporary, not_before"
-)
-_RUN_PLACEHOLDERS = ",".join(["%s"] * 14)
+_RUN_PLACEHOLDERS = ",".join(["%s"] * RUN_COUNT)
+
+
+def _parsed(value: Any) -> Any:
+    return value  # jsonb columns come back parsed
+
+
 _ACTIVE = "status IN ('pending', 'running')"
 
 # The oldest pending run due by %(now)s whose thread has nothing running, with its thread.
@@ -88,7 +91,7 @@ class PostgresThreads:
             )
             if row is None:
                 raise thread_not_found(thread_id)
-            return _to_thread(row)
+            return _thread_row(row)
 
     async def delete_thread(self: _Connected, thread_id: str) -> None:
         # Its runs go with it (ON DELETE CASCADE); the thread row is locked before them.
@@ -109,7 +112,7 @@ class PostgresThreads:
                     (*params, page.limit + 1, page.offset),
                 )
             ).fetchall()
-        return [_to_thread(r) for r in rows[: page.limit]], len(rows) > page.limit
+        return [_thread_row(r) for r in rows[: page.limit]], len(rows) > page.limit
 
     async def count_threads(self: _Connected, where: ThreadFilter) -> int:
         clause, params = _thread_where(where)
@@ -131,7 +134,7 @@ class PostgresThreads:
             )
             if row is None:
                 raise thread_not_found(thread_id)
-            return _to_thread(row)
+            return _thread_row(row)
 
     async def assistant_thread_ids(self: _Connected, assistant_id: str) -> list[str]:
         async with self._read() as c:
@@ -163,7 +166,9 @@ class PostgresThreads:
                     (utc_now(), run.thread_id),
                 )
                 displaced = active
-            await c.execute(f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", _run_params(run))
+            await c.execute(
+                f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", run_params(run, json=Jsonb)
+            )
             # The thread now belongs to this run's graph and assistant (chat UIs find threads by these).
             stamp = {k: run.metadata[k] for k in ("graph_id", "assistant_id") if k in run.metadata}
             await c.execute(
@@ -208,7 +213,7 @@ class PostgresThreads:
                     (now, run_id, thread_id),
                 )
                 if row is not None:
-                    return _to_run(row)
+                    return _run_row(row)
             # Another writer changed that thread first (it started or displaced the run). Our lock
             # goes with the transaction above and the next look sees that change, so each retry
             # follows someone else's progress and the loop ends.
@@ -222,7 +227,7 @@ class PostgresThreads:
             )
             if row is None:
                 raise run_not_found(run_id)
-            return _to_run(row)
+            return _run_row(row)
 
     async def finish_run(
         self: _Connected, run_id: str, status: RunStatus, *, error: Json | None, outcome: ThreadOutcome | None
@@ -242,7 +247,7 @@ class PostgresThreads:
             )
             if row is None:
                 raise run_not_found(run_id)
-            run = _to_run(row)
+            run = _run_row(row)
             waiting = await _one(
                 c, f"SELECT 1 FROM runs WHERE thread_id = %s AND {_ACTIVE} LIMIT 1", (run.thread_id,)
             )
@@ -306,7 +311,7 @@ class PostgresThreads:
                     (utc_now(), list(run_ids), locked),
                 )
             ).fetchall()
-            changed = [_to_run(r) for r in rows]
+            changed = [_run_row(r) for r in rows]
             for thread_id in sorted({r.thread_id for r in changed}):
                 await _settle_thread(c, thread_id)
             return changed
@@ -335,7 +340,7 @@ class PostgresThreads:
                     (Jsonb({"error": "RunAbandoned", "message": message}), now, locked),
                 )
             ).fetchall()
-            runs = [_to_run(r) for r in rows]
+            runs = [_run_row(r) for r in rows]
             for thread_id in sorted({r.thread_id for r in runs}):
                 # The failed run's outcome, unless other runs wait on the thread: then it stays busy.
                 await c.execute(
@@ -379,7 +384,7 @@ async def _insert_thread(
         # Only a text id can name an assistant.
         (thread_id, now, now, Jsonb(metadata), owner if isinstance(owner, str) else None),
     )
-    return _to_thread(row) if row is not None else None
+    return _thread_row(row) if row is not None else None
 
 
 def _outcome_params(outcome: ThreadOutcome) -> tuple[Any, ...]:
@@ -425,66 +430,24 @@ async def _thread(c: Conn, thread_id: str) -> Thread:
     row = await _one(c, f"SELECT {THREAD} FROM threads WHERE thread_id = %s", (thread_id,))
     if row is None:
         raise thread_not_found(thread_id)
-    return _to_thread(row)
+    return _thread_row(row)
 
 
 async def _run(c: Conn, thread_id: str | None, run_id: str) -> Run:
     row = await _one(c, f"SELECT {RUN} FROM runs WHERE run_id = %s", (run_id,))
     if row is None or (thread_id is not None and row[1] != thread_id):
         raise run_not_found(run_id)
-    return _to_run(row)
+    return _run_row(row)
 
 
 async def _runs(c: Conn, where: str, params: Sequence[Any]) -> list[Run]:
     cursor = await c.execute(f"SELECT {RUN} FROM runs {where}", params)
-    return [_to_run(r) for r in await cursor.fetchall()]
+    return [_run_row(r) for r in await cursor.fetchall()]
 
 
-def _to_thread(row: Sequence[Any]) -> Thread:
-    return Thread(
-        thread_id=row[0],
-        created_at=timestamp(row[1]),
-        updated_at=timestamp(row[2]),
-        metadata=row[3],
-        status=row[4],
-        values=row[5],
-        interrupts=row[6],
-    )
+def _thread_row(row: Sequence[Any]) -> Thread:
+    return thread_from_row(row, json=_parsed, time=timestamp)
 
 
-def _to_run(row: Sequence[Any]) -> Run:
-    return Run(
-        run_id=row[0],
-        thread_id=row[1],
-        assistant_id=row[2],
-        created_at=timestamp(row[3]),
-        updated_at=timestamp(row[4]),
-        status=row[5],
-        metadata=row[6],
-        multitask_strategy=row[7],
-        kwargs=row[8],
-        pinned_version=row[9],
-        assistant_version=row[10],
-        error=row[11] or None,
-        temporary=row[12],
-        not_before=timestamp(row[13]) if row[13] is not None else None,
-    )
-
-
-def _run_params(run: Run) -> tuple[Any, ...]:
-    return (
-        run.run_id,
-        run.thread_id,
-        run.assistant_id,
-        run.created_at,
-        run.updated_at,
-        run.status,
-        Jsonb(run.metadata),
-        run.multitask_strategy,
-        Jsonb(run.kwargs),
-        run.pinned_version,
-        run.assistant_version,
-        Jsonb(run.error) if run.error else None,
-        run.temporary,
-        run.not_before,
-    )
+def _run_row(row: Sequence[Any]) -> Run:
+    return run_from_row(row, json=_parsed, time=timestamp)

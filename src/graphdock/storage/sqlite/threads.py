@@ -16,7 +16,9 @@ import orjson
 
 from graphdock.errors import Conflict
 from graphdock.storage.base import refuse_busy_thread, run_not_found, thread_not_found
+from graphdock.storage.columns import RUN, RUN_COUNT, THREAD
 from graphdock.storage.records import Json, Page, utc_now
+from graphdock.storage.thread_rows import run_from_row, run_params, thread_from_row
 from graphdock.storage.threads import (
     MultitaskStrategy,
     NewThread,
@@ -28,13 +30,15 @@ from graphdock.storage.threads import (
     ThreadSortField,
 )
 
-THREAD = 'thread_id, created_at, updated_at, metadata, status, "values", interrupts'
-RUN = (
-    "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, multitask_strategy, "
-    "kwargs, pinned_version, assistant_version, error, temporary, not_before"
-)
-_RUN_PLACEHOLDERS = ",".join("?" * 14)
-_dumps = orjson.dumps
+_RUN_PLACEHOLDERS = ",".join("?" * RUN_COUNT)
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _text(value: str) -> str:
+    return value
 
 
 class _Connected(Protocol):
@@ -66,7 +70,7 @@ class SqliteThreads:
             current = _thread(c, thread_id)
             c.execute(
                 "UPDATE threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
-                (_dumps({**current.metadata, **metadata}).decode(), utc_now(), thread_id),
+                (_json_text({**current.metadata, **metadata}), utc_now(), thread_id),
             )
             return _thread(c, thread_id)
 
@@ -86,7 +90,7 @@ class SqliteThreads:
                 " LIMIT ? OFFSET ?",
                 (*params, page.limit + 1, page.offset),
             ).fetchall()
-        return [_to_thread(r) for r in rows[: page.limit]], len(rows) > page.limit
+        return [_thread_row(r) for r in rows[: page.limit]], len(rows) > page.limit
 
     async def count_threads(self: _Connected, where: ThreadFilter) -> int:
         sql, params = _thread_where(where)
@@ -120,7 +124,7 @@ class SqliteThreads:
             stamp = {k: run.metadata[k] for k in ("graph_id", "assistant_id") if k in run.metadata}
             c.execute(
                 "UPDATE threads SET metadata = json_patch(metadata, ?), assistant_id = ? WHERE thread_id = ?",
-                (_dumps(stamp).decode(), run.assistant_id, run.thread_id),
+                (_json_text(stamp), run.assistant_id, run.thread_id),
             )
             active = _runs(c, "WHERE thread_id = ? AND status IN ('pending', 'running')", (run.thread_id,))
             displaced: list[Run] = []
@@ -134,7 +138,9 @@ class SqliteThreads:
                     (now, run.thread_id),
                 )
                 displaced = active
-            c.execute(f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", _run_params(run))
+            c.execute(
+                f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", run_params(run, json=_json_text)
+            )
             c.execute(
                 "UPDATE threads SET status = 'busy', updated_at = ? WHERE thread_id = ?",
                 (run.created_at, run.thread_id),
@@ -152,7 +158,7 @@ class SqliteThreads:
                 f") RETURNING {RUN}",
                 (now, now),
             ).fetchone()
-            return _to_run(row) if row else None
+            return _run_row(row) if row else None
 
     async def start_run(self: _Connected, run_id: str, assistant_version: int) -> Run:
         with self._write() as c:
@@ -166,11 +172,11 @@ class SqliteThreads:
             now = utc_now()
             row = c.execute(
                 f"UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE run_id = ? RETURNING {RUN}",
-                (status, _dumps(error).decode() if error else None, now, run_id),
+                (status, _json_text(error) if error else None, now, run_id),
             ).fetchone()
             if row is None:  # deleted while it ran (a rollback): nothing left to record
                 raise run_not_found(run_id)
-            run = _to_run(row)
+            run = _run_row(row)
             waiting = c.execute(
                 "SELECT 1 FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1",
                 (run.thread_id,),
@@ -224,7 +230,7 @@ class SqliteThreads:
                 f" AND run_id IN ({','.join('?' * len(run_ids))}) RETURNING {RUN}",
                 (utc_now(), *run_ids),
             ).fetchall()
-            changed = [_to_run(r) for r in rows]
+            changed = [_run_row(r) for r in rows]
             for thread_id in {r.thread_id for r in changed}:
                 _settle_thread(c, thread_id)
             return changed
@@ -239,13 +245,13 @@ class SqliteThreads:
     async def fail_abandoned_runs(self: _Connected, message: str) -> list[Run]:
         with self._write() as c:
             now = utc_now()
-            error = _dumps({"error": "RunAbandoned", "message": message}).decode()
+            error = _json_text({"error": "RunAbandoned", "message": message})
             rows = c.execute(
                 f"UPDATE runs SET status = 'error', error = ?, updated_at = ? WHERE status = 'running'"
                 f" RETURNING {RUN}",
                 (error, now),
             ).fetchall()
-            runs = [_to_run(r) for r in rows]
+            runs = [_run_row(r) for r in rows]
             for thread_id in {r.thread_id for r in runs}:
                 # The failed run's outcome, unless other runs wait on the thread: then it stays busy.
                 c.execute(
@@ -271,7 +277,7 @@ def _insert_thread(
     inserted: int = c.execute(
         f"INSERT INTO threads ({THREAD}, assistant_id) VALUES (?,?,?,?,'idle',NULL,'{{}}',?)"
         " ON CONFLICT (thread_id) DO NOTHING",
-        (thread_id, now, now, _dumps(metadata).decode(), assistant_id or metadata.get("assistant_id")),
+        (thread_id, now, now, _json_text(metadata), assistant_id or metadata.get("assistant_id")),
     ).rowcount
     return bool(inserted)
 
@@ -283,8 +289,8 @@ def _write_outcome(
         'UPDATE threads SET status = ?, "values" = ?, interrupts = ?, updated_at = ? WHERE thread_id = ?',
         (
             "busy" if busy else outcome.status,
-            _dumps(outcome.values).decode() if outcome.values is not None else None,
-            _dumps(outcome.interrupts).decode(),
+            _json_text(outcome.values) if outcome.values is not None else None,
+            _json_text(outcome.interrupts),
             utc_now(),
             thread_id,
         ),
@@ -305,10 +311,10 @@ def _thread_where(where: ThreadFilter) -> tuple[str, list[Any]]:
     params: list[Any] = []
     if where.metadata:
         clauses.append("gd_contains(metadata, ?)")
-        params.append(_dumps(where.metadata).decode())
+        params.append(_json_text(where.metadata))
     if where.values:
         clauses.append('"values" IS NOT NULL AND gd_contains("values", ?)')
-        params.append(_dumps(where.values).decode())
+        params.append(_json_text(where.values))
     if where.status is not None:
         clauses.append("status = ?")
         params.append(where.status)
@@ -322,67 +328,23 @@ def _thread(c: sqlite3.Connection, thread_id: str) -> Thread:
     row = c.execute(f"SELECT {THREAD} FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
     if row is None:
         raise thread_not_found(thread_id)
-    return _to_thread(row)
+    return _thread_row(row)
 
 
 def _run(c: sqlite3.Connection, thread_id: str | None, run_id: str) -> Run:
     row = c.execute(f"SELECT {RUN} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     if row is None or (thread_id is not None and row[1] != thread_id):
         raise run_not_found(run_id)
-    return _to_run(row)
+    return _run_row(row)
 
 
 def _runs(c: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[Run]:
-    return [_to_run(r) for r in c.execute(f"SELECT {RUN} FROM runs {where}", params)]
+    return [_run_row(r) for r in c.execute(f"SELECT {RUN} FROM runs {where}", params)]
 
 
-def _to_thread(row: Sequence[Any]) -> Thread:
-    loads = orjson.loads
-    return Thread(
-        thread_id=row[0],
-        created_at=row[1],
-        updated_at=row[2],
-        metadata=loads(row[3]),
-        status=row[4],
-        values=loads(row[5]) if row[5] is not None else None,
-        interrupts=loads(row[6]),
-    )
+def _thread_row(row: Sequence[Any]) -> Thread:
+    return thread_from_row(row, json=orjson.loads, time=_text)
 
 
-def _to_run(row: Sequence[Any]) -> Run:
-    loads = orjson.loads
-    return Run(
-        run_id=row[0],
-        thread_id=row[1],
-        assistant_id=row[2],
-        created_at=row[3],
-        updated_at=row[4],
-        status=row[5],
-        metadata=loads(row[6]),
-        multitask_strategy=row[7],
-        kwargs=loads(row[8]),
-        pinned_version=row[9],
-        assistant_version=row[10],
-        error=loads(row[11]) if row[11] else None,
-        temporary=bool(row[12]),
-        not_before=row[13],
-    )
-
-
-def _run_params(run: Run) -> tuple[Any, ...]:
-    return (
-        run.run_id,
-        run.thread_id,
-        run.assistant_id,
-        run.created_at,
-        run.updated_at,
-        run.status,
-        _dumps(run.metadata).decode(),
-        run.multitask_strategy,
-        _dumps(run.kwargs).decode(),
-        run.pinned_version,
-        run.assistant_version,
-        _dumps(run.error).decode() if run.error else None,
-        int(run.temporary),
-        run.not_before,
-    )
+def _run_row(row: Sequence[Any]) -> Run:
+    return run_from_row(row, json=orjson.loads, time=_text)

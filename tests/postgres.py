@@ -31,9 +31,13 @@ def postgres_url() -> str:
 def empty(url: str) -> None:
     """Remove every row graphdock stored, keeping the schema (migrations are applied on open)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        exists = conn.execute("SELECT to_regclass('public.assistants')").fetchone()
-        if exists and exists[0]:
-            conn.execute("TRUNCATE assistants, assistant_versions")
+        tables = [
+            name
+            for name in ("assistants", "assistant_versions", "threads", "runs")
+            if (conn.execute("SELECT to_regclass(%s)", (f"public.{name}",)).fetchone() or [None])[0]
+        ]
+        if tables:
+            conn.execute(f"TRUNCATE {', '.join(tables)}")
 
 
 _made: dict[str, str] = {}

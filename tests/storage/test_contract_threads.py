@@ -36,15 +36,6 @@ OTHER_AID = "aaaaaaaa-0000-4000-8000-000000000002"
 MISSING = "dddddddd-0000-4000-8000-000000000404"
 
 
-@pytest.fixture
-async def storage(storage: Storage) -> Storage:
-    """The contract's store, with no threads or runs left by an earlier test on PostgreSQL."""
-    if isinstance(storage, PostgresStorage):
-        with psycopg.connect(postgres_url(), autocommit=True) as conn:
-            conn.execute("TRUNCATE threads, runs")
-    return storage
-
-
 def tid(n: int) -> str:
     """Thread ids whose byte order is their number's order."""
     return f"00000000-0000-4000-8000-{n:012d}"

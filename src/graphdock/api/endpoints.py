@@ -39,6 +39,8 @@ class Endpoint:
     response_headers: tuple[str, ...] = ()
     # Honours If-Match (the ETag of GET /assistants/{id}): 412 when the active version moved on.
     if_match: bool = False
+    # OpenAPI's operationId when one handler serves several paths (default: the handler's name).
+    operation_id: str | None = None
 
     @property
     def error_codes(self) -> tuple[int, ...]:

@@ -77,7 +77,7 @@ def _operation(e: Endpoint) -> dict[str, Any]:
     responses[str(e.status)] = ok
     op: dict[str, Any] = {
         "summary": e.summary,
-        "operationId": e.handler.__name__ + _suffix(e),
+        "operationId": e.operation_id or e.handler.__name__ + _suffix(e),
         "parameters": params,
         "responses": responses,
     }
@@ -87,10 +87,7 @@ def _operation(e: Endpoint) -> dict[str, Any]:
 
 
 def _suffix(e: Endpoint) -> str:
-    # One handler may serve two paths: a subgraph namespace, or a run without a thread.
-    if "{namespace}" in e.path:
-        return "_ns"
-    return "_stateless" if e.path.startswith("/runs") and e.handler.__name__ != "cancel_runs" else ""
+    return "_ns" if "{namespace}" in e.path else ""
 
 
 def _path_schema(name: str, path: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from starlette.requests import Request
@@ -12,11 +12,11 @@ from starlette.responses import Response, StreamingResponse
 from graphdock.api.bodies import path_uuid, query_flag, read_body
 from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam
 from graphdock.api.threads import thread_id
-from graphdock.domain.runs import RunRequest, Runs
+from graphdock.domain.runs import CancelAction, RunRequest, Runs, Started
 from graphdock.errors import InvalidRequest
 from graphdock.schemas.threads import RunBatch, RunCreate, RunOut, RunsCancel
 from graphdock.storage.records import Page
-from graphdock.storage.threads import Run
+from graphdock.storage.threads import RUN_STATUSES, Run
 
 
 def service(request: Request) -> Runs:
@@ -53,34 +53,43 @@ def run_request(body: RunCreate) -> RunRequest:
 
 def _locations(run: Run, tail: str) -> dict[str, str]:
     # Content-Location tells the SDK the run id (on_run_created); Location is where it reconnects.
-    base = f"/threads/{run.thread_id}/runs/{run.run_id}"
+    base = _run_path(run)
     return {"Content-Location": base, "Location": f"{base}/{tail}"}
 
 
-async def _create(request: Request, stateful: bool) -> tuple[Runs, Run, Any, RunCreate]:
-    tid = thread_id(request) if stateful else None
+def _run_path(run: Run) -> str:
+    return f"/threads/{run.thread_id}/runs/{run.run_id}"
+
+
+async def _create(request: Request) -> tuple[Runs, Started, RunCreate]:
+    """The shared start of every create route; a path without {thread_id} is a stateless run."""
+    tid = thread_id(request) if "thread_id" in request.path_params else None
     body = await read_body(request, RunCreate)
     runs = service(request)
-    run, stream = await runs.create(tid, run_request(body))
-    return runs, run, stream, body
+    return runs, await runs.create(tid, run_request(body)), body
 
 
 async def create_run(request: Request) -> Response:
-    _, run, _, _ = await _create(request, stateful="thread_id" in request.path_params)
-    return JSONResponse(
-        run.to_wire(), headers={"Content-Location": f"/threads/{run.thread_id}/runs/{run.run_id}"}
-    )
+    _, started, _ = await _create(request)
+    return JSONResponse(started.run.to_wire(), headers={"Content-Location": _run_path(started.run)})
 
 
 async def wait_run(request: Request) -> Response:
-    runs, run, stream, _ = await _create(request, stateful="thread_id" in request.path_params)
-    return JSONResponse(await runs.result(run, stream), headers=_locations(run, "join"))
+    runs, started, _ = await _create(request)
+    return JSONResponse(
+        await runs.result(started.run, started.stream), headers=_locations(started.run, "join")
+    )
 
 
 async def stream_run(request: Request) -> Response:
-    runs, run, stream, body = await _create(request, stateful="thread_id" in request.path_params)
-    cancel_on_disconnect = body.on_disconnect == "cancel"
-    return _sse(runs, run, stream.follow(0), cancel_on_disconnect, headers=_locations(run, "stream"))
+    runs, started, body = await _create(request)
+    return _sse(
+        runs,
+        started.run,
+        started.stream.follow(0),
+        body.on_disconnect == "cancel",
+        headers=_locations(started.run, "stream"),
+    )
 
 
 async def join_run(request: Request) -> Response:
@@ -106,35 +115,32 @@ async def join_stream(request: Request) -> Response:
     )
 
 
+def _cancel_action(request: Request) -> CancelAction:
+    action = request.query_params.get("action", "interrupt")
+    if action in ("interrupt", "rollback"):
+        return cast(CancelAction, action)
+    raise InvalidRequest(f"action: expected interrupt or rollback, got {action!r}")
+
+
 async def cancel_run(request: Request) -> Response:
     runs = service(request)
     run = await runs.get(thread_id(request), path_uuid(request, "run_id"))
-    action = request.query_params.get("action", "interrupt")
-    if action not in ("interrupt", "rollback"):
-        raise InvalidRequest(f"action: expected interrupt or rollback, got {action!r}")
-    wait = query_flag(request, "wait")
-    stream = runs.hub.find(run.run_id) if wait else None
-    await runs.cancel([run], action)  # type: ignore[arg-type]  # checked just above
-    if not wait:
+    action = _cancel_action(request)
+    if not query_flag(request, "wait"):
+        await runs.cancel([run], action)
         return Response(status_code=202)
-    await runs.finished(run.run_id)
-    return JSONResponse(await runs.result(run, stream), headers=_locations(run, "join"))
+    return JSONResponse(await runs.cancel_and_wait(run, action), headers=_locations(run, "join"))
 
 
 async def cancel_runs(request: Request) -> Response:
     body = await read_body(request, RunsCancel)
-    action = request.query_params.get("action", "interrupt")
-    if action not in ("interrupt", "rollback"):
-        raise InvalidRequest(f"action: expected interrupt or rollback, got {action!r}")
+    action = _cancel_action(request)
     if body.status is not None and (body.thread_id or body.run_ids):
         raise InvalidRequest("Give either status, or thread_id and/or run_ids, not both")
     if body.status is None and not (body.thread_id or body.run_ids):
         raise InvalidRequest("Name the runs to cancel: thread_id, run_ids, or status")
     await service(request).cancel_where(
-        thread_id=body.thread_id,
-        run_ids=body.run_ids,
-        status=body.status,
-        action=action,  # type: ignore[arg-type]  # checked just above
+        thread_id=body.thread_id, run_ids=body.run_ids, status=body.status, action=action
     )
     return Response(status_code=204)
 
@@ -144,8 +150,7 @@ async def create_batch(request: Request) -> Response:
     runs = service(request)
     created = []
     for item in batch.root:
-        run, _ = await runs.create(None, run_request(item))
-        created.append(run.to_wire())
+        created.append((await runs.create(None, run_request(item))).run.to_wire())
     return JSONResponse(created)
 
 
@@ -153,16 +158,10 @@ async def list_runs(request: Request) -> Response:
     limit = _int_query(request, "limit", 10, 1, 1000)
     offset = _int_query(request, "offset", 0, 0, 2**63 - 1)
     status = request.query_params.get("status")
-    if status is not None and status not in (
-        "pending",
-        "running",
-        "error",
-        "success",
-        "timeout",
-        "interrupted",
-    ):
-        raise InvalidRequest(f"status: not a run status: {status!r}")
-    found = await service(request).list(thread_id(request), status, Page(limit=limit, offset=offset))  # type: ignore[arg-type]
+    if status is not None and status not in RUN_STATUSES:
+        raise InvalidRequest(f"status: not a run status: {status!r}; expected one of {list(RUN_STATUSES)}")
+    page = Page(limit=limit, offset=offset)
+    found = await service(request).list(thread_id(request), status, page)
     rows = [r.to_wire() for r in found]
     if select := request.query_params.getlist("select"):
         rows = [{k: row[k] for k in select if k in row} for row in rows]
@@ -225,30 +224,49 @@ _SSE = {"type": "string", "title": "text/event-stream"}
 _RESULT = {"type": "object", "title": "RunResult"}
 _CREATE_ERRORS = (400, 404, 409, 422)
 
+
+def _create_endpoints(base: str, kind: str) -> tuple[Endpoint, ...]:
+    """Create, stream and wait: the same three routes on a thread and without one (stateless)."""
+    name = "_stateless" if kind else ""
+    relocating = ("Location", "Content-Location")
+    return (
+        Endpoint(
+            "POST",
+            base,
+            create_run,
+            f"Create a {kind}background run",
+            RunCreate,
+            RunOut,
+            errors=_CREATE_ERRORS,
+            operation_id=f"create_run{name}",
+        ),
+        Endpoint(
+            "POST",
+            f"{base}/stream",
+            stream_run,
+            f"Create a {kind}run and stream its output",
+            RunCreate,
+            _SSE,
+            errors=_CREATE_ERRORS,
+            response_headers=relocating,
+            operation_id=f"stream_run{name}",
+        ),
+        Endpoint(
+            "POST",
+            f"{base}/wait",
+            wait_run,
+            f"Create a {kind}run and wait for its result",
+            RunCreate,
+            _RESULT,
+            errors=_CREATE_ERRORS,
+            response_headers=relocating,
+            operation_id=f"wait_run{name}",
+        ),
+    )
+
+
 ENDPOINTS = (
-    Endpoint(
-        "POST", _THREAD_RUNS, create_run, "Create a background run", RunCreate, RunOut, errors=_CREATE_ERRORS
-    ),
-    Endpoint(
-        "POST",
-        f"{_THREAD_RUNS}/stream",
-        stream_run,
-        "Create a run and stream its output",
-        RunCreate,
-        _SSE,
-        errors=_CREATE_ERRORS,
-        response_headers=("Location", "Content-Location"),
-    ),
-    Endpoint(
-        "POST",
-        f"{_THREAD_RUNS}/wait",
-        wait_run,
-        "Create a run and wait for its result",
-        RunCreate,
-        _RESULT,
-        errors=_CREATE_ERRORS,
-        response_headers=("Location", "Content-Location"),
-    ),
+    *_create_endpoints(_THREAD_RUNS, ""),
     Endpoint(
         "GET",
         _THREAD_RUNS,
@@ -289,35 +307,7 @@ ENDPOINTS = (
             ),
         ),
     ),
-    Endpoint(
-        "POST",
-        "/runs",
-        create_run,
-        "Create a stateless background run",
-        RunCreate,
-        RunOut,
-        errors=_CREATE_ERRORS,
-    ),
-    Endpoint(
-        "POST",
-        "/runs/stream",
-        stream_run,
-        "Create a stateless run and stream it",
-        RunCreate,
-        _SSE,
-        errors=_CREATE_ERRORS,
-        response_headers=("Location", "Content-Location"),
-    ),
-    Endpoint(
-        "POST",
-        "/runs/wait",
-        wait_run,
-        "Create a stateless run and wait for it",
-        RunCreate,
-        _RESULT,
-        errors=_CREATE_ERRORS,
-        response_headers=("Location", "Content-Location"),
-    ),
+    *_create_endpoints("/runs", "stateless "),
     Endpoint(
         "POST",
         "/runs/batch",

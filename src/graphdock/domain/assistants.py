@@ -31,7 +31,7 @@ from graphdock.storage.records import (
     SortField,
 )
 
-_BOTH_GIVEN = (
+BOTH_GIVEN = (
     "Cannot specify both configurable and context. Prefer setting context alone. Context was introduced "
     "in LangGraph 0.6.0 and is the long term planned replacement for configurable."
 )
@@ -251,7 +251,7 @@ class Assistants:
 def _mirror(config: Json, context: Json | None, *, current_config: Json | None) -> tuple[Json, Json | None]:
     """Keep `config.configurable` and `context` equal: setting one sets the other."""
     if config.get("configurable") and context:
-        raise ConflictingInput(_BOTH_GIVEN)
+        raise ConflictingInput(BOTH_GIVEN)
     if config.get("configurable"):
         return config, config["configurable"]
     if context:

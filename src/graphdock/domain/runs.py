@@ -19,10 +19,11 @@ from typing import Any, Literal
 import structlog
 from langgraph.types import Command, Send
 
+from graphdock.domain.assistants import BOTH_GIVEN
 from graphdock.domain.run_config import RunIdentity, parse_assistant_ref, run_config, run_context
 from graphdock.domain.threads import Threads
 from graphdock.domain.validation import SchemaValidators
-from graphdock.domain.worker import CancelAction, Worker
+from graphdock.domain.worker import Worker
 from graphdock.errors import Conflict, ConflictingInput, GraphdockError, NotFound
 from graphdock.runtime import checkpoints
 from graphdock.runtime.checkpoints import Saver
@@ -37,8 +38,19 @@ from graphdock.storage.threads import ACTIVE_RUN, MultitaskStrategy, NewThread, 
 # Each run's lifecycle logs at debug: at hundreds of runs a second, info lines cost ~15% of the CPU.
 log = structlog.get_logger("graphdock.runs")
 
-_BOTH_GIVEN = "Cannot specify both configurable and context. Prefer setting context alone."
 ABANDONED = "The server stopped while this run was executing; it was not retried"
+
+
+# What a client may ask of a run it cancels (the worker also stops runs for a shutdown).
+CancelAction = Literal["interrupt", "rollback"]
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A run just queued, and its stream, open from its first event."""
+
+    run: Run
+    stream: RunStream
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +106,7 @@ class Runs:
 
     # -- creating ---------------------------------------------------------------------------------
 
-    async def create(self, thread_id: str | None, request: RunRequest) -> tuple[Run, RunStream]:
+    async def create(self, thread_id: str | None, request: RunRequest) -> Started:
         """Queue a run (stateless when thread_id is None); returns it with its stream, open from event 1."""
         ref = parse_assistant_ref(request.assistant_id, self._graphs.graph_ids)
         snapshot = await self._snapshot(ref.assistant_id, ref.version)
@@ -129,7 +141,7 @@ class Runs:
         await self._displace(displaced, request.multitask_strategy)
         self.worker.wake()
         log.debug("run.created", run_id=run.run_id, thread_id=thread_id, assistant_id=ref.assistant_id)
-        return run, stream
+        return Started(run, stream)
 
     async def _snapshot(self, assistant_id: str, version: int | None) -> Snapshot:
         if version is None:
@@ -142,7 +154,7 @@ class Runs:
 
     def _check(self, snapshot: Snapshot, request: RunRequest) -> None:
         if request.config.get("configurable") and request.context:
-            raise ConflictingInput(_BOTH_GIVEN)
+            raise ConflictingInput(BOTH_GIVEN)
         if not self._graphs.has(snapshot.graph_id):
             raise NotFound(f"Graph '{snapshot.graph_id}' of this assistant is not served here")
         config_schema, context_schema = self._graphs.write_schemas(snapshot.graph_id)
@@ -226,7 +238,7 @@ class Runs:
 
     # -- cancelling -------------------------------------------------------------------------------
 
-    async def cancel(self, runs: Sequence[Run], action: Literal["interrupt", "rollback"]) -> None:
+    async def cancel(self, runs: Sequence[Run], action: CancelAction) -> None:
         pending = [r.run_id for r in runs if not self.worker.is_running(r.run_id)]
         stopped = {r.run_id for r in await self._storage.interrupt_pending(pending)}
         for run in runs:
@@ -244,7 +256,7 @@ class Runs:
         thread_id: str | None,
         run_ids: Sequence[str] | None,
         status: Literal["pending", "running", "all"] | None,
-        action: Literal["interrupt", "rollback"],
+        action: CancelAction,
     ) -> None:
         runs = await self._storage.find_active_runs(thread_id=thread_id, run_ids=run_ids)
         if status in ("pending", "running"):
@@ -263,25 +275,19 @@ class Runs:
             with contextlib.suppress(NotFound):  # deleted meanwhile
                 await self.delete_thread(thread_id)
 
-    async def finished(self, run_id: str) -> None:
-        await self.worker.finished(run_id)
+    async def cancel_and_wait(self, run: Run, action: CancelAction) -> Json:
+        """Cancel one run, wait until it has stopped, and return its result (as `join` would)."""
+        stream = self.hub.find(run.run_id)  # taken first: it carries the result once the run stops
+        await self.cancel([run], action)
+        await self.worker.finished(run.run_id)
+        return await self.result(run, stream)
 
     async def _rollback(self, run: Run) -> None:
         """Forget a run: its row and every checkpoint it wrote, as if it had never been made."""
         with contextlib.suppress(NotFound):  # already gone: deleted with its thread, say
             await self._storage.delete_run(None, run.run_id)
         await checkpoints.forget_run(self._saver, run.thread_id, run.run_id)
-        await self._refresh_thread(run.thread_id)
-
-    async def _refresh_thread(self, thread_id: str) -> None:
-        try:
-            state = await self._threads.state(thread_id)
-        except NotFound:
-            return
-        interrupted = bool(state["next"])
-        interrupts = {t["id"]: t["interrupts"] for t in state["tasks"] if t["interrupts"]}
-        outcome = ThreadOutcome("interrupted" if interrupted else "idle", state["values"] or None, interrupts)
-        await self._storage.set_thread_state(thread_id, outcome)
+        await self._threads.refresh(run.thread_id)
 
     # -- executing --------------------------------------------------------------------------------
 
@@ -383,7 +389,7 @@ class Runs:
         if run.temporary:
             await self._threads.delete(run.thread_id)
         else:
-            await self._refresh_thread(run.thread_id)
+            await self._threads.refresh(run.thread_id)
 
 
 def _result_body(values: Any, interrupts: dict[str, list[Json]]) -> Json:
@@ -407,6 +413,7 @@ def _kwargs(request: RunRequest, stateless: bool) -> Json:
         "interrupt_after": request.interrupt_after,
         "checkpoint": request.checkpoint,
         "durability": request.durability,
+        # As in the official server's run kwargs (the row's `temporary` column is what graphdock reads).
         "temporary": stateless and request.on_completion == "delete",
     }
 

@@ -20,6 +20,7 @@ from graphdock.domain.defaults import default_assistant_id
 from graphdock.errors import InvalidRequest, NotFound
 from graphdock.runtime import checkpoints
 from graphdock.runtime.checkpoints import Saver
+from graphdock.runtime.execution import interrupts_of
 from graphdock.runtime.graphs import AnyPregel, GraphRegistry
 from graphdock.runtime.serialize import to_json
 from graphdock.storage.base import Storage
@@ -112,9 +113,19 @@ class Threads:
         except (InvalidUpdateError, ValueError, KeyError, TypeError) as exc:
             # LangGraph's own refusals: an unknown node, an ambiguous update, a value of the wrong shape.
             raise InvalidRequest(f"Cannot update the state: {exc}") from exc
-        snapshot = await graph.aget_state(_config(thread_id, None))
-        await self._storage.set_thread_state(thread_id, outcome_of(snapshot))
+        await self.refresh(thread_id)
         return {"checkpoint": to_json(saved["configurable"])}
+
+    async def refresh(self, thread_id: str) -> None:
+        """Copy the thread's latest checkpoint into its row (after a run was stopped or forgotten)."""
+        try:
+            thread = await self.get(thread_id)
+        except NotFound:
+            return  # deleted meanwhile
+        graph = await self._graph(thread)
+        if graph is not None:
+            snapshot = await graph.aget_state(_config(thread_id, None))
+            await self._storage.set_thread_state(thread_id, outcome_of(snapshot))
 
     async def history(
         self,
@@ -152,8 +163,9 @@ class Threads:
 
 
 def outcome_of(snapshot: StateSnapshot) -> ThreadOutcome:
-    interrupts = {t.id: [to_json(i) for i in t.interrupts] for t in snapshot.tasks if t.interrupts}
-    return ThreadOutcome("interrupted" if snapshot.next else "idle", to_json(snapshot.values), interrupts)
+    # No checkpoint left (a rolled-back first run): the thread has no values, as when it was new.
+    values = to_json(snapshot.values) if snapshot.metadata else None
+    return ThreadOutcome("interrupted" if snapshot.next else "idle", values, interrupts_of(snapshot))
 
 
 def state_to_wire(snapshot: StateSnapshot, thread_id: str) -> Json:

@@ -22,7 +22,7 @@ from graphdock.storage.threads import Run
 
 log = structlog.get_logger("graphdock.worker")
 
-CancelAction = Literal["interrupt", "rollback", "shutdown"]
+StopReason = Literal["interrupt", "rollback", "shutdown"]
 Execute = Callable[[Run], Coroutine[Any, Any, None]]
 
 
@@ -32,7 +32,7 @@ class Worker:
         self._execute = execute
         self._slots = concurrency
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self.cancel_actions: dict[str, CancelAction] = {}
+        self.cancel_actions: dict[str, StopReason] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -46,7 +46,7 @@ class Worker:
     def is_running(self, run_id: str) -> bool:
         return run_id in self._tasks
 
-    def cancel(self, run_id: str, action: CancelAction) -> bool:
+    def cancel(self, run_id: str, action: StopReason) -> bool:
         """Stop a run executing here; False if it is not (it has ended, or never started)."""
         task = self._tasks.get(run_id)
         if task is None:

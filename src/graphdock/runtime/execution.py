@@ -84,7 +84,7 @@ async def execute(plan: RunPlan, stream: RunStream) -> RunResult:
     if plan.stateful:
         state = await plan.graph.aget_state(cast(RunnableConfig, plan.config))
         return RunResult(
-            "success", values=to_json(state.values), interrupts=_interrupts(state), next=state.next
+            "success", values=to_json(state.values), interrupts=interrupts_of(state), next=state.next
         )
     return RunResult("success", values=to_json(out.values))
 
@@ -107,7 +107,8 @@ async def _chunks(
                 yield chunk
 
 
-def _interrupts(state: StateSnapshot) -> dict[str, list[Json]]:
+def interrupts_of(state: StateSnapshot) -> dict[str, list[Json]]:
+    """A thread's pending interrupts by task id, as the SDK's Thread.interrupts holds them."""
     return {
         task.id: [to_json(i) for i in task.interrupts]  # Interrupt(value, id) → {"value", "id"}
         for task in state.tasks

@@ -8,7 +8,7 @@ written when a run ends so that search and GET never have to open the checkpoint
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from graphdock.storage.records import Json
 
@@ -18,6 +18,7 @@ MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
 ThreadSortField = Literal["thread_id", "status", "created_at", "updated_at"]
 
 ACTIVE_RUN: tuple[RunStatus, ...] = ("pending", "running")
+RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,21 +14,7 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError, NotFoundError
 
 from tests.conftest import RunningServer
-
-
-async def new_thread(client: LangGraphClient) -> str:
-    thread_id: str = (await client.threads.create())["thread_id"]
-    return thread_id
-
-
-async def until_status(client: LangGraphClient, thread_id: str, run_id: str, *wanted: str) -> dict[str, Any]:
-    for _ in range(300):
-        run = await client.runs.get(thread_id, run_id)
-        if run["status"] in wanted:
-            return dict(run)
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"run {run_id} never reached {wanted}: {run['status']}")
-
+from tests.runs.waiting import new_thread, until_status
 
 # -- background runs, join, list, get, delete ------------------------------------------------------
 
@@ -289,7 +275,8 @@ async def test_multitask_enqueue_runs_one_after_the_other(client: LangGraphClien
 
 async def test_only_one_run_per_thread_is_ever_running(client: LangGraphClient) -> None:
     tid = await new_thread(client)
-    runs = [await client.runs.create(tid, "slow", input={"delay": 0.02}) for _ in range(5)]
+    for _ in range(5):
+        await client.runs.create(tid, "slow", input={"delay": 0.02})
     seen_running: list[int] = []
     for _ in range(100):
         statuses = [r["status"] for r in await client.runs.list(tid, limit=10)]
@@ -299,7 +286,6 @@ async def test_only_one_run_per_thread_is_ever_running(client: LangGraphClient) 
         await asyncio.sleep(0.01)
     assert max(seen_running) <= 1
     assert (await client.threads.get(tid))["values"]["steps"] == ["a", "b", "c"] * 5
-    del runs
 
 
 async def test_a_delayed_run_starts_after_its_delay(client: LangGraphClient) -> None:

@@ -6,7 +6,6 @@ header, a Last-Event-ID or a dropped connection is the point of the test.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -18,6 +17,8 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import NotFoundError
 from langgraph_sdk.schema import RunCreateMetadata, StreamPart
 
+from tests.runs.waiting import final_status, new_thread
+
 ECHO_IN = {"text": "hi"}
 ECHO_OUT = {"text": "hi", "steps": ["echo"]}
 CHAT_IN = {"messages": [{"role": "user", "content": "hey"}]}
@@ -25,11 +26,6 @@ CHAT_IN = {"messages": [{"role": "user", "content": "hey"}]}
 CHAT_TOKENS = ["hello", " ", "there", " ", "friend"]
 SLOW_IN = {"delay": 0.3}
 SLOW_OUT = {"steps": ["a", "b", "c"], "delay": 0.3}
-
-
-async def new_thread(client: LangGraphClient) -> str:
-    thread_id: str = (await client.threads.create())["thread_id"]
-    return thread_id
 
 
 async def stream(
@@ -63,16 +59,6 @@ async def sse(response: httpx.Response) -> AsyncIterator[tuple[int, str, Any]]:
         if fields:
             yield int(fields["id"]), fields["event"], json.loads(fields["data"])
             fields = {}
-
-
-async def final_status(client: LangGraphClient, thread_id: str, run_id: str, seconds: float = 5) -> str:
-    """The run's status once it has ended (polled for up to `seconds`)."""
-    for _ in range(int(seconds / 0.05)):
-        status: str = (await client.runs.get(thread_id, run_id))["status"]
-        if status not in ("pending", "running"):
-            return status
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"run {run_id} still {status} after {seconds}s")
 
 
 # -- one stream mode at a time ---------------------------------------------------------------------

@@ -170,13 +170,9 @@ class Runs:
 
     async def _displace(self, displaced: Sequence[Run], strategy: MultitaskStrategy) -> None:
         """Interrupt or roll back the runs a new run replaces (only those strategies displace)."""
+        # Storage has already interrupted the pending ones, in the transaction that queued the new run.
         action: CancelAction = "rollback" if strategy == "rollback" else "interrupt"
-        for old in displaced:
-            if self.worker.cancel(old.run_id, action):
-                continue
-            self.hub.close(old.run_id, keep=False)  # it was pending: storage already interrupted it
-            if action == "rollback":
-                await self._rollback(old)  # never started: nothing ran, just forget it
+        await self._stop(displaced, action, stopped={r.run_id for r in displaced})
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -241,6 +237,12 @@ class Runs:
     async def cancel(self, runs: Sequence[Run], action: CancelAction) -> None:
         pending = [r.run_id for r in runs if not self.worker.is_running(r.run_id)]
         stopped = {r.run_id for r in await self._storage.interrupt_pending(pending)}
+        await self._stop(runs, action, stopped=stopped)
+        self.worker.wake()
+
+    async def _stop(self, runs: Sequence[Run], action: CancelAction, *, stopped: set[str]) -> None:
+        """Cancel those executing here; of the rest, those storage has `stopped` (never started)
+        lose their stream, and with rollback everything else: nothing ran, so nothing is kept."""
         for run in runs:
             if self.worker.cancel(run.run_id, action):
                 continue
@@ -248,7 +250,6 @@ class Runs:
                 self.hub.close(run.run_id, keep=False)
                 if action == "rollback":
                     await self._rollback(run)
-        self.worker.wake()
 
     async def cancel_where(
         self,

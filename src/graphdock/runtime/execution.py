@@ -31,7 +31,6 @@ _GRAPH_MODE = {
     "tasks": "tasks",
     "checkpoints": "checkpoints",
 }
-STREAM_MODES = (*_GRAPH_MODE, "events")
 
 Json = dict[str, Any]
 

@@ -250,6 +250,8 @@ class Runs:
                 self.hub.close(run.run_id, keep=False)
                 if action == "rollback":
                     await self._rollback(run)
+            elif await self._claimed_meanwhile(run.run_id) and not self.worker.cancel(run.run_id, action):
+                self.worker.cancel_when_claimed(run.run_id, action)
 
     async def cancel_where(
         self,
@@ -283,6 +285,14 @@ class Runs:
         await self.worker.finished(run.run_id)
         return await self.result(run, stream)
 
+    async def _claimed_meanwhile(self, run_id: str) -> bool:
+        """Neither pending nor executing here when we looked, yet running by its row: the worker
+        was claiming it (the window is the claim's own commit). Its task exists now or soon."""
+        try:
+            return (await self.get(None, run_id)).status == "running"
+        except NotFound:
+            return False
+
     async def _rollback(self, run: Run) -> None:
         """Forget a run: its row and every checkpoint it wrote, as if it had never been made."""
         with contextlib.suppress(NotFound):  # already gone: deleted with its thread, say
@@ -305,6 +315,9 @@ class Runs:
             except GraphdockError as exc:  # the assistant or its version vanished while it waited
                 result = RunResult("error", error={"error": type(exc).__name__, "message": exc.detail})
                 stream.publish("error", dumps(result.error))
+            # The graph is done: a cancel arriving now is too late, and must not cut the
+            # bookkeeping short.
+            self.worker.settle(run.run_id)
             await self._finish(run, stream, result)
         except Exception:
             log.exception("run.crashed", run_id=run.run_id)
@@ -373,7 +386,7 @@ class Runs:
             await self._threads.delete(run.thread_id)
 
     async def _cancelled(self, run: Run, stream: RunStream) -> None:
-        action = self.worker.cancel_actions.get(run.run_id, "interrupt")
+        action = self.worker.settle(run.run_id)
         log.info("run.cancelled", run_id=run.run_id, action=action)
         if action == "rollback":
             await self._rollback(run)

@@ -32,7 +32,9 @@ class Worker:
         self._execute = execute
         self._slots = concurrency
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self.cancel_actions: dict[str, StopReason] = {}
+        self._stop_reasons: dict[str, StopReason] = {}
+        # Runs whose executor has taken note of a cancellation, or is past the point of stopping.
+        self._settled: set[str] = set()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -51,9 +53,28 @@ class Worker:
         task = self._tasks.get(run_id)
         if task is None:
             return False
-        self.cancel_actions.setdefault(run_id, action)
-        task.cancel()
+        self._stop_reasons.setdefault(run_id, action)
+        self._insist(run_id, task)
         return True
+
+    def cancel_when_claimed(self, run_id: str, action: StopReason) -> None:
+        """For a run whose claim is under way here (its row says running, its task not yet made)."""
+        self._stop_reasons.setdefault(run_id, action)
+
+    def settle(self, run_id: str) -> StopReason:
+        """Called by the executor when it stops a run (or finishes it): no more cancellations.
+        Returns why it was stopped ("interrupt" if it was not)."""
+        self._settled.add(run_id)
+        return self._stop_reasons.get(run_id, "interrupt")
+
+    def _insist(self, run_id: str, task: asyncio.Task[None]) -> None:
+        # One task.cancel() can be lost on Python 3.11: asyncio.wait_for (inside database drivers'
+        # pools) swallows it when its inner future completes at the same moment. So it is repeated
+        # until the executor settles the run.
+        if task.done() or run_id in self._settled:
+            return
+        task.cancel()
+        asyncio.get_running_loop().call_later(0.05, self._insist, run_id, task)
 
     async def finished(self, run_id: str) -> None:
         task = self._tasks.get(run_id)
@@ -91,10 +112,15 @@ class Worker:
             task = asyncio.create_task(self._execute(run), name=f"run-{run.run_id}")
             self._tasks[run.run_id] = task
             task.add_done_callback(partial(self._done, run.run_id))
+            if run.run_id in self._stop_reasons:
+                # Cancelled while being claimed. call_soon lets the task take its first step, so
+                # the cancellation lands inside the executor, which records how the run ended.
+                asyncio.get_running_loop().call_soon(self._insist, run.run_id, task)
 
     def _done(self, run_id: str, _task: asyncio.Task[None]) -> None:
         self._tasks.pop(run_id, None)
-        self.cancel_actions.pop(run_id, None)
+        self._stop_reasons.pop(run_id, None)
+        self._settled.discard(run_id)
         self._wake.set()  # a slot is free, and the thread's next run may now start
 
     async def _until_next_due(self) -> float | None:

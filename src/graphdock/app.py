@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -17,7 +19,7 @@ from graphdock.api.endpoints import JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
 from graphdock.api.openapi import build_openapi
 from graphdock.domain.assistants import Assistants
-from graphdock.domain.runs import Runs
+from graphdock.domain.runs import Runs, Scaling
 from graphdock.domain.threads import Threads
 from graphdock.errors import GraphdockError
 from graphdock.graph_config import load_project_config
@@ -46,12 +48,11 @@ def create_app(settings: Settings, graphs: GraphRegistry | None = None) -> Starl
         registry = graphs or await GraphRegistry.load(load_project_config(settings.config))
         storage = storage_for(settings.resolved_database_url)
         await storage.open()
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         try:
             async with open_saver(settings.resolved_database_url) as saver:
                 app.state.threads = Threads(storage, registry, saver)
-                app.state.runs = Runs(
-                    storage, registry, app.state.threads, saver, concurrency=settings.run_concurrency
-                )
+                app.state.runs = Runs(storage, registry, app.state.threads, saver, _scaling(settings, redis))
                 app.state.assistants = Assistants(
                     storage, registry, delete_threads=app.state.runs.delete_assistant_threads
                 )
@@ -65,6 +66,8 @@ def create_app(settings: Settings, graphs: GraphRegistry | None = None) -> Starl
                 finally:
                     await app.state.runs.stop(settings.shutdown_grace_seconds)
         finally:
+            if redis is not None:
+                await redis.aclose()
             await storage.close()
 
     app = Starlette(
@@ -76,6 +79,18 @@ def create_app(settings: Settings, graphs: GraphRegistry | None = None) -> Starl
     app.state.settings = settings
     app.state.openapi = build_openapi(API, title="graphdock", version=system.VERSION)
     return app
+
+
+def _scaling(settings: Settings, redis: Redis | None) -> Scaling:
+    # Replicas of one deployment share a namespace; deployments sharing a Redis do not.
+    database = hashlib.sha256(settings.resolved_database_url.encode()).hexdigest()[:12]
+    return Scaling(
+        concurrency=settings.run_concurrency,
+        lease_seconds=settings.run_lease_seconds,
+        max_attempts=settings.run_max_attempts,
+        redis=redis,
+        redis_prefix=f"graphdock:{database}:",
+    )
 
 
 def app_from_env() -> Starlette:

@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
         )
         sub.add_argument(
             "--database-url",
-            help="sqlite:///path/file.sqlite3 [GRAPHDOCK_DATABASE_URL; default <project>/.graphdock/graphdock.sqlite3]",
+            help="sqlite:///path/file.sqlite3 or postgresql://user@host/db"
+            " [GRAPHDOCK_DATABASE_URL; default <project>/.graphdock/graphdock.sqlite3]",
         )
         if name == "migrate":
             continue
@@ -70,6 +71,21 @@ def _parser() -> argparse.ArgumentParser:
             "--shutdown-grace-seconds",
             type=int,
             help="how long running runs may finish on shutdown [GRAPHDOCK_SHUTDOWN_GRACE_SECONDS; default 10]",
+        )
+        sub.add_argument(
+            "--redis-url",
+            help="redis://host:port/db, for several replicas on one PostgreSQL [GRAPHDOCK_REDIS_URL]",
+        )
+        sub.add_argument(
+            "--run-lease-seconds",
+            type=int,
+            help="a run whose replica stops renewing its lease this long is retried or failed"
+            " [GRAPHDOCK_RUN_LEASE_SECONDS; default 30]",
+        )
+        sub.add_argument(
+            "--run-max-attempts",
+            type=int,
+            help="attempts a run gets before a lost lease fails it [GRAPHDOCK_RUN_MAX_ATTEMPTS; default 3]",
         )
         if name == "dev":
             sub.add_argument("--no-reload", action="store_true", help="do not restart when files change")
@@ -181,7 +197,14 @@ async def _check_database(settings: Settings) -> None:
 
 
 def _migrate(settings: Settings) -> int:
-    asyncio.run(_check_database(settings))
+    from graphdock.runtime.checkpoints import open_saver
+
+    async def migrate() -> None:
+        await _check_database(settings)
+        async with open_saver(settings.resolved_database_url):  # LangGraph's checkpoint tables
+            pass
+
+    asyncio.run(migrate())
     print(f"graphdock: {settings.resolved_database_url} is up to date", file=sys.stderr)
     return 0
 

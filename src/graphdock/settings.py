@@ -34,6 +34,15 @@ class Settings:
     run_concurrency: int = 32
     # On shutdown, running runs get this long to finish before they are marked interrupted.
     shutdown_grace_seconds: int = 10
+    # Several replicas on one PostgreSQL: Redis carries wake-ups, cancellations and run streams
+    # between them (redis://host:port/db). Without it, runs are created, streamed and cancelled
+    # through the replica that executes them only.
+    redis_url: str | None = None
+    # A claimed run's lease, renewed every third of it by its replica. A run whose lease ends
+    # (its replica was killed or hung) is retried by another replica, or failed once it has had
+    # run_max_attempts attempts.
+    run_lease_seconds: int = 30
+    run_max_attempts: int = 3
 
     @property
     def project_dir(self) -> Path:
@@ -67,6 +76,21 @@ class Settings:
         if settings.run_concurrency < 1:
             raise ConfigError(
                 "run_concurrency must be at least 1 (--run-concurrency / GRAPHDOCK_RUN_CONCURRENCY)"
+            )
+        if settings.run_lease_seconds < 1:
+            raise ConfigError(
+                "run_lease_seconds must be at least 1 (--run-lease-seconds / GRAPHDOCK_RUN_LEASE_SECONDS)"
+            )
+        if settings.run_max_attempts < 1:
+            raise ConfigError(
+                "run_max_attempts must be at least 1 (--run-max-attempts / GRAPHDOCK_RUN_MAX_ATTEMPTS)"
+            )
+        if settings.redis_url is not None and not settings.redis_url.startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ConfigError(
+                f"redis_url {settings.redis_url!r} must start with redis://, rediss:// or unix://"
+                " (--redis-url / GRAPHDOCK_REDIS_URL)"
             )
         if settings.shutdown_grace_seconds < 0:
             raise ConfigError(

@@ -22,6 +22,8 @@ from graphdock.storage.containment import contains
 from graphdock.storage.postgres.store import PostgresStorage
 from graphdock.storage.records import Json, Page, utc_now
 from graphdock.storage.threads import (
+    ExpiredLeases,
+    Lease,
     MultitaskStrategy,
     NewThread,
     Run,
@@ -709,28 +711,86 @@ async def test_delete_run_leaves_a_thread_that_is_not_busy_as_it_is(storage: Sto
     assert await status_of(storage, tid(1)) == "error"
 
 
-async def test_fail_abandoned_runs_fails_running_runs_and_their_threads(storage: Storage) -> None:
-    for n in (1, 2, 3):
-        await storage.create_thread(tid(n), {}, "raise")
-    await add_run(storage, make_run(rid(1), tid(1), created_at=ts(1)))
-    await add_run(storage, make_run(rid(2), tid(2), created_at=ts(2)))
-    await add_run(storage, make_run(rid(3), tid(2), created_at=ts(3)))  # waits behind 2
-    await add_run(storage, make_run(rid(4), tid(3), created_at=ts(4)))
-    await storage.claim_run(ts(10))
-    await storage.claim_run(ts(10))
-    await storage.finish_run(rid(4), "success", error=None, outcome=None)  # never claimed, ended anyway
+ABANDONED = {"error": "RunAbandoned", "message": "its replica died"}
 
-    failed = await storage.fail_abandoned_runs("the server restarted")
-    error = {"error": "RunAbandoned", "message": "the server restarted"}
-    assert sorted((r.run_id, r.status) for r in failed) == [(rid(1), "error"), (rid(2), "error")]
-    assert all(r.error == error for r in failed)
-    assert [(await storage.get_run(None, r)).error for r in (rid(1), rid(2))] == [error, error]
-    assert await run_statuses(storage, rid(3), rid(4)) == ["pending", "success"]
+
+def lease(worker: str, seconds: float) -> Lease:
+    return Lease(worker, ts(seconds))
+
+
+async def test_a_claim_counts_the_attempt_and_holds_a_lease(storage: Storage) -> None:
+    await add_run(storage, make_run(rid(1), tid(1)), create=True)
+    claimed = await storage.claim_run(ts(10), lease("w1", 40))
+    assert claimed is not None
+    assert (claimed.run_id, claimed.status, claimed.attempt) == (rid(1), "running", 1)
+    assert (await storage.get_run(None, rid(1))).attempt == 1
+
+
+async def test_renewing_extends_only_the_workers_own_running_runs(storage: Storage) -> None:
+    for n in (1, 2, 3):
+        await add_run(storage, make_run(rid(n), tid(n), created_at=ts(n)), create=True)
+    await storage.claim_run(ts(10), lease("w1", 40))
+    await storage.claim_run(ts(10), lease("w2", 40))
+    await storage.claim_run(ts(10), lease("w1", 40))
+    assert sorted(await storage.renew_leases(lease("w1", 100))) == [rid(1), rid(3)]
+    # w2's lease ended at 40, w1's now ends at 100.
+    expired = await storage.expire_leases(ts(50), max_attempts=3, error=ABANDONED)
+    assert [r.run_id for r in expired.retried] == [rid(2)]
+    assert expired.failed == []
+    assert await storage.renew_leases(lease("w2", 200)) == [], "w2 lost its run"
+
+
+async def test_an_expired_lease_puts_the_run_back_first_in_line_until_its_attempts_are_used(
+    storage: Storage,
+) -> None:
+    await storage.create_thread(tid(1), {}, "raise")
+    await add_run(storage, make_run(rid(1), tid(1), created_at=ts(1)))
+    await add_run(storage, make_run(rid(2), tid(1), created_at=ts(2)))  # waits behind 1
+    await storage.claim_run(ts(10), lease("w1", 20))
+    assert await storage.expire_leases(ts(19), max_attempts=2, error=ABANDONED) == ExpiredLeases([], [])
+
+    expired = await storage.expire_leases(ts(21), max_attempts=2, error=ABANDONED)
+    assert [(r.run_id, r.status, r.attempt) for r in expired.retried] == [(rid(1), "pending", 1)]
+    assert await status_of(storage, tid(1)) == "busy"
+    again = await storage.claim_run(ts(22), lease("w2", 30))
+    assert again is not None
+    assert (again.run_id, again.attempt) == (rid(1), 2), "the retried run goes before the one behind it"
+
+    expired = await storage.expire_leases(ts(31), max_attempts=2, error=ABANDONED)
+    assert expired.retried == []
+    assert [(r.run_id, r.status, r.error) for r in expired.failed] == [(rid(1), "error", ABANDONED)]
+    assert (await storage.get_run(None, rid(1))).error == ABANDONED
+    assert await status_of(storage, tid(1)) == "busy", "a run still waits on it"
+    assert await claimed_id(storage, ts(40)) == rid(2), "the waiting run is claimable at once"
+
+
+async def test_a_failed_run_with_nothing_behind_it_leaves_its_thread_in_error(storage: Storage) -> None:
+    await add_run(storage, make_run(rid(1), tid(1)), create=True)
+    await storage.claim_run(ts(10), lease("w1", 20))
+    expired = await storage.expire_leases(ts(21), max_attempts=1, error=ABANDONED)
+    assert [r.run_id for r in expired.failed] == [rid(1)]
     assert await status_of(storage, tid(1)) == "error"
-    assert await status_of(storage, tid(2)) == "busy", "a run still waits on it"
-    assert await status_of(storage, tid(3)) == "idle"
-    assert await storage.fail_abandoned_runs("again") == []
-    assert await claimed_id(storage, ts(10)) == rid(3), "the waiting run is claimable at once"
+
+
+async def test_a_run_claimed_without_a_lease_counts_as_expired(storage: Storage) -> None:
+    # Rows a version without leases left running: the first sweep takes them.
+    await add_run(storage, make_run(rid(1), tid(1)), create=True)
+    await storage.claim_run(ts(10))
+    expired = await storage.expire_leases(ts(11), max_attempts=1, error=ABANDONED)
+    assert [r.run_id for r in expired.failed] == [rid(1)]
+
+
+async def test_only_the_attempt_that_holds_the_run_may_finish_it(storage: Storage) -> None:
+    await add_run(storage, make_run(rid(1), tid(1)), create=True)
+    await storage.claim_run(ts(10), lease("w1", 20))
+    await storage.expire_leases(ts(21), max_attempts=2, error=ABANDONED)
+    await storage.claim_run(ts(22), lease("w2", 40))  # attempt 2
+    with pytest.raises(NotFound):
+        await storage.finish_run(rid(1), "success", error=None, outcome=OUTCOME, attempt=1)
+    assert await run_statuses(storage, rid(1)) == ["running"]
+    done = await storage.finish_run(rid(1), "success", error=None, outcome=OUTCOME, attempt=2)
+    assert (done.status, done.attempt) == ("success", 2)
+    assert await storage.renew_leases(lease("w2", 50)) == [], "a finished run holds no lease"
 
 
 # -- the queue under concurrency ------------------------------------------------------------------

@@ -4,6 +4,10 @@ A run is accepted only if it could start: its assistant (and pinned version) exi
 context satisfies the graph's schema, else 404/422 at creation. It resolves the assistant's active
 version again when it starts, so a rollback made while it waited in the queue reaches it, and it
 records that version on the run row and in every checkpoint it writes.
+
+With several replicas (Redis configured), any replica may execute a run: its events reach
+clients on every replica through the relay, and a cancel reaches its executor as a signal. A run
+retried after its replica died resumes from the last checkpoint its earlier attempt wrote.
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import structlog
 from langgraph.types import Command, Send
+from redis.asyncio import Redis
 
 from graphdock.domain.assistants import BOTH_GIVEN
 from graphdock.domain.run_config import RunIdentity, parse_assistant_ref, run_config, run_context
@@ -29,17 +34,24 @@ from graphdock.runtime import checkpoints
 from graphdock.runtime.checkpoints import Saver
 from graphdock.runtime.execution import RunPlan, RunResult, execute
 from graphdock.runtime.graphs import GraphRegistry
+from graphdock.runtime.relay import Relay
 from graphdock.runtime.serialize import dumps
-from graphdock.runtime.streams import Event, RunStream, StreamHub
+from graphdock.runtime.signals import Signals
+from graphdock.runtime.streams import Event, Followable, RunStream, StreamHub
 from graphdock.storage.base import Storage, version_not_found
 from graphdock.storage.records import Json, Page, Snapshot, utc_now
-from graphdock.storage.threads import ACTIVE_RUN, MultitaskStrategy, NewThread, Run, RunStatus, ThreadOutcome
+from graphdock.storage.threads import (
+    ACTIVE_RUN,
+    ExpiredLeases,
+    MultitaskStrategy,
+    NewThread,
+    Run,
+    RunStatus,
+    ThreadOutcome,
+)
 
 # Each run's lifecycle logs at debug: at hundreds of runs a second, info lines cost ~15% of the CPU.
 log = structlog.get_logger("graphdock.runs")
-
-ABANDONED = "The server stopped while this run was executing; it was not retried"
-
 
 # What a client may ask of a run it cancels (the worker also stops runs for a shutdown).
 CancelAction = Literal["interrupt", "rollback"]
@@ -50,7 +62,19 @@ class Started:
     """A run just queued, and its stream, open from its first event."""
 
     run: Run
-    stream: RunStream
+    stream: Followable
+
+
+@dataclass(frozen=True, slots=True)
+class Scaling:
+    """How runs are shared between replicas: leases always, Redis when there are several."""
+
+    concurrency: int
+    lease_seconds: float
+    max_attempts: int
+    redis: Redis | None = None
+    # Namespaces this deployment's keys and channels in a Redis others may share.
+    redis_prefix: str = "graphdock:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,25 +107,42 @@ class Runs:
         graphs: GraphRegistry,
         threads: Threads,
         saver: Saver,
-        *,
-        concurrency: int,
+        scaling: Scaling,
     ) -> None:
         self._storage = storage
         self._graphs = graphs
         self._threads = threads
         self._saver = saver
         self._validators = SchemaValidators()
+        self._lease_seconds = scaling.lease_seconds
         self.hub = StreamHub()
-        self.worker = Worker(storage, self._execute, concurrency=concurrency)
+        self.worker = Worker(
+            storage,
+            self._execute,
+            concurrency=scaling.concurrency,
+            lease_seconds=scaling.lease_seconds,
+            max_attempts=scaling.max_attempts,
+            on_expired=self._expired,
+        )
+        self._relay: Relay | None = None
+        self._signals: Signals | None = None
+        if scaling.redis is not None:
+            self._relay = Relay(scaling.redis, scaling.redis_prefix)
+            self._signals = Signals(
+                scaling.redis, scaling.redis_prefix, on_wake=self.worker.wake, on_cancel=self._cancel_signal
+            )
 
     async def start(self) -> None:
-        abandoned = await self._storage.fail_abandoned_runs(ABANDONED)
-        for run in abandoned:
-            log.warning("run.abandoned", run_id=run.run_id, thread_id=run.thread_id)
+        if self._relay is not None and self._signals is not None:
+            self._relay.start()
+            await self._signals.start()
         self.worker.start()
 
     async def stop(self, grace_seconds: float) -> None:
         await self.worker.shutdown(grace_seconds)
+        if self._relay is not None and self._signals is not None:
+            await self._signals.close()
+            await self._relay.close()
         self.hub.shutdown()
 
     # -- creating ---------------------------------------------------------------------------------
@@ -130,7 +171,12 @@ class Runs:
             not_before=_after(request.after_seconds),
         )
         new_thread = NewThread(identity) if stateless or request.if_not_exists == "create" else None
-        stream = self.hub.open(run.run_id)
+        # Opened before the run exists, so that no event can slip past its creator.
+        stream: Followable = (
+            self._relay.follower(run.run_id, self._still_active(run.run_id))
+            if self._relay is not None
+            else self.hub.open(run.run_id)
+        )
         try:
             run, displaced = await self._storage.create_run(
                 run, new_thread=new_thread, strategy=request.multitask_strategy
@@ -140,6 +186,8 @@ class Runs:
             raise
         await self._displace(displaced, request.multitask_strategy)
         self.worker.wake()
+        if self._signals is not None:
+            await self._signals.wake()  # any replica with a free slot may take it
         log.debug("run.created", run_id=run.run_id, thread_id=thread_id, assistant_id=ref.assistant_id)
         return Started(run, stream)
 
@@ -188,13 +236,13 @@ class Runs:
             raise Conflict(f"Run {run_id} is {run.status}; cancel it before deleting it")
         await self._storage.delete_run(thread_id, run_id)
 
-    async def result(self, run: Run, stream: RunStream | None = None) -> Json:
+    async def result(self, run: Run, stream: Followable | None = None) -> Json:
         """The run's outcome as runs.wait/join return it: the thread's values, or `__error__`."""
         stream = stream or await self._live_stream(run)
         if stream is not None:
-            await stream.done.wait()
-            if stream.result is not None:
-                return stream.result
+            outcome = await stream.outcome()
+            if outcome is not None:
+                return outcome
             try:
                 run = await self.get(None, run.run_id)
             except NotFound:  # rolled back: it left nothing behind
@@ -215,11 +263,17 @@ class Runs:
         async for event in stream.follow(last_event_id):
             yield event
 
-    async def _live_stream(self, run: Run) -> RunStream | None:
+    async def _live_stream(self, run: Run) -> Followable | None:
         """The stream of a run that has not ended (kept ones too); None once it is gone."""
         stream = self.hub.find(run.run_id)
-        if stream is not None or run.status not in ACTIVE_RUN:
+        if stream is not None:
             return stream
+        if self._relay is not None:
+            if run.status in ACTIVE_RUN or await self._relay.exists(run.run_id):
+                return self._relay.follower(run.run_id, self._still_active(run.run_id))
+            return None
+        if run.status not in ACTIVE_RUN:
+            return None
         # Pending (not claimed yet): open the stream its executor will publish into, then make
         # sure it did not end in between, or nobody would ever close what was just opened.
         stream = self.hub.open(run.run_id)
@@ -248,10 +302,19 @@ class Runs:
                 continue
             if run.run_id in stopped:
                 self.hub.close(run.run_id, keep=False)
+                if self._relay is not None:
+                    self._relay.end(run.run_id, None, keep=False)
                 if action == "rollback":
                     await self._rollback(run)
+            elif self._signals is not None:
+                # Executing on another replica, or being claimed (here or there): its executor acts.
+                await self._signals.cancel(run.run_id, action)
             elif await self._claimed_meanwhile(run.run_id) and not self.worker.cancel(run.run_id, action):
                 self.worker.cancel_when_claimed(run.run_id, action)
+
+    def _cancel_signal(self, run_id: str, action: str) -> None:
+        if action in ("interrupt", "rollback"):
+            self.worker.cancel_when_claimed(run_id, "rollback" if action == "rollback" else "interrupt")
 
     async def cancel_where(
         self,
@@ -270,8 +333,19 @@ class Runs:
         """Stop the thread's runs, then delete it with its runs and checkpoints."""
         await self.cancel_where(thread_id=thread_id, run_ids=None, status="all", action="interrupt")
         for run in await self._storage.find_active_runs(thread_id=thread_id):
-            await self.worker.finished(run.run_id)
+            await self._until_stopped(run)
         await self._threads.delete(thread_id)
+
+    async def _until_stopped(self, run: Run) -> None:
+        """Wait for a cancelled run to stop, here or on another replica. A replica that died with
+        it never answers: after a lease's length, the thread goes anyway (its writes are fenced)."""
+        if self.worker.is_running(run.run_id) or self._relay is None:
+            await self.worker.finished(run.run_id)
+            return
+        stream = await self._live_stream(run)
+        if stream is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stream.outcome(), timeout=self._lease_seconds)
 
     async def delete_assistant_threads(self, assistant_id: str) -> None:
         for thread_id in await self._storage.assistant_thread_ids(assistant_id):
@@ -280,10 +354,27 @@ class Runs:
 
     async def cancel_and_wait(self, run: Run, action: CancelAction) -> Json:
         """Cancel one run, wait until it has stopped, and return its result (as `join` would)."""
-        stream = self.hub.find(run.run_id)  # taken first: it carries the result once the run stops
+        stream = await self._live_stream(run)  # taken first: it carries the result once the run stops
         await self.cancel([run], action)
         await self.worker.finished(run.run_id)
         return await self.result(run, stream)
+
+    def _still_active(self, run_id: str) -> Callable[[], Awaitable[bool]]:
+        async def still_active() -> bool:
+            try:
+                return (await self.get(None, run_id)).status in ACTIVE_RUN
+            except NotFound:
+                return False
+
+        return still_active
+
+    async def _expired(self, expired: ExpiredLeases) -> None:
+        """Runs whose replica died: retried ones wait in the queue again, failed ones end here."""
+        for run in expired.failed:
+            if self._relay is not None:
+                self._relay.end(run.run_id, {"__error__": run.error}, keep=True)
+        if expired.retried and self._signals is not None:
+            await self._signals.wake()
 
     async def _claimed_meanwhile(self, run_id: str) -> bool:
         """Neither pending nor executing here when we looked, yet running by its row: the worker
@@ -306,11 +397,14 @@ class Runs:
         """One run, start to end; called by the worker once it has claimed the run."""
         stream = self.hub.open(run.run_id)
         resumable = bool(run.kwargs.get("stream_resumable"))
+        relayed = self._relay is not None
         try:
             try:
+                if self._relay is not None:
+                    await self._relay.mirror(run.run_id, stream)
                 result = await self._run_graph(run, stream)
             except asyncio.CancelledError:
-                await self._cancelled(run, stream)
+                relayed = await self._cancelled(run, stream) and relayed
                 return
             except GraphdockError as exc:  # the assistant or its version vanished while it waited
                 result = RunResult("error", error={"error": type(exc).__name__, "message": exc.detail})
@@ -324,11 +418,15 @@ class Runs:
             error = {"error": "InternalError", "message": "graphdock failed while finishing this run"}
             stream.result = {"__error__": error}
             try:
-                await self._storage.finish_run(run.run_id, "error", error=error, outcome=None)
+                await self._storage.finish_run(
+                    run.run_id, "error", error=error, outcome=None, attempt=run.attempt
+                )
             except GraphdockError:
                 log.exception("run.unrecorded", run_id=run.run_id)
         finally:
             self.hub.close(run.run_id, keep=resumable)
+            if self._relay is not None and relayed:
+                self._relay.end(run.run_id, stream.result, keep=resumable)
 
     async def _run_graph(self, run: Run, stream: RunStream) -> RunResult:
         assistant = await self._storage.get_assistant(run.assistant_id)
@@ -339,7 +437,10 @@ class Runs:
             else await self._snapshot(run.assistant_id, version)
         )
         run = await self._storage.start_run(run.run_id, version)
-        stream.publish("metadata", dumps({"run_id": run.run_id, "attempt": 1, "assistant_version": version}))
+        stream.publish(
+            "metadata",
+            dumps({"run_id": run.run_id, "attempt": max(run.attempt, 1), "assistant_version": version}),
+        )
         log.debug("run.started", run_id=run.run_id, assistant_version=version)
         plan = await self._plan(run, snapshot, version)
         return await execute(plan, stream)
@@ -355,9 +456,18 @@ class Runs:
         graph = await self._graphs.build(snapshot.graph_id, config)
         if not run.temporary:
             graph = graph.copy(update={"checkpointer": self._saver})
+        run_input = _command(k["command"]) if k.get("command") else k.get("input")
+        # A retry continues from the last checkpoint the earlier attempt wrote (None input resumes
+        # a thread), so the steps it finished are not done twice.
+        if (
+            run.attempt > 1
+            and not run.temporary
+            and await checkpoints.has_written(self._saver, run.thread_id, run.run_id)
+        ):
+            run_input = None
         return RunPlan(
             graph=graph,
-            input=_command(k["command"]) if k.get("command") else k.get("input"),
+            input=run_input,
             config=config,
             context=context,
             stream_modes=tuple(k.get("stream_mode") or ("values",)),
@@ -378,32 +488,40 @@ class Runs:
             )
             stream.result = _result_body(result.values, result.interrupts)
         try:
-            await self._storage.finish_run(run.run_id, result.status, error=result.error, outcome=outcome)
+            await self._storage.finish_run(
+                run.run_id, result.status, error=result.error, outcome=outcome, attempt=run.attempt
+            )
         except NotFound:
-            return  # rolled back (deleted) while it ran
+            return  # rolled back (deleted) while it ran, or taken over after a lost lease
         log.debug("run.finished", run_id=run.run_id, status=result.status)
         if run.temporary:
             await self._threads.delete(run.thread_id)
 
-    async def _cancelled(self, run: Run, stream: RunStream) -> None:
+    async def _cancelled(self, run: Run, stream: RunStream) -> bool:
+        """Record how a cancelled run ended; False if it is no longer this executor's to end."""
         action = self.worker.settle(run.run_id)
         log.info("run.cancelled", run_id=run.run_id, action=action)
+        if action == "lease_lost":
+            return False  # another replica has taken it over and continues its stream
         if action == "rollback":
             await self._rollback(run)
             stream.result = {}
-            return
+            return True
         error = {"error": "CancelledError", "message": f"Run {run.run_id} was cancelled ({action})"}
         if action == "shutdown":
             error["message"] = "The server shut down before this run finished"
         stream.result = {"__error__": error}
         try:
-            await self._storage.finish_run(run.run_id, "interrupted", error=error, outcome=None)
+            await self._storage.finish_run(
+                run.run_id, "interrupted", error=error, outcome=None, attempt=run.attempt
+            )
         except NotFound:
-            return  # its thread was deleted meanwhile
+            return True  # its thread was deleted meanwhile
         if run.temporary:
             await self._threads.delete(run.thread_id)
         else:
             await self._threads.refresh(run.thread_id)
+        return True
 
 
 def _result_body(values: Any, interrupts: dict[str, list[Json]]) -> Json:

@@ -1,36 +1,65 @@
 """The run queue's consumer: claims runs as soon as they are due, a bounded number at a time.
 
-No polling: creating a run, finishing one and a due `after_seconds` each wake the loop, so a run
-on an idle server starts within the same event-loop turn. Each run executes as an asyncio task in
-this process; cancelling one cancels its task, and the executor records how it ended.
+No polling: creating a run (here, or on another replica: a Redis signal), finishing one and a due
+`after_seconds` each wake the loop, so a run on an idle server starts within the same event-loop
+turn. Each run executes as an asyncio task in this process; cancelling one cancels its task, and
+the executor records how it ended.
+
+Every claim is a lease that this worker renews every third of its length. The same tick expires
+other workers' leases that ended (their process was killed or hung): those runs go back to the
+queue, or fail once they have used their attempts. A run whose lease this worker lost (it hung
+past its lease, and another worker took the run over) is cancelled here without recording
+anything: storage fences its writes by attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Literal
 
 import structlog
 
+from graphdock.errors import GraphdockError
 from graphdock.storage.base import Storage
-from graphdock.storage.records import utc_now
-from graphdock.storage.threads import Run
+from graphdock.storage.records import Json, utc_now
+from graphdock.storage.threads import ExpiredLeases, Lease, Run
 
 log = structlog.get_logger("graphdock.worker")
 
-StopReason = Literal["interrupt", "rollback", "shutdown"]
+StopReason = Literal["interrupt", "rollback", "shutdown", "lease_lost"]
 Execute = Callable[[Run], Coroutine[Any, Any, None]]
+OnExpired = Callable[[ExpiredLeases], Awaitable[None]]
+
+# A cancel signal for a run this worker has not claimed (yet) is remembered this long.
+_CANCEL_MEMORY_SECONDS = 60.0
 
 
 class Worker:
-    def __init__(self, storage: Storage, execute: Execute, *, concurrency: int) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        execute: Execute,
+        *,
+        concurrency: int,
+        lease_seconds: float,
+        max_attempts: int,
+        on_expired: OnExpired,
+    ) -> None:
         self._storage = storage
         self._execute = execute
         self._slots = concurrency
+        self.worker_id = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+        self._lease_seconds = lease_seconds
+        self._max_attempts = max_attempts
+        self._on_expired = on_expired
+        self._ticker: asyncio.Task[None] | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop_reasons: dict[str, StopReason] = {}
         # Runs whose executor has taken note of a cancellation, or is past the point of stopping.
@@ -41,6 +70,7 @@ class Worker:
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._loop(), name="graphdock-worker")
+        self._ticker = asyncio.create_task(self._tick_forever(), name="graphdock-leases")
 
     def wake(self) -> None:
         self._wake.set()
@@ -58,8 +88,18 @@ class Worker:
         return True
 
     def cancel_when_claimed(self, run_id: str, action: StopReason) -> None:
-        """For a run whose claim is under way here (its row says running, its task not yet made)."""
+        """For a run whose claim may be under way here (its row says running, its task not yet
+        made): stopped as soon as its task exists, if that happens soon."""
+        if run_id in self._tasks:
+            self.cancel(run_id, action)
+            return
         self._stop_reasons.setdefault(run_id, action)
+
+        def forget() -> None:
+            if run_id not in self._tasks:
+                self._stop_reasons.pop(run_id, None)
+
+        asyncio.get_running_loop().call_later(_CANCEL_MEMORY_SECONDS, forget)
 
     def settle(self, run_id: str) -> StopReason:
         """Called by the executor when it stops a run (or finishes it): no more cancellations.
@@ -84,9 +124,10 @@ class Worker:
     async def shutdown(self, grace_seconds: float) -> None:
         """Claim nothing more; let running runs finish for a while, then interrupt the rest."""
         self._stopping = True
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
+        for task in (self._loop_task, self._ticker):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         running = list(self._tasks.values())
         if running:
             log.info("worker.draining", runs=len(running), grace_seconds=grace_seconds)
@@ -106,7 +147,7 @@ class Worker:
 
     async def _claim_while_free(self) -> None:
         while len(self._tasks) < self._slots and not self._stopping:
-            run = await self._storage.claim_run(utc_now())
+            run = await self._storage.claim_run(utc_now(), self._lease())
             if run is None:
                 return
             task = asyncio.create_task(self._execute(run), name=f"run-{run.run_id}")
@@ -123,9 +164,53 @@ class Worker:
         self._settled.discard(run_id)
         self._wake.set()  # a slot is free, and the thread's next run may now start
 
+    # -- leases -----------------------------------------------------------------------------------
+
+    def _lease(self) -> Lease:
+        until = datetime.now(UTC) + timedelta(seconds=self._lease_seconds)
+        return Lease(self.worker_id, until.isoformat(timespec="microseconds"))
+
+    async def _tick_forever(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except GraphdockError as exc:  # the database is unreachable for a moment: next tick
+                log.warning("worker.tick_failed", error=exc.detail)
+            await asyncio.sleep(self._lease_seconds / 3)
+
+    async def tick(self) -> None:
+        """Renew this worker's leases, stop runs it lost, take over runs whose leases ended."""
+        mine = set(self._tasks)  # before renewing: a run claimed meanwhile has a fresh lease
+        if mine:
+            held = set(await self._storage.renew_leases(self._lease()))
+            for run_id in mine - held:
+                if run_id in self._tasks and run_id not in self._settled:
+                    log.warning("run.lease_lost", run_id=run_id, worker_id=self.worker_id)
+                    self.cancel(run_id, "lease_lost")
+        expired = await self._storage.expire_leases(
+            utc_now(), max_attempts=self._max_attempts, error=_abandoned(self._lease_seconds)
+        )
+        if expired.retried or expired.failed:
+            for run in expired.retried:
+                log.warning("run.retried", run_id=run.run_id, attempt=run.attempt + 1)
+            for run in expired.failed:
+                log.warning("run.abandoned", run_id=run.run_id, attempts=run.attempt)
+            await self._on_expired(expired)
+        self.wake()  # also the safety net for a wake-up signal that never arrived
+
     async def _until_next_due(self) -> float | None:
         due = await self._storage.next_due()
         if due is None:
             return None
         delay = (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
         return max(delay, 0.001)
+
+
+def _abandoned(lease_seconds: float) -> Json:
+    return {
+        "error": "RunAbandoned",
+        "message": (
+            "The replica executing this run stopped renewing its lease (it was killed or hung)"
+            f" for over {lease_seconds:g} s, and the run had no attempts left"
+        ),
+    }

@@ -18,6 +18,9 @@ from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 
 Saver = BaseCheckpointSaver[Any]
 
+# The advisory lock key the checkpoint tables' setup runs under ("graphdock" as an integer).
+_SETUP_LOCK = 0x6772617068646F63
+
 
 def checkpoint_path(database_path: Path) -> Path:
     """`data/graphdock.sqlite3` → `data/graphdock.checkpoints.sqlite3`."""
@@ -54,7 +57,14 @@ async def open_saver(database_url: str) -> AsyncIterator[Saver]:
         kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
     ) as pool:
         pg_saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
-        await pg_saver.setup()
+        # The saver's setup is not safe to run twice at once (both insert its migration rows), so
+        # replicas starting together take turns under an advisory lock.
+        async with pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+            try:
+                await pg_saver.setup()
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
         yield pg_saver
 
 
@@ -104,6 +114,14 @@ async def forget_run(saver: Saver, thread_id: str, run_id: str) -> None:
     await saver.adelete_thread(thread_id)
     for item in keep:
         await _put(saver, thread_id, item)
+
+
+async def has_written(saver: Saver, thread_id: str, run_id: str) -> bool:
+    """Whether a run has written any checkpoint on its thread (so a retry can resume from it)."""
+    config: Any = {"configurable": {"thread_id": thread_id}}
+    async for _ in saver.alist(config, filter={"run_id": run_id}, limit=1):
+        return True
+    return False
 
 
 async def _all(saver: Saver, thread_id: str) -> list[CheckpointTuple]:

@@ -9,9 +9,9 @@ a client cut off at the very end can still fetch the tail.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,18 @@ class Event:
     data: bytes  # JSON
 
 
+class Followable(Protocol):
+    """A run's stream as its listeners see it, here or relayed from another replica."""
+
+    def follow(self, after: int | None) -> AsyncIterator[Event]:
+        """Events after id `after` (None: from now on), until the run ends."""
+        ...
+
+    async def outcome(self) -> dict[str, Any] | None:
+        """Wait for the run's end: what runs.wait/join return, or None to read it from storage."""
+        ...
+
+
 class RunStream:
     def __init__(self) -> None:
         self.events: list[Event] = []
@@ -28,11 +40,22 @@ class RunStream:
         # What runs.wait/join return, set just before the run's status is written.
         self.result: dict[str, Any] | None = None
         self._wake = asyncio.Event()
+        # Ids continue where an earlier attempt of the run stopped (events relayed between replicas).
+        self._offset = 0
+        self._sink: Callable[[Event], None] | None = None
+
+    def relay_to(self, sink: Callable[[Event], None], *, after: int) -> None:
+        """Also hand every event to `sink`, numbered from after+1 (before the first publish)."""
+        self._sink = sink
+        self._offset = after
 
     def publish(self, event: str, data: bytes) -> None:
         if self.done.is_set():
             return
-        self.events.append(Event(len(self.events) + 1, event, data))
+        item = Event(self._offset + len(self.events) + 1, event, data)
+        self.events.append(item)
+        if self._sink is not None:
+            self._sink(item)
         self._wake.set()
         self._wake = asyncio.Event()
 
@@ -40,9 +63,13 @@ class RunStream:
         self.done.set()
         self._wake.set()
 
+    async def outcome(self) -> dict[str, Any] | None:
+        await self.done.wait()
+        return self.result
+
     async def follow(self, after: int | None) -> AsyncIterator[Event]:
         """Events after id `after` (None: from now on), until the run ends."""
-        position = len(self.events) if after is None else max(0, after)
+        position = len(self.events) if after is None else max(0, after - self._offset)
         while True:
             while position < len(self.events):
                 yield self.events[position]

@@ -27,6 +27,8 @@ from graphdock.storage.records import (
     SortField,
 )
 from graphdock.storage.threads import (
+    ExpiredLeases,
+    Lease,
     MultitaskStrategy,
     NewThread,
     Run,
@@ -202,18 +204,34 @@ class Storage(Protocol):
         enqueue leaves them be.
         """
 
-    async def claim_run(self, now: str) -> Run | None:
-        """The oldest pending run due by `now` whose thread has nothing running, marked running."""
+    async def claim_run(self, now: str, lease: Lease | None = None) -> Run | None:
+        """The oldest pending run due by `now` whose thread has nothing running, marked running
+        under `lease`, its attempt counted up."""
+
+    async def renew_leases(self, lease: Lease) -> list[str]:
+        """Extend every lease `lease.worker_id` holds on a running run; returns those runs' ids
+        (a run missing from the list has been taken from this worker: its lease had expired)."""
+
+    async def expire_leases(self, now: str, *, max_attempts: int, error: Json) -> ExpiredLeases:
+        """Runs running under a lease that ended before `now` (their worker died or hung): back
+        to pending if they have had fewer than `max_attempts`, else failed with `error`."""
 
     async def start_run(self, run_id: str, assistant_version: int) -> Run:
         """Record the version a run resolved when it started."""
 
     async def finish_run(
-        self, run_id: str, status: RunStatus, *, error: Json | None, outcome: ThreadOutcome | None
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        error: Json | None,
+        outcome: ThreadOutcome | None,
+        attempt: int | None = None,
     ) -> Run:
         """The run's final status and its thread's outcome, in one transaction.
 
-        The thread stays busy while other runs wait on it.
+        The thread stays busy while other runs wait on it. With `attempt`, only that attempt of a
+        running run may finish it: NotFound otherwise (its lease was taken over, or it was deleted).
         """
 
     async def get_run(self, thread_id: str | None, run_id: str) -> Run:
@@ -232,9 +250,6 @@ class Storage(Protocol):
 
     async def delete_run(self, thread_id: str | None, run_id: str) -> Run:
         """Remove a run; NotFound if absent."""
-
-    async def fail_abandoned_runs(self, message: str) -> list[Run]:
-        """At start-up: runs left running by a process that died are failed with `message`."""
 
     async def next_due(self) -> str | None:
         """The earliest not_before among pending runs, to wake the executor then."""

@@ -6,6 +6,6 @@ VERSION = f"assistant_id, {SNAPSHOT}, version, created_at, change, changed_by, r
 THREAD = 'thread_id, created_at, updated_at, metadata, status, "values", interrupts'
 RUN = (
     "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, multitask_strategy, "
-    "kwargs, pinned_version, assistant_version, error, temporary, not_before"
+    "kwargs, pinned_version, assistant_version, error, temporary, not_before, attempt"
 )
-RUN_COUNT = 14
+RUN_COUNT = 15

@@ -42,6 +42,7 @@ def run_from_row(row: Sequence[Any], *, json: Codec, time: Callable[[Any], str])
         error=json(row[11]) if row[11] else None,
         temporary=bool(row[12]),
         not_before=time(row[13]) if row[13] is not None else None,
+        attempt=row[14],
     )
 
 
@@ -62,4 +63,5 @@ def run_params(run: Run, *, json: Codec) -> tuple[Any, ...]:
         json(run.error) if run.error else None,
         run.temporary,
         run.not_before,
+        run.attempt,
     )

@@ -74,6 +74,9 @@ class Run:
     temporary: bool = False
     # Not started before this time (after_seconds).
     not_before: str | None = None
+    # How many times a worker has claimed it: 1 on its first execution, more after a retry
+    # (its worker's lease expired). The executor's writes are fenced by it.
+    attempt: int = 0
 
     def to_wire(self) -> Json:
         return {
@@ -90,6 +93,22 @@ class Run:
             "assistant_version": self.assistant_version,
             "error": self.error,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who executes a claimed run, and until when it counts as alive unless renewed."""
+
+    worker_id: str
+    until: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiredLeases:
+    """Runs whose worker stopped renewing its lease: put back in the queue, or failed for good."""
+
+    retried: list[Run]
+    failed: list[Run]
 
 
 @dataclass(frozen=True, slots=True)

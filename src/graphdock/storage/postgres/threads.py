@@ -24,6 +24,8 @@ from graphdock.storage.postgres.rows import timestamp
 from graphdock.storage.records import Json, Page, utc_now
 from graphdock.storage.thread_rows import run_from_row, run_params, thread_from_row
 from graphdock.storage.threads import (
+    ExpiredLeases,
+    Lease,
     MultitaskStrategy,
     NewThread,
     Run,
@@ -178,7 +180,7 @@ class PostgresThreads:
             )
             return run, displaced
 
-    async def claim_run(self: _Connected, now: str) -> Run | None:
+    async def claim_run(self: _Connected, now: str, lease: Lease | None = None) -> Run | None:
         # Why the thread's row is what gets locked, and not only the candidate run's: two claimers
         # skipping each other's locked runs could each take a different pending run of one thread
         # and start both. The thread lock is the one every writer of its runs takes, so holding it
@@ -206,11 +208,18 @@ class PostgresThreads:
                 # snapshot is taken after it, so it sees any claim or interrupt that came between.
                 row = await _one(
                     c,
-                    f"UPDATE runs SET status = 'running', updated_at = %s WHERE run_id = %s"
+                    "UPDATE runs SET status = 'running', updated_at = %s, attempt = attempt + 1,"
+                    " worker_id = %s, lease_expires_at = %s WHERE run_id = %s"
                     " AND status = 'pending' AND NOT EXISTS"
                     " (SELECT 1 FROM runs x WHERE x.thread_id = %s AND x.status = 'running')"
                     f" RETURNING {RUN}",
-                    (now, run_id, thread_id),
+                    (
+                        now,
+                        lease.worker_id if lease else None,
+                        lease.until if lease else None,
+                        run_id,
+                        thread_id,
+                    ),
                 )
                 if row is not None:
                     return _run_row(row)
@@ -230,7 +239,13 @@ class PostgresThreads:
             return _run_row(row)
 
     async def finish_run(
-        self: _Connected, run_id: str, status: RunStatus, *, error: Json | None, outcome: ThreadOutcome | None
+        self: _Connected,
+        run_id: str,
+        status: RunStatus,
+        *,
+        error: Json | None,
+        outcome: ThreadOutcome | None,
+        attempt: int | None = None,
     ) -> Run:
         async with self._write() as c:
             found = await _one(c, "SELECT thread_id FROM runs WHERE run_id = %s", (run_id,))
@@ -240,10 +255,18 @@ class PostgresThreads:
             # created meanwhile either is seen here or marks the thread busy after this commits.
             await _lock_threads(c, [found[0]])
             now = utc_now()
+            fence = "" if attempt is None else " AND status = 'running' AND attempt = %s"
             row = await _one(
                 c,
-                f"UPDATE runs SET status = %s, error = %s, updated_at = %s WHERE run_id = %s RETURNING {RUN}",
-                (status, Jsonb(error) if error else None, now, run_id),
+                "UPDATE runs SET status = %s, error = %s, updated_at = %s, worker_id = NULL,"
+                f" lease_expires_at = NULL WHERE run_id = %s{fence} RETURNING {RUN}",
+                (
+                    status,
+                    Jsonb(error) if error else None,
+                    now,
+                    run_id,
+                    *(() if attempt is None else (attempt,)),
+                ),
             )
             if row is None:
                 raise run_not_found(run_id)
@@ -325,23 +348,42 @@ class PostgresThreads:
             await _settle_thread(c, run.thread_id)
             return run
 
-    async def fail_abandoned_runs(self: _Connected, message: str) -> list[Run]:
+    async def renew_leases(self: _Connected, lease: Lease) -> list[str]:
         async with self._write() as c:
             cursor = await c.execute(
-                "SELECT thread_id FROM threads WHERE thread_id IN"
-                " (SELECT thread_id FROM runs WHERE status = 'running') ORDER BY thread_id FOR UPDATE"
+                "UPDATE runs SET lease_expires_at = %s WHERE worker_id = %s AND status = 'running'"
+                " RETURNING run_id",
+                (lease.until, lease.worker_id),
+            )
+            return [r[0] for r in await cursor.fetchall()]
+
+    async def expire_leases(self: _Connected, now: str, *, max_attempts: int, error: Json) -> ExpiredLeases:
+        async with self._write() as c:
+            # Thread locks first, as every writer of a thread's runs takes them; SKIP LOCKED lets
+            # replicas sweeping at the same moment share the work instead of queueing on it.
+            cursor = await c.execute(
+                "SELECT thread_id FROM threads WHERE thread_id IN (SELECT thread_id FROM runs"
+                " WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < %s))"
+                " ORDER BY thread_id FOR UPDATE SKIP LOCKED",
+                (now,),
             )
             locked = [r[0] for r in await cursor.fetchall()]
-            now = utc_now()
-            rows = await (
-                await c.execute(
-                    "UPDATE runs SET status = 'error', error = %s, updated_at = %s"
-                    f" WHERE status = 'running' AND thread_id = ANY(%s) RETURNING {RUN}",
-                    (Jsonb({"error": "RunAbandoned", "message": message}), now, locked),
-                )
-            ).fetchall()
-            runs = [_run_row(r) for r in rows]
-            for thread_id in sorted({r.thread_id for r in runs}):
+            if not locked:
+                return ExpiredLeases([], [])
+            expired = " WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < %s) AND thread_id = ANY(%s)"
+            retried = await _runs_of(
+                c,
+                "UPDATE runs SET status = 'pending', updated_at = %s, worker_id = NULL, lease_expires_at = NULL"
+                f"{expired} AND attempt < %s RETURNING {RUN}",
+                (now, now, locked, max_attempts),
+            )
+            failed = await _runs_of(
+                c,
+                "UPDATE runs SET status = 'error', error = %s, updated_at = %s, worker_id = NULL,"
+                f" lease_expires_at = NULL{expired} RETURNING {RUN}",
+                (Jsonb(error), now, now, locked),
+            )
+            for thread_id in sorted({r.thread_id for r in failed}):
                 # The failed run's outcome, unless other runs wait on the thread: then it stays busy.
                 await c.execute(
                     "UPDATE threads SET status = CASE WHEN EXISTS"
@@ -349,7 +391,7 @@ class PostgresThreads:
                     " updated_at = %s WHERE thread_id = %s",
                     (thread_id, now, thread_id),
                 )
-            return runs
+            return ExpiredLeases(retried, failed)
 
     async def next_due(self: _Connected) -> str | None:
         async with self._read() as c:
@@ -438,6 +480,11 @@ async def _run(c: Conn, thread_id: str | None, run_id: str) -> Run:
     if row is None or (thread_id is not None and row[1] != thread_id):
         raise run_not_found(run_id)
     return _run_row(row)
+
+
+async def _runs_of(c: Conn, sql: str, params: Sequence[Any]) -> list[Run]:
+    """The runs a statement that RETURNING {RUN} hands back."""
+    return [_run_row(r) for r in await (await c.execute(sql, params)).fetchall()]
 
 
 async def _runs(c: Conn, where: str, params: Sequence[Any]) -> list[Run]:

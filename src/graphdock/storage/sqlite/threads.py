@@ -20,6 +20,8 @@ from graphdock.storage.columns import RUN, RUN_COUNT, THREAD
 from graphdock.storage.records import Json, Page, utc_now
 from graphdock.storage.thread_rows import run_from_row, run_params, thread_from_row
 from graphdock.storage.threads import (
+    ExpiredLeases,
+    Lease,
     MultitaskStrategy,
     NewThread,
     Run,
@@ -147,16 +149,17 @@ class SqliteThreads:
             )
             return run, displaced
 
-    async def claim_run(self: _Connected, now: str) -> Run | None:
+    async def claim_run(self: _Connected, now: str, lease: Lease | None = None) -> Run | None:
         with self._write() as c:
             row = c.execute(
-                f"UPDATE runs SET status = 'running', updated_at = ? WHERE run_id = ("
+                "UPDATE runs SET status = 'running', updated_at = ?, attempt = attempt + 1, worker_id = ?,"
+                " lease_expires_at = ? WHERE run_id = ("
                 " SELECT r.run_id FROM runs r WHERE r.status = 'pending'"
                 " AND (r.not_before IS NULL OR r.not_before <= ?)"
                 " AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.thread_id = r.thread_id AND x.status = 'running')"
                 " ORDER BY r.created_at, r.rowid LIMIT 1"
                 f") RETURNING {RUN}",
-                (now, now),
+                (now, lease.worker_id if lease else None, lease.until if lease else None, now),
             ).fetchone()
             return _run_row(row) if row else None
 
@@ -166,15 +169,29 @@ class SqliteThreads:
             return _run(c, None, run_id)
 
     async def finish_run(
-        self: _Connected, run_id: str, status: RunStatus, *, error: Json | None, outcome: ThreadOutcome | None
+        self: _Connected,
+        run_id: str,
+        status: RunStatus,
+        *,
+        error: Json | None,
+        outcome: ThreadOutcome | None,
+        attempt: int | None = None,
     ) -> Run:
         with self._write() as c:
             now = utc_now()
+            fence = "" if attempt is None else " AND status = 'running' AND attempt = ?"
             row = c.execute(
-                f"UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE run_id = ? RETURNING {RUN}",
-                (status, _json_text(error) if error else None, now, run_id),
+                "UPDATE runs SET status = ?, error = ?, updated_at = ?, worker_id = NULL,"
+                f" lease_expires_at = NULL WHERE run_id = ?{fence} RETURNING {RUN}",
+                (
+                    status,
+                    _json_text(error) if error else None,
+                    now,
+                    run_id,
+                    *(() if attempt is None else (attempt,)),
+                ),
             ).fetchone()
-            if row is None:  # deleted while it ran (a rollback): nothing left to record
+            if row is None:  # deleted while it ran (a rollback), or taken over: nothing to record
                 raise run_not_found(run_id)
             run = _run_row(row)
             waiting = c.execute(
@@ -242,17 +259,31 @@ class SqliteThreads:
             _settle_thread(c, run.thread_id)
             return run
 
-    async def fail_abandoned_runs(self: _Connected, message: str) -> list[Run]:
+    async def renew_leases(self: _Connected, lease: Lease) -> list[str]:
         with self._write() as c:
-            now = utc_now()
-            error = _json_text({"error": "RunAbandoned", "message": message})
             rows = c.execute(
-                f"UPDATE runs SET status = 'error', error = ?, updated_at = ? WHERE status = 'running'"
-                f" RETURNING {RUN}",
-                (error, now),
+                "UPDATE runs SET lease_expires_at = ? WHERE worker_id = ? AND status = 'running' RETURNING run_id",
+                (lease.until, lease.worker_id),
             ).fetchall()
-            runs = [_run_row(r) for r in rows]
-            for thread_id in {r.thread_id for r in runs}:
+            return [r[0] for r in rows]
+
+    async def expire_leases(self: _Connected, now: str, *, max_attempts: int, error: Json) -> ExpiredLeases:
+        expired = " WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ?)"
+        with self._write() as c:
+            retried = c.execute(
+                "UPDATE runs SET status = 'pending', updated_at = ?, worker_id = NULL, lease_expires_at = NULL"
+                f"{expired} AND attempt < ? RETURNING {RUN}",
+                (now, now, max_attempts),
+            ).fetchall()
+            failed = [
+                _run_row(r)
+                for r in c.execute(
+                    "UPDATE runs SET status = 'error', error = ?, updated_at = ?, worker_id = NULL,"
+                    f" lease_expires_at = NULL{expired} RETURNING {RUN}",
+                    (_json_text(error), now, now),
+                ).fetchall()
+            ]
+            for thread_id in {r.thread_id for r in failed}:
                 # The failed run's outcome, unless other runs wait on the thread: then it stays busy.
                 c.execute(
                     "UPDATE threads SET status = CASE WHEN EXISTS (SELECT 1 FROM runs WHERE thread_id = ?"
@@ -260,7 +291,7 @@ class SqliteThreads:
                     " WHERE thread_id = ?",
                     (thread_id, now, thread_id),
                 )
-            return runs
+            return ExpiredLeases([_run_row(r) for r in retried], failed)
 
     async def next_due(self: _Connected) -> str | None:
         with self._read() as c:

@@ -24,6 +24,7 @@ from langgraph_sdk.client import LangGraphClient
 
 from graphdock.app import create_app
 from graphdock.settings import Settings
+from tests.broker import redis_url
 from tests.postgres import backend, database_for, drop_made
 
 TESTS = Path(__file__).parent
@@ -79,8 +80,13 @@ def serve(settings: Settings) -> Iterator[RunningServer]:
 
 def settings_for(db: Path, config: Path = GRAPHS, **overrides: object) -> Settings:
     """A server's settings; `db` names its SQLite file, or under GRAPHDOCK_TEST_BACKEND=postgres
-    stands for a PostgreSQL database of its own (the same one again when a test restarts it)."""
-    url = database_for(str(db)) if backend() == "postgres" else f"sqlite:///{db}"
+    stands for a PostgreSQL database of its own (the same one again when a test restarts it),
+    served as a multi-replica deployment is: with Redis relaying runs' signals and streams."""
+    if backend() == "postgres":
+        overrides = {"redis_url": redis_url(), **overrides}
+        url = database_for(str(db))
+    else:
+        url = f"sqlite:///{db}"
     return Settings(config=config, database_url=url, **overrides)  # type: ignore[arg-type]
 
 

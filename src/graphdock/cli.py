@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--run-concurrency",
             type=int,
-            help="runs executing at once [GRAPHDOCK_RUN_CONCURRENCY; default 32]",
+            help="runs executing at once, 0 for an API-only replica [GRAPHDOCK_RUN_CONCURRENCY; default 32]",
         )
         sub.add_argument(
             "--shutdown-grace-seconds",

@@ -30,7 +30,8 @@ class Settings:
     log_level: str = "info"
     # `graphdock dev` only: restart when the project's files change.
     reload: bool = False
-    # Runs executing at once in this process; more wait in the queue (in the database).
+    # Runs executing at once in this process; more wait in the queue (in the database). 0: this
+    # replica serves the API only and leaves executing runs to the others.
     run_concurrency: int = 32
     # On shutdown, running runs get this long to finish before they are marked interrupted.
     shutdown_grace_seconds: int = 10
@@ -73,9 +74,9 @@ class Settings:
             raise ConfigError(
                 "max_body_bytes must be at least 1024 (--max-body-bytes / GRAPHDOCK_MAX_BODY_BYTES)"
             )
-        if settings.run_concurrency < 1:
+        if settings.run_concurrency < 0:
             raise ConfigError(
-                "run_concurrency must be at least 1 (--run-concurrency / GRAPHDOCK_RUN_CONCURRENCY)"
+                "run_concurrency must be 0 or more (--run-concurrency / GRAPHDOCK_RUN_CONCURRENCY)"
             )
         if settings.run_lease_seconds < 1:
             raise ConfigError(

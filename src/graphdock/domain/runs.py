@@ -269,7 +269,8 @@ class Runs:
         if stream is not None:
             return stream
         if self._relay is not None:
-            if run.status in ACTIVE_RUN or await self._relay.exists(run.run_id):
+            kept = run.kwargs.get("stream_resumable") and await self._relay.exists(run.run_id)
+            if run.status in ACTIVE_RUN or kept:
                 return self._relay.follower(run.run_id, self._still_active(run.run_id))
             return None
         if run.status not in ACTIVE_RUN:

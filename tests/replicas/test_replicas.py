@@ -41,9 +41,10 @@ async def run_status(client: LangGraphClient, thread_id: str, run_id: str) -> st
 async def test_replicas_starting_together_on_a_new_database_all_come_up(replicas: Replicas) -> None:
     # Every one of them applies migrations and sets up the checkpoint tables at the same moment.
     started = replicas.start_together(3)
-    for replica in started:
-        assert httpx.get(f"{replica.url}/ok").status_code == 200
-        assert "Traceback" not in replica.log.read_text()
+    async with httpx.AsyncClient() as http:
+        for replica in started:
+            assert (await http.get(f"{replica.url}/ok")).status_code == 200
+            assert "Traceback" not in replica.log.read_text()
 
 
 async def test_64_concurrent_patches_over_two_replicas_make_64_consecutive_versions(
@@ -188,7 +189,8 @@ async def test_a_run_whose_replica_is_killed_is_retried_from_its_last_checkpoint
         raise AssertionError("step a never completed")
     status, attempt, worker_id = _attempt(database, run_id)
     assert (status, attempt) == ("running", 1)
-    assert worker_id is not None and f"/{doomed.pid}/" in worker_id
+    assert worker_id is not None
+    assert f"/{doomed.pid}/" in worker_id, "the replica about to be killed executes it"
     doomed.kill()
     replicas.start(**flags)  # a replica that can take the run over
 

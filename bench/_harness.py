@@ -23,8 +23,12 @@ from typing import Any, Literal
 
 from _http import RequestFailed
 
-ServerKind = Literal["official", "graphdock", "bare"]
-SERVER_KINDS: tuple[ServerKind, ...] = ("official", "graphdock")
+ServerKind = Literal["official", "graphdock", "graphdock-pg", "graphdock-pg2", "bare"]
+# graphdock: SQLite; graphdock-pg: one replica on PostgreSQL; graphdock-pg2: two replicas on one
+# PostgreSQL and Redis, the client spreading its connections over both.
+SERVER_KINDS: tuple[ServerKind, ...] = ("official", "graphdock", "graphdock-pg", "graphdock-pg2")
+POSTGRES_ADMIN = os.environ.get("GRAPHDOCK_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("GRAPHDOCK_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -108,6 +112,18 @@ def free_port() -> int:
         return port
 
 
+def free_pair() -> int:
+    """A free port whose successor is free too (two replicas)."""
+    while True:
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
 def resolve_official_venv(explicit: str | None = None) -> Path:
     """The venv holding `langgraph dev`: the flag, else $GRAPHDOCK_BENCH_OFFICIAL_VENV, else bench/.venv-official.
 
@@ -175,10 +191,35 @@ def _server_command(
         binary = graphdock_bin or default_graphdock_bin()
         if not binary.exists():
             raise ServerFailed(f"graphdock executable not found at {binary} (--graphdock-bin)")
-        url = database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-        cmd = [str(binary), "serve", "--config", str(config), "--port", str(port), "--host", "127.0.0.1"]
-        cmd += ["--database-url", url]
+        if kind == "graphdock":
+            url = database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+        else:
+            url = database_url or fresh_postgres_database("gd_bench")
+        serve = [str(binary), "serve", "--config", str(config), "--host", "127.0.0.1", "--database-url", url]
+        if kind != "graphdock-pg2":
+            return [*serve, "--port", str(port), *extra_args], env
+        # Migrations first, once, so the replicas start as in a deployment (each would wait its turn).
+        subprocess.run(
+            [str(binary), "migrate", "--config", str(config), "--database-url", url], check=True, env=env
+        )
+        ports = f"{port},{port + 1}"
+        cmd = [sys.executable, str(BENCH_DIR / "replicas.py"), "--ports", ports, "--"]
+        cmd += [*serve, "--port", "{port}", "--redis-url", REDIS_URL]
     return [*cmd, *extra_args], env
+
+
+def fresh_postgres_database(name: str) -> str:
+    """An empty PostgreSQL database for one target (the same name is dropped and made again)."""
+    import psycopg
+
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def replica_count(kind: ServerKind) -> int:
+    return 2 if kind == "graphdock-pg2" else 1
 
 
 def start_server(
@@ -196,7 +237,8 @@ def start_server(
     """Start a server on a private copy of the project in `workdir`; returns once `GET /ok` answers 200."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = copy_project(config_path, workdir)
-    port = port or free_port()
+    if port is None:
+        port = free_pair() if replica_count(kind) == 2 else free_port()
     cmd, env = _server_command(
         kind, config, port, workdir, official_venv, graphdock_bin, database_url, extra_args
     )
@@ -208,7 +250,9 @@ def start_server(
         process = subprocess.Popen(
             cmd, cwd=config.parent, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    handle = ServerHandle(kind, f"http://127.0.0.1:{port}", process, workdir, log_path)
+    # Several replicas: comma-separated base URLs, which make_client balances over.
+    urls = ",".join(f"http://127.0.0.1:{port + i}" for i in range(replica_count(kind)))
+    handle = ServerHandle(kind, urls, process, workdir, log_path)
     _LIVE.add(handle)
     try:
         _wait_ready(handle, ready_timeout)
@@ -228,9 +272,12 @@ def _wait_ready(handle: ServerHandle, timeout: float) -> None:
                 f"log {handle.log_path}:\n{handle.log_tail()}"
             )
         try:
-            with urllib.request.urlopen(handle.base_url + "/ok", timeout=2) as r:
-                if r.status == 200:
-                    return
+            for url in handle.base_url.split(","):
+                with urllib.request.urlopen(url + "/ok", timeout=2) as r:
+                    if r.status != 200:
+                        break
+            else:
+                return
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.05)

@@ -173,8 +173,32 @@ class HttpxClient:
         await self._client.aclose()
 
 
+class RoundRobinClient:
+    """Requests spread over several replicas in turn, as a load balancer in front of them would."""
+
+    def __init__(self, clients: list[Client]) -> None:
+        self._clients = clients
+        self._next = 0
+
+    async def request(self, method: str, path: str, body: Any = None) -> Response:
+        client = self._clients[self._next]
+        self._next = (self._next + 1) % len(self._clients)
+        return await client.request(method, path, body)
+
+    async def close_idle(self) -> None:
+        for client in self._clients:
+            await client.close_idle()
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            await client.aclose()
+
+
 def make_client(kind: str, base_url: str, timeout: float = 30.0) -> Client:
-    """`timeout` bounds each request (seconds); a request that exceeds it raises TimeoutError."""
+    """`timeout` bounds each request (seconds); a request that exceeds it raises TimeoutError.
+    `base_url` may list several replicas, comma-separated: requests go to each in turn."""
+    if "," in base_url:
+        return RoundRobinClient([make_client(kind, url, timeout) for url in base_url.split(",")])
     if kind == "raw":
         return RawClient(base_url, timeout)
     if kind == "httpx":

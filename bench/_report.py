@@ -69,9 +69,15 @@ def render_table(results: list[TargetResult], title: str) -> str:
         names += [n for n in r.phases if n not in names]
     cell = f"{'req/s':>9} {'p50':>8} {'p99':>8} {'err':>5} {'cpu/req':>8}"
     compare = len(shown) == 2
+    # More than two targets: each one's throughput relative to the first (the yardstick).
+    against_first = shown[1:] if len(shown) > 2 else []
     head = f"{'':<18}" + "".join(f" | {r.label:^{len(cell)}}" for r in shown)
     sub = f"{'operation':<18}" + "".join(f" | {cell}" for _ in shown)
     legend = "latency in ms (successful requests only); cpu/req = server CPU ms per answered request"
+    if against_first:
+        head += "".join(f" | {r.label:^9}" for r in against_first)
+        sub += "".join(f" | {'req/s':>9}" for _ in against_first)
+        legend += f"; the last columns: req/s relative to {shown[0].label}"
     if compare:
         base, cand = shown[0].label, shown[1].label
         head += f" | {cand + '/' + base:^26}"
@@ -89,6 +95,10 @@ def render_table(results: list[TargetResult], title: str) -> str:
                 f" | {_fmt(s.rps, 1):>9} {_fmt(s.percentile_ms(50), 2):>8} {_fmt(s.percentile_ms(99), 2):>8}"
                 f" {s.error_count:>5} {_fmt(s.server_cpu_ms_per_request(), 2):>8}"
             )
+        for r in against_first:
+            s0, s1 = shown[0].phases.get(name), r.phases.get(name)
+            rps_ratio = ratios(s0, s1)[0] if s0 is not None and s1 is not None else math.nan
+            row += f" | {_fmt(rps_ratio, 2, 'x'):>9}"
         if compare and name in shown[0].phases and name in shown[1].phases:
             rps, p50, p99 = ratios(shown[0].phases[name], shown[1].phases[name])
             row += f" | {_fmt(rps, 2, 'x'):>8} {_fmt(p50, 2, 'x'):>8} {_fmt(p99, 2, 'x'):>8}"

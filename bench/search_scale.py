@@ -57,13 +57,22 @@ def database_url(backend: str, n: int, workdir: Path) -> str:
     return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
-async def measure(backend: str, n: int, workdir: Path, repeat: int) -> dict[str, float]:
+def database_url_of(n: int) -> str:
+    return POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/gd_search_{n}"
+
+
+async def measure(backend: str, n: int, workdir: Path, repeat: int, analyze: bool) -> dict[str, float]:
     storage = storage_for(database_url(backend, n, workdir))
     await storage.open()
     try:
         started = time.perf_counter()
         await fill(storage, n)
         print(f"{backend}: {n} assistants stored in {time.perf_counter() - started:.1f}s", flush=True)
+        # What autovacuum does within about a minute of a bulk load: until then the planner has no
+        # statistics for the new rows and may pick a slow plan (see --no-analyze).
+        if backend == "postgres" and analyze:
+            with psycopg.connect(database_url_of(n), autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE assistants")
         return {label: await timed(storage, where, repeat) for label, where in FILTERS.items()}
     finally:
         await storage.close()
@@ -77,10 +86,18 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--sizes", default="1000,100000", help="comma-separated assistant counts")
     parser.add_argument("--repeat", type=int, default=30, help="searches per filter (median reported)")
+    parser.add_argument(
+        "--no-analyze",
+        dest="analyze",
+        action="store_false",
+        help="PostgreSQL: search right after the bulk load, before autovacuum has gathered statistics",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        results = {n: asyncio.run(measure(args.backend, n, Path(tmp), args.repeat)) for n in sizes}
+        results = {
+            n: asyncio.run(measure(args.backend, n, Path(tmp), args.repeat, args.analyze)) for n in sizes
+        }
     header = "".join(f"{n:>12,}" for n in sizes)
     print(f"\nsearch p50 in ms, 10 per page, {args.backend}\n{'filter':28}{header}{'ratio':>10}")
     for label in FILTERS:

@@ -64,9 +64,10 @@ def where_sql(where: AssistantFilter) -> tuple[str, list[Any]]:
         parts.append("graph_id = %s")
         params.append(where.graph_id)
     if where.name:
-        # lower() on both sides, as the SQLite backend does: "ß" is not folded into "ss".
-        parts.append("strpos(lower(name), lower(%s)) > 0")
-        params.append(where.name)
+        # lower() on both sides, as the SQLite backend does: "ß" is not folded into "ss". LIKE,
+        # not strpos, so the trigram index (migration 0005) can serve it; the pattern is escaped.
+        parts.append("lower(name) LIKE '%%' || lower(%s) || '%%'")
+        params.append(where.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
     if where.metadata:
         parts.append("metadata @> %s")  # served by the GIN index
         params.append(Jsonb(where.metadata))

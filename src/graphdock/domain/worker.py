@@ -176,6 +176,8 @@ class Worker:
                 await self.tick()
             except GraphdockError as exc:  # the database is unreachable for a moment: next tick
                 log.warning("worker.tick_failed", error=exc.detail)
+            except Exception:  # a top-level guard: a dead ticker would let every lease here lapse
+                log.exception("worker.tick_crashed")
             await asyncio.sleep(self._lease_seconds / 3)
 
     async def tick(self) -> None:

@@ -69,7 +69,11 @@ class Relay:
 
     async def mirror(self, run_id: str, stream: RunStream) -> None:
         """Relay a run's events from now on, numbered after whatever earlier attempts published."""
-        last = await self._last_id(run_id)
+        try:
+            last = await self._last_id(run_id)
+        except (RedisError, OSError) as exc:  # the run goes on; only its relay suffers
+            log.warning("relay.unreachable", run_id=run_id, error=str(exc))
+            last = 0
         key = self._key(run_id)
         stream.relay_to(
             lambda e: self._queue.put_nowait(
@@ -89,7 +93,11 @@ class Relay:
 
     async def exists(self, run_id: str) -> bool:
         """Whether the run's stream is still kept (a run that ended: for its retention period)."""
-        return bool(await self._redis.exists(self._key(run_id)))
+        try:
+            return bool(await self._redis.exists(self._key(run_id)))
+        except (RedisError, OSError) as exc:
+            log.warning("relay.unreachable", run_id=run_id, error=str(exc))
+            return False
 
     async def _write(self) -> None:
         while True:
@@ -174,7 +182,11 @@ class RelayedStream:
 
     async def _now(self) -> str | None:
         """The cursor for "from now on": the last entry's id, or None if that entry ends the run."""
-        latest = await _latest(self._redis, self._key)
+        try:
+            latest = await _latest(self._redis, self._key)
+        except (RedisError, OSError) as exc:  # follow() waits for Redis, or for the run's end
+            log.warning("relay.read_failed", error=str(exc))
+            return "0-0"
         if latest is None:
             return "0-0"
         entry_id, fields = latest

@@ -127,7 +127,7 @@ export function AssistantForm({ assistantId, graph: initialGraph }: { assistantI
         setSaveError(new Error("The server rejected a value; see the field marked below"));
       } else if (placed) {
         const key = placed.field === "config.configurable" ? (target === "context" ? "context" : "config") : placed.field;
-        setFieldErrors({ [key]: [...placed.path, ""].join(".") + placed.message });
+        setFieldErrors({ [key]: placed.path.length ? `${placed.path.join(".")}: ${placed.message}` : placed.message });
         setSaveError(new Error("The server rejected a value; see the field marked below"));
       } else setSaveError(err);
     } finally {
@@ -205,7 +205,7 @@ export function AssistantForm({ assistantId, graph: initialGraph }: { assistantI
               <JsonInput
                 label={target === "context" ? "config (JSON, without configurable: it mirrors context)" : "config (JSON)"}
                 value={target === "context" ? withoutConfigurable(config) : config}
-                onChange={jsonChange("config", (v) => setConfig(target === "context" ? v : v))}
+                onChange={jsonChange("config", setConfig)}
                 error={fieldErrors.config}
                 help="tags, recursion_limit, configurable, …"
               />

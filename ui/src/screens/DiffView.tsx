@@ -78,9 +78,7 @@ function ChangeRow({ row }: { row: Row }) {
         <code>{row.label}</code> <span className={`badge ${change.kind}`}>{change.kind}</span>
         {row.also ? <span className="muted small-text"> (and its mirror {row.also})</span> : null}
       </div>
-      {change.kind === "changed" && isLongText(change.old) && isLongText(change.new) ? (
-        <TextDiff from={change.old as string} to={change.new as string} />
-      ) : change.kind === "changed" && typeof change.old === "string" && typeof change.new === "string" && (isLongText(change.old) || isLongText(change.new)) ? (
+      {change.kind === "changed" && typeof change.old === "string" && typeof change.new === "string" && (isLongText(change.old) || isLongText(change.new)) ? (
         <TextDiff from={change.old} to={change.new} />
       ) : (
         <div className="values">
@@ -111,7 +109,9 @@ export function DiffView({ assistant, query }: { assistant: Assistant; query: UR
   }, [assistant.assistant_id]);
   const numbers = (versions ?? []).map((v) => v.version);
   const to = Number(query.get("to")) || assistant.version;
-  const from = Number(query.get("from")) || numbers.find((n) => n < to) || to;
+  // Default: what the active version changed, i.e. from the newest version older than it (or,
+  // after a rollback, from the newest version after it).
+  const from = Number(query.get("from")) || numbers.find((n) => n < to) || numbers.find((n) => n !== to) || to;
 
   useEffect(() => {
     if (!versions) return;

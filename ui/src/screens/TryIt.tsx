@@ -125,7 +125,7 @@ export function TryIt({ assistant }: { assistant: Assistant }) {
           <p>
             {version !== null ? (
               <span className="badge active" data-testid="run-version">
-                version {version}
+                Ran assistant version {version}
               </span>
             ) : (
               <span className="muted">starting…</span>

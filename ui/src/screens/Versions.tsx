@@ -180,7 +180,7 @@ export function Versions({
               <th scope="col">Version</th>
               <th scope="col">Created</th>
               <th scope="col">Name / description</th>
-              <th scope="col">Change</th>
+              <th scope="col" className="wide-only">Change</th>
               <th scope="col" className="wide-only">By</th>
             </tr>
           </thead>
@@ -206,7 +206,7 @@ export function Versions({
                   {v.name}
                   {v.description ? <div className="muted small-text">{v.description}</div> : null}
                 </td>
-                <td>{changeText(v)}</td>
+                <td className="wide-only">{changeText(v)}</td>
                 <td className="wide-only">{v.changed_by ?? <span className="muted">—</span>}</td>
               </tr>
             ))}

@@ -9,7 +9,9 @@ test-artifacts/ui/ for a person to look at.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +194,46 @@ def test_phone_width_keeps_every_column_readable(
     expect(phone.get_by_role("heading", name="agent")).to_be_visible()
     shot(phone, artifacts, "phone-assistant")
     context.close()
+
+
+def test_the_form_sends_the_complete_configuration_defaults_included(
+    page: Page, ui_server: RunningServer
+) -> None:
+    page.goto("/#/new")
+    page.get_by_label("Name", exact=True).fill("Defaults")
+    page.get_by_label("System Prompt").fill("Be brief.")
+    page.get_by_role("button", name="Create — creates version 1").click()
+    expect(page.get_by_role("status").filter(has_text="Saved as version 1")).to_be_visible()
+    saved = httpx.get(f"{ui_server.url}/assistants/{assistant_id_of(page)}").json()
+    # model_name was never touched: the schema's default is sent, not left out.
+    assert saved["context"] == {"model_name": "anthropic", "system_prompt": "Be brief."}
+    assert saved["config"]["configurable"] == saved["context"]
+
+
+def test_the_table_filters_by_metadata_sorts_and_pages(page: Page, ui_server: RunningServer) -> None:
+    tag = {"batch": uuid.uuid4().hex}
+    for i in range(23):
+        r = httpx.post(
+            f"{ui_server.url}/assistants",
+            json={"graph_id": "agent", "name": f"Batch {i:02d}", "metadata": tag},
+        )
+        assert r.status_code == 200, r.text
+    page.goto("/")
+    page.get_by_label("Metadata (JSON, matches by containment)").fill(json.dumps(tag))
+    page.get_by_role("button", name="Filter").click()
+    main = page.get_by_role("main")
+    rows = main.get_by_role("row").filter(has=page.get_by_role("link", name=re.compile("^Batch")))
+    expect(rows).to_have_count(20)
+    expect(main.get_by_role("status").filter(has_text="of 23")).to_have_text("1\u201320 of 23")
+    page.get_by_role("button", name="Name").click()  # sort by name, descending first
+    expect(rows.first.get_by_role("link")).to_have_text("Batch 22")
+    page.get_by_role("button", name=re.compile("^Name")).click()  # ascending
+    expect(rows.first.get_by_role("link")).to_have_text("Batch 00")
+    page.get_by_role("button", name="Next").click()
+    expect(rows).to_have_count(3)
+    expect(rows.first.get_by_role("link")).to_have_text("Batch 20")
+    expect(main.get_by_role("status").filter(has_text="of 23")).to_have_text("21\u201323 of 23")
+    expect(page.get_by_role("button", name="Next")).to_be_disabled()
+    page.get_by_label("Name contains").fill("no such name")
+    page.get_by_role("button", name="Filter").click()
+    expect(main.get_by_text("No assistant matches these filters")).to_be_visible()

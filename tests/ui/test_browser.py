@@ -192,7 +192,10 @@ def test_phone_width_keeps_every_column_readable(
     shot(phone, artifacts, "phone-table")
     main.get_by_role("link", name="agent", exact=True).click()
     expect(phone.get_by_role("heading", name="agent")).to_be_visible()
-    shot(phone, artifacts, "phone-assistant")
+    phone.get_by_role("radio", name="Select version 1").click()
+    expect(phone.get_by_role("switch", name="Active")).to_be_checked()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, artifacts, "phone-versions")
     context.close()
 
 

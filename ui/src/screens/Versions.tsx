@@ -178,7 +178,7 @@ export function Versions({
             <tr>
               <th scope="col">Select</th>
               <th scope="col">Version</th>
-              <th scope="col">Created</th>
+              <th scope="col" className="wide-only">Created</th>
               <th scope="col">Name / description</th>
               <th scope="col" className="wide-only">Change</th>
               <th scope="col" className="wide-only">By</th>
@@ -199,7 +199,7 @@ export function Versions({
                 <td>
                   {v.version} {v.version === assistant.version ? <span className="badge active">active</span> : null}
                 </td>
-                <td>
+                <td className="wide-only">
                   <When iso={v.created_at} />
                 </td>
                 <td>

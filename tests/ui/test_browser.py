@@ -12,6 +12,7 @@ import contextlib
 import json
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +241,35 @@ def test_the_table_filters_by_metadata_sorts_and_pages(page: Page, ui_server: Ru
     page.get_by_label("Name contains").fill("no such name")
     page.get_by_role("button", name="Filter").click()
     expect(main.get_by_text("No assistant matches these filters")).to_be_visible()
+
+
+def test_nested_values_are_edited_as_json(
+    browser: Any, start_server: Callable[..., RunningServer], artifacts: Path
+) -> None:
+    server = start_server(config=Path(__file__).parent / "graphs" / "langgraph.json")
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto("/#/new?graph=nested")
+    page.get_by_label("Name", exact=True).fill("Nested")
+    expect(page.get_by_label("System Prompt")).to_have_value("Be brief.")
+    page.get_by_label("Temperature").fill("0.2")
+    limits = page.get_by_label(re.compile(r"^Limits.*\(JSON\)"))
+    expect(limits).to_have_value(re.compile(r'"max_tokens": 256'))  # the nested model's defaults
+    limits.fill('{"max_tokens": 100, "stop": ["END"]}')
+    expect(page.get_by_label(re.compile(r"^Tools.*\(JSON\)"))).to_have_value("[]")
+    headers = page.get_by_label(re.compile(r"^Headers.*\(JSON\)"))
+    headers.fill("{not json")
+    expect(page.get_by_role("alert").filter(has_text="Not valid JSON")).to_be_visible()
+    headers.fill('{"x-team": "search"}')
+    expect(page.get_by_role("alert").filter(has_text="Not valid JSON")).to_have_count(0)
+    shot(page, artifacts, "nested-form")
+    page.get_by_role("button", name="Create — creates version 1").click()
+    expect(page.get_by_role("status").filter(has_text="Saved as version 1")).to_be_visible()
+    saved = httpx.get(f"{server.url}/assistants/{assistant_id_of(page)}").json()
+    assert saved["context"] == {
+        "system_prompt": "Be brief.",
+        "temperature": 0.2,
+        "limits": {"max_tokens": 100, "stop": ["END"]},
+        "headers": {"x-team": "search"},
+    }
+    context.close()

@@ -47,15 +47,32 @@ function JsonField({ formData, onChange, fieldPathId, schema, name, required, ra
 
 const LONG_TEXT = /prompt|instruction|template|message|description/i;
 
+const SCALARS = ["string", "number", "integer", "boolean"];
+
 function isNested(schema: RJSFSchema): boolean {
-  if (schema.type === "object" || schema.properties || schema.additionalProperties) return true;
-  if (schema.type === "array") {
-    const items = schema.items as RJSFSchema | undefined;
-    return !items || typeof items !== "object" || !["string", "number", "integer", "boolean"].includes(String(items.type));
+  // A $ref points into $defs, which pydantic uses for nested models.
+  if (schema.$ref || schema.type === "object" || schema.properties || schema.additionalProperties) return true;
+  // Lists too: RJSF's list editor needs an icon font (offline, there is none), and JSON is clearer.
+  if (schema.type === "array" || schema.items) return true;
+  // Unions have no good widget: edit them as JSON (`X | None` for a scalar X is simplified first).
+  return !!(schema.anyOf ?? schema.oneOf);
+}
+
+/** `X | None` with a scalar X (pydantic's Optional) as plain X: an empty field leaves the key out,
+ * so the graph's own default (None) applies; setting an explicit null stays possible in raw JSON. */
+export function simplified(schema: RJSFSchema): RJSFSchema {
+  const properties: Record<string, RJSFSchema> = {};
+  for (const [key, raw] of Object.entries(schema.properties ?? {})) {
+    let prop = raw as RJSFSchema;
+    const union = (prop.anyOf ?? prop.oneOf) as RJSFSchema[] | undefined;
+    const real = union?.filter((s) => s.type !== "null") ?? [];
+    if (union && real.length === 1 && real.length < union.length && SCALARS.includes(String(real[0].type)) && !real[0].$ref) {
+      const { anyOf: _a, oneOf: _o, default: fallback, ...rest } = prop;
+      prop = { ...rest, ...real[0], ...(fallback === null || fallback === undefined ? {} : { default: fallback }) };
+    }
+    properties[key] = prop;
   }
-  // Unions other than "X or null" have no good widget: edit them as JSON.
-  const union = (schema.anyOf ?? schema.oneOf) as RJSFSchema[] | undefined;
-  return !!union && union.filter((s) => s.type !== "null").length > 1;
+  return { ...schema, properties };
 }
 
 /** Widgets per top-level property: long prose as text areas, nested values as JSON. */
@@ -88,7 +105,7 @@ export function SchemaForm({
   extraErrors?: ErrorSchema;
   formRef: RefObject<Form>;
 }) {
-  const rjsfSchema = schema as RJSFSchema;
+  const rjsfSchema = simplified(schema as RJSFSchema);
   return (
     <Form
       ref={formRef}

@@ -273,3 +273,46 @@ def test_nested_values_are_edited_as_json(
         "headers": {"x-team": "search"},
     }
     context.close()
+
+
+def test_restore_delete_a_version_and_delete_the_assistant(page: Page, ui_server: RunningServer) -> None:
+    api = httpx.Client(base_url=ui_server.url, timeout=30)
+    created = api.post(
+        "/assistants", json={"graph_id": "agent", "name": "History", "context": {"system_prompt": "one"}}
+    )
+    assistant_id = created.json()["assistant_id"]
+    for prompt in ("two", "three"):
+        assert (
+            api.patch(f"/assistants/{assistant_id}", json={"context": {"system_prompt": prompt}}).status_code
+            == 200
+        )
+    page.goto(f"/#/assistants/{assistant_id}/versions")
+
+    # The active version cannot be deleted; an older one can be restored as a new version.
+    page.get_by_role("radio", name="Select version 3").click()
+    expect(page.get_by_role("button", name="Delete version 3")).to_be_disabled()
+    page.get_by_role("radio", name="Select version 1").click()
+    page.get_by_role("button", name="Restore as new version").click()
+    expect(page.get_by_test_id("active-version")).to_have_text("version 4")
+    expect(page.get_by_role("row").filter(has_text="restored from version 1")).to_have_count(1)
+    assert api.get(f"/assistants/{assistant_id}").json()["context"]["system_prompt"] == "one"
+
+    # Deleting a version asks first.
+    page.get_by_role("radio", name="Select version 2").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete version 2").click()
+    expect(page.get_by_role("radio", name="Select version 2")).to_have_count(0)
+    versions = api.post(f"/assistants/{assistant_id}/versions", json={}).json()
+    assert [v["version"] for v in versions] == [4, 3, 1]
+
+    # Delete the assistant, its 3 versions and its threads.
+    thread = api.post("/threads", json={"metadata": {"assistant_id": assistant_id}}).json()
+    page.get_by_role("button", name="Delete…").click()
+    dialog = page.get_by_role("dialog", name="Delete assistant")
+    expect(dialog).to_contain_text("all 3 of its versions")
+    dialog.get_by_label("Also delete its threads").check()
+    dialog.get_by_role("button", name="Delete assistant and 3 versions").click()
+    expect(page.get_by_role("heading", name="Assistants")).to_be_visible()
+    assert api.get(f"/assistants/{assistant_id}").status_code == 404
+    assert api.get(f"/threads/{thread['thread_id']}").status_code == 404
+    api.close()

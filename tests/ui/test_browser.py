@@ -316,3 +316,29 @@ def test_restore_delete_a_version_and_delete_the_assistant(page: Page, ui_server
     assert api.get(f"/assistants/{assistant_id}").status_code == 404
     assert api.get(f"/threads/{thread['thread_id']}").status_code == 404
     api.close()
+
+
+def test_keyboard_and_the_api_key_setting(page: Page) -> None:
+    page.goto("/")
+    expect(page.get_by_role("link", name="agent", exact=True)).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("main")).to_be_focused()
+
+    # The key is kept in the browser and sent as x-api-key from then on.
+    page.get_by_role("button", name="API key: none").click()
+    page.get_by_label("API key (sent as x-api-key, kept in this browser)").fill("secret-123")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="API key: set")).to_be_visible()
+    with page.expect_request(lambda r: r.url.endswith("/assistants/search")) as sent:
+        page.reload()
+    assert sent.value.headers.get("x-api-key") == "secret-123"
+
+    # The delete dialog is a real modal: Escape closes it.
+    page.get_by_role("link", name="agent", exact=True).click()
+    page.get_by_role("button", name="Delete…").click()
+    dialog = page.get_by_role("dialog", name="Delete assistant")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()

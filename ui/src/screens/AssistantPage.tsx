@@ -52,7 +52,7 @@ function DeleteAssistant({ assistant, onClose }: { assistant: Assistant; onClose
         <button type="button" className="danger" disabled={busy || count === null} onClick={remove}>
           {busy ? "Deleting…" : count === null ? "Delete" : `Delete assistant and ${count} version${count === 1 ? "" : "s"}`}
         </button>
-        <button type="button" onClick={onClose} autoFocus>
+        <button type="button" onClick={onClose} data-autofocus>
           Cancel
         </button>
       </div>

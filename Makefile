@@ -6,7 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 2024
 
-.PHONY: setup dev test lint typecheck pytest bench clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: setup dev test lint typecheck pytest bench clean ui browser
 
 $(BIN)/graphdock: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,15 +33,26 @@ typecheck: setup
 # unreachable server fails the run instead of skipping).
 PG_SUITES := tests/api tests/runs tests/test_guide.py tests/cli/test_transfer.py tests/test_js_sdk.py
 
-pytest: setup
+pytest: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	GRAPHDOCK_TEST_BACKEND=postgres $(BIN)/python -m pytest $(PG_SUITES) $(PYTEST_ARGS)
 
 test: lint typecheck pytest  ## what CI runs: lint, strict types, the whole test suite
+
+# The web UI (ui/, Vite + React) is built into the package, and the build is committed, so users
+# never need node; tests/ui/test_build.py fails when the committed build differs from the sources.
+ui:  ## rebuild the web UI into src/graphdock/ui/static (needs Node.js >= 20 and npm)
+	cd ui && npm ci --no-audit --no-fund && npm run build
+
+# The UI's browser tests drive Debian's Chromium (Playwright's own download is not used). Installed
+# only when missing, and only where apt-get exists; elsewhere those tests skip (under CI they fail).
+browser:
+	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| echo "note: could not install chromium; the browser tests will skip (and fail under CI=true)"
 
 bench: setup  ## graphdock vs the official `langgraph dev`, same load, one run (see bench/README.md)
 	$(BIN)/python bench/assistants.py $(BENCH_ARGS)
 	$(BIN)/python bench/runs.py $(BENCH_RUNS_ARGS)
 
 clean:
-	rm -rf $(VENV) tests/js/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/js/node_modules ui/node_modules test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphdock.api import assistants, runs, system, threads, transfer, versions
+from graphdock.api import assistants, runs, system, threads, transfer, ui, versions
 from graphdock.api.endpoints import JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
 from graphdock.api.openapi import build_openapi
@@ -71,7 +71,7 @@ def create_app(settings: Settings, graphs: GraphRegistry | None = None) -> Starl
             await storage.close()
 
     app = Starlette(
-        routes=routes((*API, *system.META_ENDPOINTS)),
+        routes=routes((*API, *system.META_ENDPOINTS, *ui.ENDPOINTS)),
         middleware=[Middleware(RequestGuard)],
         exception_handlers={GraphdockError: _graphdock_error, HTTPException: _http_error},
         lifespan=lifespan,

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+from graphdock.api import ui
 from graphdock.app import create_app
 from tests.conftest import RunningServer, settings_for
 
@@ -42,7 +43,8 @@ GRAPHDOCK_OPERATIONS = {
     ("post", "/assistants/import"),
 }
 # Served, but about the API rather than part of it.
-META_PATHS = {"/openapi.json", "/docs"}
+# Served but not part of the API it describes: the document itself, its reader, and the web UI.
+META_PATHS = {"/openapi.json", "/docs", *(endpoint.path for endpoint in ui.ENDPOINTS)}
 
 
 @pytest.fixture(scope="module")

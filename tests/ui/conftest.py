@@ -1,0 +1,72 @@
+"""The UI suites' tools: node/npm for the build check, Debian's Chromium driven by Playwright.
+
+On a laptop without them these tests skip, saying what is missing; under CI=true they fail, since
+CI must run them (`make test` installs Chromium when it can).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import EXAMPLE, RunningServer, serve, settings_for
+
+ROOT = Path(__file__).parents[2]
+UI_SRC = ROOT / "ui"
+STATIC = ROOT / "src" / "graphdock" / "ui" / "static"
+ARTIFACTS = ROOT / "test-artifacts" / "ui"
+CHROMIUM = Path(os.environ.get("GRAPHDOCK_TEST_CHROMIUM", "/usr/bin/chromium"))
+
+
+def unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this test may not be skipped)")
+    pytest.skip(reason)
+
+
+def require_tool(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        unavailable(f"`{tool}` not found on PATH: building the UI needs Node.js >= 20 with npm")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server of the module's own on the bundled example (the guide's agent), fresh database."""
+    with serve(settings_for(tmp_path_factory.mktemp("ui") / "graphdock.sqlite3", EXAMPLE)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        unavailable(f"{CHROMIUM} not found: `apt-get install -y chromium` (Debian) for the browser tests")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the `playwright` package is missing: `pip install -e '.[dev]'`")
+    with sync_playwright() as pw:
+        # Playwright's own browser download cannot be used here; Debian's Chromium can.
+        launched = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def http_sync(server: RunningServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as raw:
+        yield raw

@@ -1,0 +1,216 @@
+// The graphdock JSON API, as the UI uses it: same origin, `{"detail": ...}` errors, an optional
+// x-api-key header from the setting in the page header.
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+export interface Assistant {
+  assistant_id: string;
+  graph_id: string;
+  config: JsonObject;
+  context: JsonObject;
+  metadata: JsonObject;
+  name: string;
+  description: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Version extends Omit<Assistant, "updated_at"> {
+  change?: string | null;
+  changed_by?: string | null;
+  restored_from?: number | null;
+}
+
+export interface Change {
+  field: string;
+  path: string[];
+  kind: "added" | "removed" | "changed";
+  old?: Json;
+  new?: Json;
+}
+
+export interface Diff {
+  assistant_id: string;
+  from_version: number;
+  to_version: number;
+  changes: Change[];
+}
+
+export interface Schemas {
+  graph_id: string;
+  input_schema: JsonObject | null;
+  output_schema: JsonObject | null;
+  state_schema: JsonObject | null;
+  config_schema: JsonObject | null;
+  context_schema: JsonObject | null;
+}
+
+export interface GraphJson {
+  nodes: { id: string; data?: Json; type?: string }[];
+  edges: { source: string; target: string; conditional?: boolean; data?: Json }[];
+}
+
+const KEY_STORAGE = "graphdock.apiKey";
+
+export function getApiKey(): string {
+  return localStorage.getItem(KEY_STORAGE) ?? "";
+}
+
+export function setApiKey(key: string): void {
+  if (key) localStorage.setItem(KEY_STORAGE, key);
+  else localStorage.removeItem(KEY_STORAGE);
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(`${status}: ${detail}`);
+  }
+}
+
+function headers(ifMatch?: number): Record<string, string> {
+  const h: Record<string, string> = { "content-type": "application/json" };
+  const key = getApiKey();
+  if (key) h["x-api-key"] = key;
+  if (ifMatch !== undefined) h["if-match"] = `"${ifMatch}"`;
+  return h;
+}
+
+async function failure(response: Response): Promise<ApiError> {
+  let detail = response.statusText || "Request failed";
+  try {
+    const body = await response.json();
+    if (body && typeof body.detail !== "undefined") {
+      detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+    }
+  } catch {
+    // not JSON: keep the status text
+  }
+  return new ApiError(response.status, detail);
+}
+
+export interface Reply<T> {
+  data: T;
+  headers: Headers;
+}
+
+export async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  ifMatch?: number,
+): Promise<Reply<T>> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: headers(ifMatch),
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "The server could not be reached");
+  }
+  if (!response.ok) throw await failure(response);
+  const data = response.status === 204 ? (null as T) : ((await response.json()) as T);
+  return { data, headers: response.headers };
+}
+
+export async function call<T>(method: string, path: string, body?: unknown, ifMatch?: number): Promise<T> {
+  return (await request<T>(method, path, body, ifMatch)).data;
+}
+
+const a = (id: string) => `/assistants/${encodeURIComponent(id)}`;
+
+export const assistants = {
+  get: (id: string) => call<Assistant>("GET", a(id)),
+  create: (body: JsonObject) => call<Assistant>("POST", "/assistants", body),
+  update: (id: string, body: JsonObject, ifMatch: number) => call<Assistant>("PATCH", a(id), body, ifMatch),
+  remove: (id: string, deleteThreads: boolean) =>
+    call<null>("DELETE", `${a(id)}?delete_threads=${deleteThreads}`),
+  search: (body: JsonObject) => request<Assistant[]>("POST", "/assistants/search", body),
+  count: (body: JsonObject) => call<number>("POST", "/assistants/count", body),
+  versions: (id: string, limit: number, offset: number) =>
+    call<Version[]>("POST", `${a(id)}/versions`, { limit, offset }),
+  version: (id: string, v: number) => call<Version>("GET", `${a(id)}/versions/${v}`),
+  setLatest: (id: string, version: number, ifMatch: number) =>
+    call<Assistant>("POST", `${a(id)}/latest`, { version }, ifMatch),
+  restore: (id: string, v: number, ifMatch: number) =>
+    call<Assistant>("POST", `${a(id)}/versions/${v}/restore`, undefined, ifMatch),
+  deleteVersion: (id: string, v: number, ifMatch: number) =>
+    call<null>("DELETE", `${a(id)}/versions/${v}`, undefined, ifMatch),
+  diff: (id: string, from: number, to: number) => call<Diff>("GET", `${a(id)}/diff?from=${from}&to=${to}`),
+  schemas: (id: string) => call<Schemas>("GET", `${a(id)}/schemas`),
+  graph: (id: string) => call<GraphJson>("GET", `${a(id)}/graph`),
+};
+
+/** Every version of an assistant (up to 1000), newest first: for counts and version pickers. */
+export async function allVersions(id: string): Promise<Version[]> {
+  return assistants.versions(id, 1000, 0);
+}
+
+/** The graphs this server serves: each has a default assistant made at start-up. */
+export async function graphIds(): Promise<string[]> {
+  const { data } = await assistants.search({ metadata: { created_by: "system" }, limit: 1000 });
+  return [...new Set(data.map((x) => x.graph_id))].sort();
+}
+
+export interface StreamEvent {
+  event: string;
+  data: Json;
+}
+
+/** POST a run and read its server-sent events as they come (EventSource cannot POST). */
+export async function streamRun(
+  threadId: string,
+  body: JsonObject,
+  onEvent: (event: StreamEvent) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const response = await fetch(`/threads/${encodeURIComponent(threadId)}/runs/stream`, {
+    method: "POST",
+    headers: headers(),
+    body: JSON.stringify(body),
+    signal,
+  });
+  if (!response.ok || !response.body) throw await failure(response);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value.replace(/\r\n/g, "\n");
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = "message";
+      const data: string[] = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) event = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) {
+        let parsed: Json;
+        try {
+          parsed = JSON.parse(data.join("\n")) as Json;
+        } catch {
+          parsed = data.join("\n");
+        }
+        onEvent({ event, data: parsed });
+      }
+    }
+  }
+}
+
+export const threads = {
+  create: (metadata: JsonObject) => call<{ thread_id: string }>("POST", "/threads", { metadata }),
+  run: (threadId: string, runId: string) =>
+    call<{ run_id: string; status: string; assistant_version?: number }>(
+      "GET",
+      `/threads/${encodeURIComponent(threadId)}/runs/${encodeURIComponent(runId)}`,
+    ),
+};

@@ -1,0 +1,87 @@
+// Small building blocks every screen uses: loading and error states, copy, dates, badges.
+import { useEffect, useState } from "react";
+import { ApiError } from "../api";
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p className="muted" role="status">
+      Loading {what}…
+    </p>
+  );
+}
+
+export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
+  if (!error) return null;
+  const text =
+    error instanceof ApiError
+      ? `${error.status ? `${error.status} — ` : ""}${error.detail}`
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  const hint =
+    error instanceof ApiError && (error.status === 401 || error.status === 403)
+      ? " Set an API key in the header."
+      : error instanceof ApiError && error.status === 412
+        ? " Someone else changed this assistant; reload to see the current version."
+        : "";
+  return (
+    <div className="error" role="alert">
+      {title ? <strong>{title}: </strong> : null}
+      {text}
+      {hint}
+    </div>
+  );
+}
+
+export function CopyButton({ text, label }: { text: string; label: string }) {
+  const [done, setDone] = useState(false);
+  useEffect(() => {
+    if (!done) return;
+    const t = setTimeout(() => setDone(false), 1500);
+    return () => clearTimeout(t);
+  }, [done]);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // Plain-HTTP origins other than localhost have no clipboard API: select-and-copy fallback.
+      const area = document.createElement("textarea");
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      document.execCommand("copy");
+      area.remove();
+    }
+    setDone(true);
+  };
+  return (
+    <button type="button" className="small" onClick={copy} aria-label={label} title={label}>
+      {done ? "Copied" : "Copy"}
+    </button>
+  );
+}
+
+export function When({ iso }: { iso: string }) {
+  const d = new Date(iso);
+  return (
+    <time dateTime={iso} title={iso}>
+      {d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}
+    </time>
+  );
+}
+
+export function isSystem(metadata: Record<string, unknown>): boolean {
+  return metadata?.created_by === "system";
+}
+
+export function SystemBadge() {
+  return (
+    <span className="badge" title="Made by graphdock at start-up for this graph (metadata.created_by = system)">
+      default
+    </span>
+  );
+}
+
+export function pretty(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}

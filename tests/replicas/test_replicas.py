@@ -137,8 +137,9 @@ async def test_a_run_executing_on_one_replica_is_cancelled_from_another(
     else:
         assert await run_status(client, thread_id, run["run_id"]) == "interrupted"
     thread = await client.threads.get(thread_id)
-    # Stopped mid-graph, the thread waits at its next step; rolled back, it is as before the run.
-    assert thread["status"] == ("idle" if action == "rollback" else "interrupted")
+    # Rolled back, the thread is as before the run. Interrupted, it waits at its next step, or is
+    # idle if the cancel came before the run's first checkpoint: either way it is free, not busy.
+    assert thread["status"] in (("idle",) if action == "rollback" else ("idle", "interrupted"))
     # The thread takes the next run at once, wherever it executes.
     assert (await client.runs.wait(thread_id, "echo", input={"text": "next"}))["text"] == "next"
 

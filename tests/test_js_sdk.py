@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.node import ensure_node_modules, output
+
 JS_DIR = Path(__file__).parent / "js"
 
 
@@ -23,31 +25,10 @@ def _require(tool: str) -> str:
     return path
 
 
-def _output(proc: subprocess.CompletedProcess[str]) -> str:
-    return f"exit code {proc.returncode}\n--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
-
-
-def _ensure_node_modules(npm: str) -> None:
-    """`npm ci` unless node_modules is already installed from the current package-lock.json."""
-    stamp = JS_DIR / "node_modules" / ".package-lock.json"  # npm rewrites it on every install
-    lock = JS_DIR / "package-lock.json"
-    if stamp.exists() and stamp.stat().st_mtime >= lock.stat().st_mtime:
-        return
-    proc = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"],
-        cwd=JS_DIR,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, f"npm ci in {JS_DIR} failed:\n{_output(proc)}"
-
-
 def test_js_sdk_versioning_walkthrough(server_url: str) -> None:
     node = _require("node")
     npm = _require("npm")
-    _ensure_node_modules(npm)
+    ensure_node_modules(JS_DIR, npm)
 
     env = {**os.environ, "GRAPHDOCK_URL": server_url, "GRAPHDOCK_GRAPH": "agent"}
     env.pop("GRAPHDOCK_REFERENCE", None)  # graphdock must pass every check, including the [graphdock] ones
@@ -60,4 +41,4 @@ def test_js_sdk_versioning_walkthrough(server_url: str) -> None:
         timeout=180,
         check=False,
     )
-    assert proc.returncode == 0, f"JS SDK walkthrough failed against {server_url}:\n{_output(proc)}"
+    assert proc.returncode == 0, f"JS SDK walkthrough failed against {server_url}:\n{output(proc)}"

@@ -18,7 +18,8 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Literal, cast, get_args
 
 import structlog
 from langgraph.types import Command, Send
@@ -278,11 +279,7 @@ class Runs:
         # Pending (not claimed yet): open the stream its executor will publish into, then make
         # sure it did not end in between, or nobody would ever close what was just opened.
         stream = self.hub.open(run.run_id)
-        try:
-            still_active = (await self.get(None, run.run_id)).status in ACTIVE_RUN
-        except NotFound:
-            still_active = False
-        if not still_active and stream.result is None and not stream.events:
+        if not await self._is_active(run.run_id) and stream.result is None and not stream.events:
             self.hub.close(run.run_id, keep=False)
             return None
         return stream
@@ -302,9 +299,7 @@ class Runs:
             if self.worker.cancel(run.run_id, action):
                 continue
             if run.run_id in stopped:
-                self.hub.close(run.run_id, keep=False)
-                if self._relay is not None:
-                    self._relay.end(run.run_id, None, keep=False)
+                self._end_stream(run.run_id, None, keep=False)
                 if action == "rollback":
                     await self._rollback(run)
             elif self._signals is not None:
@@ -314,8 +309,8 @@ class Runs:
                 self.worker.cancel_when_claimed(run.run_id, action)
 
     def _cancel_signal(self, run_id: str, action: str) -> None:
-        if action in ("interrupt", "rollback"):
-            self.worker.cancel_when_claimed(run_id, "rollback" if action == "rollback" else "interrupt")
+        if action in get_args(CancelAction):
+            self.worker.cancel_when_claimed(run_id, cast(CancelAction, action))
 
     async def cancel_where(
         self,
@@ -360,30 +355,37 @@ class Runs:
         await self.worker.finished(run.run_id)
         return await self.result(run, stream)
 
-    def _still_active(self, run_id: str) -> Callable[[], Awaitable[bool]]:
-        async def still_active() -> bool:
-            try:
-                return (await self.get(None, run_id)).status in ACTIVE_RUN
-            except NotFound:
-                return False
+    async def _status(self, run_id: str) -> RunStatus | None:
+        """The run's status by its row; None once it is gone."""
+        try:
+            return (await self.get(None, run_id)).status
+        except NotFound:
+            return None
 
-        return still_active
+    async def _is_active(self, run_id: str) -> bool:
+        return await self._status(run_id) in ACTIVE_RUN
+
+    def _still_active(self, run_id: str) -> Callable[[], Awaitable[bool]]:
+        """What a relayed stream asks when nothing arrives for a while."""
+        return partial(self._is_active, run_id)
+
+    def _end_stream(self, run_id: str, result: Json | None, *, keep: bool, relay: bool = True) -> None:
+        """End a run's stream here and, with several replicas, for followers everywhere."""
+        self.hub.close(run_id, keep=keep)
+        if relay and self._relay is not None:
+            self._relay.end(run_id, result, keep=keep)
 
     async def _expired(self, expired: ExpiredLeases) -> None:
         """Runs whose replica died: retried ones wait in the queue again, failed ones end here."""
         for run in expired.failed:
-            if self._relay is not None:
-                self._relay.end(run.run_id, {"__error__": run.error}, keep=True)
+            self._end_stream(run.run_id, {"__error__": run.error}, keep=True)
         if expired.retried and self._signals is not None:
             await self._signals.wake()
 
     async def _claimed_meanwhile(self, run_id: str) -> bool:
         """Neither pending nor executing here when we looked, yet running by its row: the worker
         was claiming it (the window is the claim's own commit). Its task exists now or soon."""
-        try:
-            return (await self.get(None, run_id)).status == "running"
-        except NotFound:
-            return False
+        return await self._status(run_id) == "running"
 
     async def _rollback(self, run: Run) -> None:
         """Forget a run: its row and every checkpoint it wrote, as if it had never been made."""
@@ -398,14 +400,14 @@ class Runs:
         """One run, start to end; called by the worker once it has claimed the run."""
         stream = self.hub.open(run.run_id)
         resumable = bool(run.kwargs.get("stream_resumable"))
-        relayed = self._relay is not None
+        relayed = True  # False once another replica has taken the run over: its stream goes on
         try:
             try:
                 if self._relay is not None:
                     await self._relay.mirror(run.run_id, stream)
                 result = await self._run_graph(run, stream)
             except asyncio.CancelledError:
-                relayed = await self._cancelled(run, stream) and relayed
+                relayed = await self._cancelled(run, stream)
                 return
             except GraphdockError as exc:  # the assistant or its version vanished while it waited
                 result = RunResult("error", error={"error": type(exc).__name__, "message": exc.detail})
@@ -425,9 +427,7 @@ class Runs:
             except GraphdockError:
                 log.exception("run.unrecorded", run_id=run.run_id)
         finally:
-            self.hub.close(run.run_id, keep=resumable)
-            if self._relay is not None and relayed:
-                self._relay.end(run.run_id, stream.result, keep=resumable)
+            self._end_stream(run.run_id, stream.result, keep=resumable, relay=relayed)
 
     async def _run_graph(self, run: Run, stream: RunStream) -> RunResult:
         assistant = await self._storage.get_assistant(run.assistant_id)

@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
+from tests.needs import require_tool
 from tests.node import ensure_node_modules, output
 
 JS_DIR = Path(__file__).parent / "js"
-
-
-def _require(tool: str) -> str:
-    """Path of `tool`; skip on a laptop without it, but fail in CI, which must run this test."""
-    path = shutil.which(tool)
-    if path is None:
-        reason = f"`{tool}` not found on PATH: the JS SDK test needs Node.js >= 20 with npm"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI is set, so this test may not be skipped)")
-        pytest.skip(reason)
-    return path
+_NODE = "the JS SDK test needs Node.js >= 20 with npm"
 
 
 def test_js_sdk_versioning_walkthrough(server_url: str) -> None:
-    node = _require("node")
-    npm = _require("npm")
+    node = require_tool("node", _NODE)
+    npm = require_tool("npm", _NODE)
     ensure_node_modules(JS_DIR, npm)
 
     env = {**os.environ, "GRAPHDOCK_URL": server_url, "GRAPHDOCK_GRAPH": "agent"}

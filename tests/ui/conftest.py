@@ -7,7 +7,6 @@ CI must run them (`make test` installs Chromium when it can).
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import needs
 from tests.conftest import EXAMPLE, RunningServer, serve, settings_for
 
 ROOT = Path(__file__).parents[2]
@@ -24,18 +24,8 @@ ARTIFACTS = ROOT / "test-artifacts" / "ui"
 CHROMIUM = Path(os.environ.get("GRAPHDOCK_TEST_CHROMIUM", "/usr/bin/chromium"))
 
 
-def unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so this test may not be skipped)")
-    pytest.skip(reason)
-
-
 def require_tool(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        unavailable(f"`{tool}` not found on PATH: building the UI needs Node.js >= 20 with npm")
-    assert path is not None
-    return path
+    return needs.require_tool(tool, "building the UI needs Node.js >= 20 with npm")
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +38,13 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServe
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} not found: `apt-get install -y chromium` (Debian) for the browser tests")
+        needs.unavailable(
+            f"{CHROMIUM} not found: `apt-get install -y chromium` (Debian) for the browser tests"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        unavailable("the `playwright` package is missing: `pip install -e '.[dev]'`")
+        needs.unavailable("the `playwright` package is missing: `pip install -e '.[dev]'`")
     with sync_playwright() as pw:
         # Playwright's own browser download cannot be used here; Debian's Chromium can.
         launched = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])

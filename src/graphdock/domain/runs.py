@@ -457,15 +457,10 @@ class Runs:
         graph = await self._graphs.build(snapshot.graph_id, config)
         if not run.temporary:
             graph = graph.copy(update={"checkpointer": self._saver})
+        # A retry needs nothing special to continue where its earlier attempt stopped: its config
+        # carries the same run_id in metadata, and LangGraph resumes from the thread's last
+        # checkpoint when that checkpoint was written by the same run, instead of starting over.
         run_input = _command(k["command"]) if k.get("command") else k.get("input")
-        # A retry continues from the last checkpoint the earlier attempt wrote (None input resumes
-        # a thread), so the steps it finished are not done twice.
-        if (
-            run.attempt > 1
-            and not run.temporary
-            and await checkpoints.has_written(self._saver, run.thread_id, run.run_id)
-        ):
-            run_input = None
         return RunPlan(
             graph=graph,
             input=run_input,

@@ -116,14 +116,6 @@ async def forget_run(saver: Saver, thread_id: str, run_id: str) -> None:
         await _put(saver, thread_id, item)
 
 
-async def has_written(saver: Saver, thread_id: str, run_id: str) -> bool:
-    """Whether a run has written any checkpoint on its thread (so a retry can resume from it)."""
-    config: Any = {"configurable": {"thread_id": thread_id}}
-    async for _ in saver.alist(config, filter={"run_id": run_id}, limit=1):
-        return True
-    return False
-
-
 async def _all(saver: Saver, thread_id: str) -> list[CheckpointTuple]:
     """Every checkpoint of a thread in every namespace, oldest first."""
     items = [item async for item in saver.alist({"configurable": {"thread_id": thread_id}})]

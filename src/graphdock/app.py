@@ -15,13 +15,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from graphdock.api import assistants, runs, system, threads, transfer, ui, versions
+from graphdock.api.auth import Authentication
 from graphdock.api.endpoints import JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
 from graphdock.api.openapi import build_openapi
+from graphdock.auth.loading import load_policy
+from graphdock.auth.policy import Policy
 from graphdock.domain.assistants import Assistants
 from graphdock.domain.runs import Runs, Scaling
 from graphdock.domain.threads import Threads
-from graphdock.errors import GraphdockError
+from graphdock.errors import AuthError, GraphdockError
 from graphdock.graph_config import load_project_config
 from graphdock.runtime.checkpoints import open_saver
 from graphdock.runtime.graphs import GraphRegistry
@@ -40,12 +43,17 @@ API = (
 )
 
 
-def create_app(settings: Settings, graphs: GraphRegistry | None = None) -> Starlette:
-    """`graphs` may be loaded beforehand (the CLI does, to report import errors cleanly)."""
+def create_app(
+    settings: Settings, graphs: GraphRegistry | None = None, policy: Policy | None = None
+) -> Starlette:
+    """`graphs` and `policy` may be loaded beforehand (the CLI does, to report errors cleanly)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        registry = graphs or await GraphRegistry.load(load_project_config(settings.config))
+        project = load_project_config(settings.config)
+        registry = graphs or await GraphRegistry.load(project)
+        # After the graphs: the auth file may import the project's modules, now on sys.path.
+        app.state.policy = policy or load_policy(project, settings.api_keys)
         storage = storage_for(settings.resolved_database_url)
         await storage.open()
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
@@ -72,7 +80,7 @@ def create_app(settings: Settings, graphs: GraphRegistry | None = None) -> Starl
 
     app = Starlette(
         routes=routes((*API, *system.META_ENDPOINTS, *ui.ENDPOINTS)),
-        middleware=[Middleware(RequestGuard)],
+        middleware=[Middleware(RequestGuard), Middleware(Authentication)],
         exception_handlers={GraphdockError: _graphdock_error, HTTPException: _http_error},
         lifespan=lifespan,
     )
@@ -100,7 +108,8 @@ def app_from_env() -> Starlette:
 
 async def _graphdock_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GraphdockError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    headers = exc.headers if isinstance(exc, AuthError) else None
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -87,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
             type=int,
             help="attempts a run gets before a lost lease fails it [GRAPHDOCK_RUN_MAX_ATTEMPTS; default 3]",
         )
+        sub.add_argument(
+            "--api-keys",
+            help="built-in auth: comma-separated name:key entries; prefer the variable, flags show in ps"
+            " [GRAPHDOCK_API_KEYS]",
+        )
         if name == "dev":
             sub.add_argument("--no-reload", action="store_true", help="do not restart when files change")
     _add_assistants_commands(commands)
@@ -109,6 +114,7 @@ def _add_assistants_commands(commands: Any) -> None:
         action.add_argument(
             "--batch-size", type=int, default=100, help="assistants per request (default 100)"
         )
+        action.add_argument("--api-key", help="sent as x-api-key, for a server that requires one")
 
 
 def _assistants(args: argparse.Namespace) -> int:
@@ -117,15 +123,16 @@ def _assistants(args: argparse.Namespace) -> int:
     if not 1 <= args.batch_size <= 1000:
         raise CommandError("--batch-size must be between 1 and 1000")
     if args.action == "import":
-        return transfer.import_assistants(args.url, args.file, args.batch_size, args.dry_run)
+        return transfer.import_assistants(args.url, args.file, args.batch_size, args.dry_run, args.api_key)
     output = None if args.output == "-" else Path(args.output)
-    return transfer.export_assistants(args.url, output, args.assistant_ids, args.batch_size)
+    return transfer.export_assistants(args.url, output, args.assistant_ids, args.batch_size, args.api_key)
 
 
 def _serve(settings: Settings) -> int:
     import uvloop
 
     from graphdock.app import create_app
+    from graphdock.auth.loading import load_policy
     from graphdock.graph_config import load_project_config
     from graphdock.logs import configure_logging
     from graphdock.runtime.graphs import GraphRegistry
@@ -134,11 +141,21 @@ def _serve(settings: Settings) -> int:
     sock = _bind(settings)
 
     async def run() -> None:
-        # Graphs load before the server starts, so an import error is one clear message and an
-        # exit code, not a traceback from inside the ASGI lifespan.
-        graphs = await GraphRegistry.load(load_project_config(settings.config))
+        # Graphs and auth load before the server starts, so an import error is one clear message
+        # and an exit code, not a traceback from inside the ASGI lifespan.
+        project = load_project_config(settings.config)
+        graphs = await GraphRegistry.load(project)
+        policy = load_policy(project, settings.api_keys)
+        if not policy.enabled and settings.exposed:
+            print(
+                f"graphdock: WARNING: listening on {settings.host} with no authentication: anyone who "
+                "can reach this port can read and change every assistant, thread and run. Set "
+                "GRAPHDOCK_API_KEYS or an 'auth' entry in langgraph.json (docs/auth.md).",
+                file=sys.stderr,
+                flush=True,
+            )
         await _check_database(settings)
-        app = create_app(settings, graphs)
+        app = create_app(settings, graphs, policy)
         port = sock.getsockname()[1]
         print(
             f"graphdock: serving {settings.config} on http://{settings.host}:{port}",

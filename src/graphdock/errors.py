@@ -3,6 +3,8 @@
     GraphdockError (500)
     ├── InvalidRequest (422)          malformed or schema-violating input
     │   └── ConflictingInput (400)    contradictory fields (configurable together with context)
+    ├── AuthError (401)              no or bad credentials; an auth handler may pick another status
+    │   └── Forbidden (403)           an auth handler refused the action
     ├── NotFound (404)
     ├── Conflict (409)
     ├── PreconditionFailed (412)   If-Match no longer names the active version
@@ -33,6 +35,22 @@ class InvalidRequest(GraphdockError):
 
 class ConflictingInput(InvalidRequest):
     status_code = 400
+
+
+class AuthError(GraphdockError):
+    """Authentication failed (401), or an auth handler raised its own HTTPException (any status)."""
+
+    status_code = 401
+
+    def __init__(self, detail: str, *, status_code: int | None = None, headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        if status_code is not None:
+            self.status_code = status_code
+        self.headers = headers or {}
+
+
+class Forbidden(AuthError):
+    status_code = 403
 
 
 class NotFound(GraphdockError):

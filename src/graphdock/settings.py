@@ -44,6 +44,11 @@ class Settings:
     # run_max_attempts attempts.
     run_lease_seconds: int = 30
     run_max_attempts: int = 3
+    # Built-in authentication, no code needed: comma-separated `name:key` entries (or bare keys).
+    # Clients send a key as `x-api-key` (the SDKs' api_key=) or `Authorization: Bearer <key>`;
+    # the name is recorded as who made each version. Custom auth (langgraph.json's `auth.path`)
+    # is the other option; the two are exclusive.
+    api_keys: str | None = None
 
     @property
     def project_dir(self) -> Path:
@@ -98,6 +103,11 @@ class Settings:
                 "shutdown_grace_seconds must be 0 or more (--shutdown-grace-seconds / GRAPHDOCK_SHUTDOWN_GRACE_SECONDS)"
             )
         return settings
+
+    @property
+    def exposed(self) -> bool:
+        """Whether the server listens beyond this machine (loopback only is not exposed)."""
+        return self.host not in ("127.0.0.1", "localhost", "::1") and not self.host.startswith("127.")
 
     def to_env(self) -> dict[str, str]:
         """The same settings as GRAPHDOCK_* variables, for a reloading child process."""

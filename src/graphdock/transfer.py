@@ -24,13 +24,17 @@ from graphdock.schemas.transfer import EXPORT_FORMAT
 
 
 def export_assistants(
-    url: str, output: Path | None, assistant_ids: Sequence[str] | None, page_size: int
+    url: str,
+    output: Path | None,
+    assistant_ids: Sequence[str] | None,
+    page_size: int,
+    api_key: str | None = None,
 ) -> int:
     """Write the export to `output` (standard output when None) once every page has arrived."""
     if output is not None and not output.parent.is_dir():
         raise CommandError(f"--output {output}: the folder {output.parent} does not exist")
     assistant_ids = list(dict.fromkeys(assistant_ids)) if assistant_ids else None
-    with _client(url) as http:
+    with _client(url, api_key) as http:
         total = len(assistant_ids) if assistant_ids else _call(http, "POST", "/assistants/count", {})
         assistants: list[Any] = []
         offset: int | None = 0
@@ -56,7 +60,9 @@ def export_assistants(
     return 0
 
 
-def import_assistants(url: str, path: Path, batch_size: int, dry_run: bool) -> int:
+def import_assistants(
+    url: str, path: Path, batch_size: int, dry_run: bool, api_key: str | None = None
+) -> int:
     try:
         document = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
@@ -73,7 +79,7 @@ def import_assistants(url: str, path: Path, batch_size: int, dry_run: bool) -> i
         raise CommandError(f"{path}: these assistants appear more than once: {', '.join(repeated)}")
     batches = [assistants[i : i + batch_size] for i in range(0, len(assistants), batch_size)]
     created = replaced = unchanged = 0
-    with _client(url) as http:
+    with _client(url, api_key) as http:
         for phase in ("check", "import") if not dry_run else ("check",):
             problems: list[str] = []
             with tqdm(total=len(assistants), unit="assistant", desc=phase, file=sys.stderr) as bar:
@@ -103,8 +109,9 @@ def import_assistants(url: str, path: Path, batch_size: int, dry_run: bool) -> i
     return 0
 
 
-def _client(url: str) -> httpx.Client:
-    return httpx.Client(base_url=url, timeout=120)
+def _client(url: str, api_key: str | None) -> httpx.Client:
+    # x-api-key, as the SDKs send it: a server with built-in keys (or custom auth reading it).
+    return httpx.Client(base_url=url, timeout=120, headers={"x-api-key": api_key} if api_key else None)
 
 
 def _call(http: httpx.Client, method: str, path: str, body: dict[str, Any]) -> Any:

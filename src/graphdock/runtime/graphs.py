@@ -153,9 +153,7 @@ def _load_error(spec: GraphSpec, reason: str) -> GraphLoadError:
 def _resolve(spec: GraphSpec, root: Path, modules: dict[str, ModuleType]) -> AnyPregel | _Factory:
     key = str(spec.file) if spec.file is not None else cast(str, spec.module)
     if key not in modules:
-        modules[key] = (
-            _import_file(spec.file, root) if spec.file is not None else importlib.import_module(key)
-        )
+        modules[key] = import_file(spec.file, root) if spec.file is not None else importlib.import_module(key)
     module = modules[key]
     try:
         value = getattr(module, spec.attr)
@@ -175,7 +173,7 @@ def _resolve(spec: GraphSpec, root: Path, modules: dict[str, ModuleType]) -> Any
     )
 
 
-def _import_file(file: Path, root: Path) -> ModuleType:
+def import_file(file: Path, root: Path) -> ModuleType:
     # A stable name per file: unique (so two `graph.py` files don't collide), the same across
     # restarts (the checkpoint serializer re-imports pydantic/dataclass state classes by module
     # name), and registered in sys.modules (so that re-import, pickling and forward refs work).

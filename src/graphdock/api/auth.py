@@ -1,0 +1,86 @@
+"""Authentication on every API request (one ASGI middleware), and the authorization call handlers make.
+
+Handlers call `authorize` once per request, before the domain, with the resource, the action and
+the value the auth handlers see (langgraph_sdk's `Auth.types.on.<resource>.<action>.value`
+shapes); what it returns goes to the domain and from there into the storage query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from graphdock.api.endpoints import JSONResponse
+from graphdock.auth.policy import Action, Policy, Resource
+from graphdock.auth.users import User
+from graphdock.errors import AuthError
+from graphdock.storage.visibility import Visibility
+
+_USER = "graphdock.user"
+# Health, discovery and the UI's static files are open, as on the official server; everything
+# the UI shows comes from API calls, which carry the user's key or token.
+_OPEN_PATHS = frozenset({"/ok", "/info", "/openapi.json", "/docs", "/"})
+
+
+class Authentication:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy: Policy = scope["app"].state.policy
+        if not policy.enabled or _is_open(scope):
+            await self.app(scope, receive, send)
+            return
+        try:
+            scope[_USER] = await policy.authenticate(_arguments(policy.wanted, scope, receive))
+        except AuthError as exc:
+            response = JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _is_open(scope: Scope) -> bool:
+    path: str = scope["path"]
+    return scope["method"] in ("GET", "HEAD") and (path in _OPEN_PATHS or path.startswith("/ui/"))
+
+
+def _arguments(wanted: frozenset[str], scope: Scope, receive: Receive) -> dict[str, Any]:
+    headers = dict(scope["headers"])
+    available: dict[str, Callable[[], Any]] = {
+        "request": lambda: Request(scope, receive),
+        "path": lambda: scope["path"],
+        "method": lambda: scope["method"],
+        "path_params": lambda: scope.get("path_params", {}),
+        "query_params": lambda: QueryParams(scope.get("query_string", b"")),
+        "headers": lambda: headers,
+        "authorization": lambda: (headers.get(b"authorization") or b"").decode("latin-1") or None,
+        "scope": lambda: scope,
+        "scopes": lambda: [],
+    }
+    return {name: available[name]() for name in wanted}
+
+
+def user_of(request: Request) -> User | None:
+    user: User | None = request.scope.get(_USER)
+    return user
+
+
+def author(request: Request) -> str | None:
+    """The identity recorded on the versions this request makes (None while auth is off)."""
+    user = user_of(request)
+    return user.identity if user is not None else None
+
+
+async def authorize(
+    request: Request, resource: Resource, action: Action, value: dict[str, Any]
+) -> Visibility | None:
+    policy: Policy = request.app.state.policy
+    return await policy.authorize(user_of(request), resource, action, value)

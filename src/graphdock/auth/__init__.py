@@ -1,0 +1,1 @@
+"""Authentication (who is asking) and authorization (what they may see and do)."""

@@ -7,6 +7,7 @@ CI must run them (`make test` installs Chromium when it can).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,8 @@ def require_tool(tool: str) -> str:
 
 @pytest.fixture(scope="module")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """A server of the module's own on the bundled example (the guide's agent), fresh database."""
+    """A server of the module's own on the bundled example (the guide's agent), fresh database.
+    A module needing other settings (auth, say) defines its own `ui_server`; `page` follows it."""
     with serve(settings_for(tmp_path_factory.mktemp("ui") / "graphdock.sqlite3", EXAMPLE)) as running:
         yield running
 
@@ -50,6 +52,30 @@ def browser() -> Iterator[Any]:
         launched = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, ui_server: RunningServer) -> Iterator[Any]:
+    """A fresh browser context (so an empty localStorage) on `ui_server`; fails on JS errors."""
+    context = browser.new_context(base_url=ui_server.url, viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield opened
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def shot(page: Any, artifacts: Path, name: str) -> None:
+    path = artifacts / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+
+
+def assistant_id_of(page: Any) -> str:
+    found = re.search(r"#/assistants/([0-9a-f-]{36})", page.url)
+    assert found, page.url
+    return found.group(1)
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.conftest import RunningServer
+from tests.ui.conftest import assistant_id_of, shot
 
 # Without playwright the `browser` fixture skips these tests, or fails them under CI, saying why.
 with contextlib.suppress(ImportError):
@@ -27,29 +27,6 @@ with contextlib.suppress(ImportError):
 
 PROMPT_V1 = "You are a helpful assistant.\nAnswer briefly."
 PROMPT_V2 = "You are a helpful assistant.\nAnswer in detail, with examples."
-
-
-@pytest.fixture
-def page(browser: Any, ui_server: RunningServer) -> Any:
-    context = browser.new_context(base_url=ui_server.url, viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield opened
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
-
-
-def shot(page: Page, artifacts: Path, name: str) -> None:
-    path = artifacts / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
-
-
-def assistant_id_of(page: Page) -> str:
-    found = re.search(r"#/assistants/([0-9a-f-]{36})", page.url)
-    assert found, page.url
-    return found.group(1)
 
 
 def test_versioning_story_through_the_ui(page: Page, ui_server: RunningServer, artifacts: Path) -> None:
@@ -318,22 +295,15 @@ def test_restore_delete_a_version_and_delete_the_assistant(page: Page, ui_server
     api.close()
 
 
-def test_keyboard_and_the_api_key_setting(page: Page) -> None:
+def test_keyboard_skip_link_and_modal_dialog(page: Page) -> None:
     page.goto("/#/?name=agent")  # other tests add assistants to this server
     expect(page.get_by_role("link", name="agent", exact=True)).to_be_visible()
+    # Without auth on the server, nothing asks to sign in or offers to sign out.
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("main")).to_be_focused()
-
-    # The key is kept in the browser and sent as x-api-key from then on.
-    page.get_by_role("button", name="API key: none").click()
-    page.get_by_label("API key (sent as x-api-key, kept in this browser)").fill("secret-123")
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("button", name="API key: set")).to_be_visible()
-    with page.expect_request(lambda r: r.url.endswith("/assistants/search")) as sent:
-        page.reload()
-    assert sent.value.headers.get("x-api-key") == "secret-123"
 
     # The delete dialog is a real modal: Escape closes it.
     page.get_by_role("link", name="agent", exact=True).click()

@@ -1,61 +1,25 @@
-// The page frame (header, API-key setting) and the hash routes to each screen.
-import { useState } from "react";
-import { getApiKey, setApiKey } from "./api";
+// The page frame (header, sign-in and sign-out) and the hash routes to each screen.
+import { Fragment, useEffect, useState } from "react";
+import { type ApiError, getCredential, onUnauthorized, setCredential } from "./api";
 import { href, useRoute } from "./router";
 import { AssistantsTable } from "./screens/AssistantsTable";
 import { AssistantForm } from "./screens/AssistantForm";
 import { AssistantPage } from "./screens/AssistantPage";
-
-function ApiKeySetting() {
-  const [open, setOpen] = useState(false);
-  const [key, setKey] = useState(getApiKey);
-  const [draft, setDraft] = useState(key);
-  return (
-    <div className="apikey">
-      <button
-        type="button"
-        className="small"
-        aria-expanded={open}
-        aria-controls="apikey-panel"
-        onClick={() => setOpen(!open)}
-      >
-        API key: {key ? "set" : "none"}
-      </button>
-      {open ? (
-        <form
-          id="apikey-panel"
-          className="popover"
-          onSubmit={(e) => {
-            e.preventDefault();
-            setApiKey(draft.trim());
-            setKey(draft.trim());
-            setOpen(false);
-          }}
-        >
-          <label htmlFor="apikey-input">API key (sent as x-api-key, kept in this browser)</label>
-          <input
-            id="apikey-input"
-            type="password"
-            autoComplete="off"
-            value={draft}
-            onChange={(e) => setDraft(e.target.value)}
-          />
-          <div className="row">
-            <button type="submit" className="primary small">
-              Save key
-            </button>
-            <button type="button" className="small" onClick={() => { setDraft(""); setApiKey(""); setKey(""); setOpen(false); }}>
-              Clear
-            </button>
-          </div>
-        </form>
-      ) : null}
-    </div>
-  );
-}
+import { SignIn } from "./screens/SignIn";
 
 export function App() {
   const { parts, query } = useRoute();
+  // A 401 from any call replaces the screen with the sign-in form until the server accepts a key;
+  // the screen is then mounted afresh (`loads`), so it loads again with the key.
+  const [unauthorized, setUnauthorized] = useState<ApiError | null>(null);
+  const [signedIn, setSignedIn] = useState(() => getCredential() !== null);
+  const [loads, setLoads] = useState(0);
+  useEffect(() => onUnauthorized(setUnauthorized), []);
+  const reload = (credentialStored: boolean) => {
+    setSignedIn(credentialStored);
+    setUnauthorized(null);
+    setLoads((n) => n + 1);
+  };
   let screen;
   if (parts[0] === "new") screen = <AssistantForm key="new" graph={query.get("graph") ?? undefined} />;
   else if (parts[0] === "assistants" && parts[1] && parts[2] === "edit")
@@ -77,10 +41,25 @@ export function App() {
           <a href={href("/new")}>New assistant</a>
           <a href="/docs">API docs</a>
         </nav>
-        <ApiKeySetting />
+        {signedIn ? (
+          <button
+            type="button"
+            className="small"
+            onClick={() => {
+              setCredential(null);
+              reload(false);
+            }}
+          >
+            Sign out
+          </button>
+        ) : null}
       </header>
       <main id="main" tabIndex={-1}>
-        {screen}
+        {unauthorized ? (
+          <SignIn reason={unauthorized} onSignedIn={() => reload(true)} />
+        ) : (
+          <Fragment key={loads}>{screen}</Fragment>
+        )}
       </main>
     </>
   );

@@ -1,5 +1,5 @@
-// The graphdock JSON API, as the UI uses it: same origin, `{"detail": ...}` errors, an optional
-// x-api-key header from the setting in the page header.
+// The graphdock JSON API, as the UI uses it: same origin, `{"detail": ...}` errors, the stored
+// credential on every call, and a 401 from any call announced to the frame (which asks to sign in).
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -52,15 +52,40 @@ export interface GraphJson {
   edges: { source: string; target: string; conditional?: boolean; data?: Json }[];
 }
 
-const KEY_STORAGE = "graphdock.apiKey";
+/** How the key or token is sent: `x-api-key: <value>` (built-in API keys, both SDKs'
+ * `api_key=`) or `Authorization: Bearer <value>` (what custom auth usually reads). */
+export type CredentialHeader = "x-api-key" | "bearer";
 
-export function getApiKey(): string {
-  return localStorage.getItem(KEY_STORAGE) ?? "";
+export interface Credential {
+  header: CredentialHeader;
+  value: string;
 }
 
-export function setApiKey(key: string): void {
-  if (key) localStorage.setItem(KEY_STORAGE, key);
-  else localStorage.removeItem(KEY_STORAGE);
+const CREDENTIAL_STORAGE = "graphdock.credential";
+
+export function getCredential(): Credential | null {
+  try {
+    const stored = JSON.parse(localStorage.getItem(CREDENTIAL_STORAGE) ?? "null");
+    if (!stored || typeof stored.value !== "string" || !stored.value) return null;
+    return { header: stored.header === "bearer" ? "bearer" : "x-api-key", value: stored.value };
+  } catch {
+    return null;
+  }
+}
+
+export function setCredential(credential: Credential | null): void {
+  if (credential) localStorage.setItem(CREDENTIAL_STORAGE, JSON.stringify(credential));
+  else localStorage.removeItem(CREDENTIAL_STORAGE);
+}
+
+let unauthorized: (error: ApiError) => void = () => {};
+
+/** The frame's listener for 401s (one frame, so one listener); returns its removal. */
+export function onUnauthorized(listener: (error: ApiError) => void): () => void {
+  unauthorized = listener;
+  return () => {
+    unauthorized = () => {};
+  };
 }
 
 export class ApiError extends Error {
@@ -72,10 +97,10 @@ export class ApiError extends Error {
   }
 }
 
-function headers(ifMatch?: number): Record<string, string> {
+function headers(ifMatch?: number, credential = getCredential()): Record<string, string> {
   const h: Record<string, string> = { "content-type": "application/json" };
-  const key = getApiKey();
-  if (key) h["x-api-key"] = key;
+  if (credential?.header === "bearer") h["authorization"] = `Bearer ${credential.value}`;
+  else if (credential) h["x-api-key"] = credential.value;
   if (ifMatch !== undefined) h["if-match"] = `"${ifMatch}"`;
   return h;
 }
@@ -90,7 +115,9 @@ async function failure(response: Response): Promise<ApiError> {
   } catch {
     // not JSON: keep the status text
   }
-  return new ApiError(response.status, detail);
+  const error = new ApiError(response.status, detail);
+  if (error.status === 401) unauthorized(error);
+  return error;
 }
 
 export interface Reply<T> {
@@ -103,12 +130,13 @@ export async function request<T>(
   path: string,
   body?: unknown,
   ifMatch?: number,
+  credential?: Credential,
 ): Promise<Reply<T>> {
   let response: Response;
   try {
     response = await fetch(path, {
       method,
-      headers: headers(ifMatch),
+      headers: headers(ifMatch, credential),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
@@ -146,6 +174,16 @@ export const assistants = {
   schemas: (id: string) => call<Schemas>("GET", `${a(id)}/schemas`),
   graph: (id: string) => call<GraphJson>("GET", `${a(id)}/graph`),
 };
+
+/** Whether the server accepts a key or token, before it is stored: a 401 throws. Any API route
+ * authenticates; counting is a cheap one. Other refusals (a 403) still mean it authenticated. */
+export async function checkCredential(credential: Credential): Promise<void> {
+  try {
+    await request<number>("POST", "/assistants/count", {}, undefined, credential);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) throw e;
+  }
+}
 
 /** Every version of an assistant (up to 1000), newest first: for counts and version pickers. */
 export async function allVersions(id: string): Promise<Version[]> {

@@ -18,12 +18,11 @@ export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
       : error instanceof Error
         ? error.message
         : String(error);
+  // A 401 brings up the sign-in form; a 403 is the server's word on what this key may do.
   const hint =
-    error instanceof ApiError && (error.status === 401 || error.status === 403)
-      ? " Set an API key in the header."
-      : error instanceof ApiError && error.status === 412
-        ? " Someone else changed this assistant; reload to see the current version."
-        : "";
+    error instanceof ApiError && error.status === 412
+      ? " Someone else changed this assistant; reload to see the current version."
+      : "";
   return (
     <div className="error" role="alert">
       {title ? <strong>{title}: </strong> : null}

@@ -1,0 +1,125 @@
+"""The UI against servers that require a key or token: sign in, work, sign out.
+
+A 401 from any call brings up the sign-in form with the server's reason; the credential is
+checked, kept in localStorage and sent with every call from then on, as `x-api-key` or as
+`Authorization: Bearer`. A 403 is an error on the screen, not a sign-in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import EXAMPLE, RunningServer, serve, settings_for
+from tests.ui.conftest import shot
+from tests.ui.graphs.auth import EDITOR_TOKEN, SUSPENDED_TOKEN
+
+with contextlib.suppress(ImportError):
+    from playwright.sync_api import Page, expect
+
+ALICE_KEY = "alice-key-123"
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """This module's `page` opens a server whose every API call needs one of two keys."""
+    settings = settings_for(
+        tmp_path_factory.mktemp("ui-auth") / "graphdock.sqlite3",
+        EXAMPLE,
+        api_keys=f"alice:{ALICE_KEY},bob:bob-key-4567",
+    )
+    with serve(settings) as running:
+        yield running
+
+
+def sign_in(page: Page, value: str, send_as: str = "API key") -> None:
+    page.get_by_label("API key or token").fill(value)
+    page.get_by_role("radio", name=send_as).check()
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_sign_in_with_an_api_key_edit_and_sign_out(
+    page: Page, ui_server: RunningServer, artifacts: Path
+) -> None:
+    page.goto("/")
+    main = page.get_by_role("main")
+    expect(main.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(main.get_by_role("alert")).to_have_text(
+        "401 — Missing API key: send it as x-api-key (or Authorization: Bearer)"
+    )
+    expect(page.get_by_label("API key or token")).to_have_attribute("type", "password")
+    expect(page.get_by_role("radio", name="API key")).to_be_checked()  # the default
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    shot(page, artifacts, "sign-in")
+
+    sign_in(page, "wrong-key-000")
+    expect(main.get_by_role("alert")).to_have_text("401 — Invalid API key")
+    expect(main.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert page.evaluate("localStorage.length") == 0  # a refused key is not kept
+
+    # The screen loads again, and its calls carry the key.
+    with page.expect_request(lambda r: r.url.endswith("/assistants/search")) as sent:
+        sign_in(page, ALICE_KEY)
+    assert sent.value.headers.get("x-api-key") == ALICE_KEY
+    assert "authorization" not in sent.value.headers
+    expect(main.get_by_role("heading", name="Assistants")).to_be_visible()
+    agent = main.get_by_role("link", name="agent", exact=True)
+    expect(agent).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    shot(page, artifacts, "signed-in-table")
+    stored = page.evaluate("localStorage.getItem('graphdock.credential')")
+    assert json.loads(stored) == {"header": "x-api-key", "value": ALICE_KEY}
+
+    # An edit through the form makes version 2 (as alice).
+    agent.click()
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("System Prompt").fill("Signed in as alice.")
+    page.get_by_role("button", name="Save — creates version 2 and makes it active").click()
+    expect(page.get_by_role("status").filter(has_text="Saved as version 2")).to_be_visible()
+    page.get_by_role("radio", name="Select version 2").click()
+    expect(page.get_by_role("heading", name="Version 2")).to_be_visible()
+    with httpx.Client(base_url=ui_server.url, headers={"x-api-key": ALICE_KEY}, timeout=30) as api:
+        default = api.post("/assistants/search", json={"graph_id": "agent"}).json()[0]
+        versions = api.post(f"/assistants/{default['assistant_id']}/versions", json={}).json()
+    assert [v["version"] for v in versions] == [2, 1]
+    assert versions[0]["context"]["system_prompt"] == "Signed in as alice."
+
+    # The key survives a reload; signing out forgets it, and the server asks again.
+    page.reload()
+    expect(page.get_by_role("heading", name="Version 2")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(main.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(main.get_by_role("alert")).to_contain_text("Missing API key")
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    assert page.evaluate("localStorage.getItem('graphdock.credential')") is None
+
+
+def test_a_bearer_token_for_custom_auth_and_a_403_shown_as_an_error(
+    browser: Any, start_server: Callable[..., RunningServer], artifacts: Path
+) -> None:
+    server = start_server(config=Path(__file__).parent / "graphs" / "langgraph_auth.json")
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto("/")
+    main = page.get_by_role("main")
+    expect(main.get_by_role("alert")).to_have_text("401 — Send a token as Authorization: Bearer")
+
+    # The server knows this token but refuses it: its reason on the screen, no sign-in form.
+    sign_in(page, SUSPENDED_TOKEN, send_as="Bearer token")
+    expect(main.get_by_role("alert")).to_contain_text("403 — This token is suspended")
+    expect(main.get_by_role("heading", name="Sign in")).to_have_count(0)
+    shot(page, artifacts, "forbidden")
+
+    page.get_by_role("button", name="Sign out").click()
+    with page.expect_request(lambda r: r.url.endswith("/assistants/search")) as sent:
+        sign_in(page, EDITOR_TOKEN, send_as="Bearer token")
+    assert sent.value.headers.get("authorization") == f"Bearer {EDITOR_TOKEN}"
+    assert "x-api-key" not in sent.value.headers
+    expect(main.get_by_role("link", name="nested", exact=True)).to_be_visible()
+    context.close()

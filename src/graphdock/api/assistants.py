@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from graphdock.api.auth import author, authorize
 from graphdock.api.bodies import etag, if_match, path_uuid, query_flag, read_body
 from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam, pagination_headers
 from graphdock.domain.assistants import AssistantChanges, Assistants
+from graphdock.domain.defaults import default_assistant_id
 from graphdock.errors import InvalidRequest
 from graphdock.schemas.assistants import (
     ASSISTANT_FIELDS,
@@ -25,6 +28,7 @@ from graphdock.schemas.assistants import (
     VersionsSearch,
 )
 from graphdock.storage.records import Assistant, AssistantFilter, Page
+from graphdock.storage.visibility import Visibility
 
 
 def service(request: Request) -> Assistants:
@@ -44,42 +48,85 @@ def _config(body_config: AssistantConfig | None) -> dict[str, Any]:
 
 async def create_assistant(request: Request) -> Response:
     body = await read_body(request, AssistantCreate)
+    config = _config(body.config)
+    # The auth handler sees (and may edit) the assistant as langgraph_sdk's AssistantsCreate.
+    value: dict[str, Any] = {
+        "assistant_id": uuid.UUID(body.assistant_id) if body.assistant_id else None,
+        "graph_id": body.graph_id,
+        "config": config,
+        "context": body.context,
+        "metadata": body.metadata or {},
+        "if_exists": body.if_exists or "raise",
+        "name": body.name or "Untitled",
+    }
+    visible = await authorize(request, "assistants", "create", value)
     assistant = await service(request).create(
         graph_id=body.graph_id,
         assistant_id=body.assistant_id,
-        config=_config(body.config),
+        config=config,
         context=body.context,
-        metadata=body.metadata or {},
+        metadata=value.get("metadata") or {},
         name=body.name or "Untitled",
         description=body.description,
         if_exists=body.if_exists or "raise",
+        author=author(request),
+        visible=visible,
     )
     return assistant_response(assistant)
 
 
+async def readable(request: Request) -> Visibility | None:
+    """What `assistants.read` lets this request see, for the assistant in the path."""
+    return await authorize(request, "assistants", "read", {"assistant_id": _uuid(request)})
+
+
+async def updatable(request: Request, **value: Any) -> Visibility | None:
+    return await authorize(request, "assistants", "update", {"assistant_id": _uuid(request), **value})
+
+
+def _uuid(request: Request) -> uuid.UUID:
+    return uuid.UUID(path_uuid(request))
+
+
 async def get_assistant(request: Request) -> Response:
-    return assistant_response(await service(request).get(path_uuid(request)))
+    visible = await readable(request)
+    return assistant_response(await service(request).get(path_uuid(request), visible=visible))
 
 
 async def patch_assistant(request: Request) -> Response:
     assistant_id = path_uuid(request)
     body = await read_body(request, AssistantPatch)
+    config = _config(body.config) if body.config is not None else None
+    value: dict[str, Any] = {
+        "graph_id": body.graph_id,
+        "config": config,
+        "context": body.context,
+        "metadata": body.metadata,
+        "name": body.name,
+    }
+    visible = await updatable(request, **value)
     changes = AssistantChanges(
         graph_id=body.graph_id,
-        config=_config(body.config) if body.config is not None else None,
+        config=config,
         context=body.context,
-        metadata=body.metadata,
+        metadata=value.get("metadata"),
         name=body.name,
         description=body.description,
     )
-    assistant = await service(request).update(assistant_id, changes, if_version=if_match(request))
+    assistant = await service(request).update(
+        assistant_id, changes, if_version=if_match(request), author=author(request), visible=visible
+    )
     return assistant_response(assistant)
 
 
 async def delete_assistant(request: Request) -> Response:
     assistant_id = path_uuid(request)
+    visible = await authorize(request, "assistants", "delete", {"assistant_id": _uuid(request)})
     await service(request).delete(
-        assistant_id, delete_threads=query_flag(request, "delete_threads"), if_version=if_match(request)
+        assistant_id,
+        delete_threads=query_flag(request, "delete_threads"),
+        if_version=if_match(request),
+        visible=visible,
     )
     # 204 with no body: the JS client parses any other 2xx body as JSON.
     return Response(status_code=204)
@@ -89,7 +136,10 @@ async def list_versions(request: Request) -> Response:
     assistant_id = path_uuid(request)
     body = await read_body(request, VersionsSearch)
     versions = await service(request).versions(
-        assistant_id, body.metadata or {}, Page(limit=body.limit, offset=body.offset)
+        assistant_id,
+        body.metadata or {},
+        Page(limit=body.limit, offset=body.offset),
+        visible=await readable(request),
     )
     return JSONResponse([v.to_wire() for v in versions])
 
@@ -97,8 +147,19 @@ async def list_versions(request: Request) -> Response:
 async def set_latest(request: Request) -> Response:
     assistant_id = path_uuid(request)
     body = await read_body(request, SetLatest)
-    assistant = await service(request).set_latest(assistant_id, body.version, if_version=if_match(request))
+    visible = await updatable(request, version=body.version)
+    assistant = await service(request).set_latest(
+        assistant_id, body.version, if_version=if_match(request), visible=visible
+    )
     return assistant_response(assistant)
+
+
+async def searchable(request: Request, body: AssistantCount | AssistantSearch, page: Page) -> AssistantFilter:
+    """The search's own filter plus what `assistants.search` lets this request see."""
+    metadata = body.metadata or {}
+    value = {"graph_id": body.graph_id, "metadata": metadata, "limit": page.limit, "offset": page.offset}
+    visible = await authorize(request, "assistants", "search", value)
+    return AssistantFilter(graph_id=body.graph_id, name=body.name or None, metadata=metadata, visible=visible)
 
 
 async def search_assistants(request: Request) -> Response:
@@ -108,7 +169,8 @@ async def search_assistants(request: Request) -> Response:
         raise InvalidRequest(f"select: unknown fields {unknown}; expected some of {sorted(ASSISTANT_FIELDS)}")
     page = Page(limit=body.limit, offset=body.offset)
     descending = (body.sort_order or "desc").lower() == "desc"
-    found, more = await service(request).search(_filter(body), page, body.sort_by or "created_at", descending)
+    where = await searchable(request, body, page)
+    found, more = await service(request).search(where, page, body.sort_by or "created_at", descending)
     rows = [a.to_wire() for a in found]
     if select:
         rows = [{k: row[k] for k in select} for row in rows]
@@ -117,7 +179,7 @@ async def search_assistants(request: Request) -> Response:
 
 async def count_assistants(request: Request) -> Response:
     body = await read_body(request, AssistantCount)
-    return JSONResponse(await service(request).count(_filter(body)))
+    return JSONResponse(await service(request).count(await searchable(request, body, Page(limit=0))))
 
 
 async def get_graph(request: Request) -> Response:
@@ -134,24 +196,24 @@ async def get_graph(request: Request) -> Response:
     assistants = service(request)
     raw_id: str = request.path_params["assistant_id"]
     # This route alone accepts a graph id in place of the assistant's UUID.
-    return JSONResponse(
-        await assistants.drawable(raw_id if assistants.is_graph(raw_id) else path_uuid(request), xray)
-    )
+    target = default_assistant_id(raw_id) if assistants.is_graph(raw_id) else path_uuid(request)
+    visible = await authorize(request, "assistants", "read", {"assistant_id": uuid.UUID(target)})
+    return JSONResponse(await assistants.drawable(target, xray, visible=visible))
 
 
 async def get_schemas(request: Request) -> Response:
-    return JSONResponse(await service(request).schemas(path_uuid(request)))
+    visible = await readable(request)
+    return JSONResponse(await service(request).schemas(path_uuid(request), visible=visible))
 
 
 async def get_subgraphs(request: Request) -> Response:
     subgraphs = await service(request).subgraphs(
-        path_uuid(request), request.path_params.get("namespace"), query_flag(request, "recurse")
+        path_uuid(request),
+        request.path_params.get("namespace"),
+        query_flag(request, "recurse"),
+        visible=await readable(request),
     )
     return JSONResponse(subgraphs)
-
-
-def _filter(body: AssistantCount | AssistantSearch) -> AssistantFilter:
-    return AssistantFilter(graph_id=body.graph_id, name=body.name or None, metadata=body.metadata or {})
 
 
 _ID = "/assistants/{assistant_id}"

@@ -41,12 +41,16 @@ class Endpoint:
     if_match: bool = False
     # OpenAPI's operationId when one handler serves several paths (default: the handler's name).
     operation_id: str | None = None
+    # Served without credentials when auth is on (health and discovery; see api/auth.py).
+    public: bool = False
 
     @property
     def error_codes(self) -> tuple[int, ...]:
         # Anything that reads a body can answer 413 (too large) and 422 (not the JSON it needs).
         extra = (413, 422) if self.body is not None else ()
-        return tuple(sorted({*self.errors, *extra, *((412,) if self.if_match else ())}))
+        # With auth on, anything else answers 401 without credentials and 403 when a handler refuses.
+        guarded = () if self.public else (401, 403)
+        return tuple(sorted({*self.errors, *extra, *guarded, *((412,) if self.if_match else ())}))
 
 
 def routes(endpoints: Sequence[Endpoint]) -> list[Route]:

@@ -21,6 +21,8 @@ _IF_MATCH = {
 }
 _REASONS = {
     400: "Contradictory input",
+    401: "Not authenticated (auth is on and the request has no valid key or token)",
+    403: "Forbidden by an auth handler",
     404: "Not found",
     409: "Conflict",
     412: "Precondition failed",

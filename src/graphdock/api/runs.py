@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any, cast
 
 import anyio
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from graphdock.api.auth import authorize
 from graphdock.api.bodies import path_uuid, query_flag, read_body
 from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam
-from graphdock.api.threads import thread_id
+from graphdock.api.threads import on_thread, thread_id
+from graphdock.auth.policy import Action
 from graphdock.domain.runs import CancelAction, RunRequest, Runs, Started
 from graphdock.errors import InvalidRequest
 from graphdock.schemas.threads import RunBatch, RunCreate, RunOut, RunsCancel
@@ -65,8 +69,29 @@ async def _create(request: Request) -> tuple[Runs, Started, RunCreate]:
     """The shared start of every create route; a path without {thread_id} is a stateless run."""
     tid = thread_id(request) if "thread_id" in request.path_params else None
     body = await read_body(request, RunCreate)
-    runs = service(request)
-    return runs, await runs.create(tid, run_request(body)), body
+    return service(request), await _start(request, tid, body), body
+
+
+async def _start(request: Request, tid: str | None, body: RunCreate) -> Started:
+    """Authorize, then queue: `threads.create_run` for the thread (the official server's event
+    for runs), and `assistants.read` for the assistant, since a user may run only what they may read."""
+    wanted = run_request(body)
+    value: dict[str, Any] = {
+        "assistant_id": wanted.assistant_id,
+        "thread_id": uuid.UUID(tid) if tid else None,
+        "run_id": None,
+        "status": "pending",
+        "metadata": wanted.metadata,
+        "prevent_insert_if_inflight": True,
+        "multitask_strategy": wanted.multitask_strategy,
+        "if_not_exists": wanted.if_not_exists,
+        "after_seconds": wanted.after_seconds,
+        "kwargs": {"input": wanted.input, "command": wanted.command, "config": wanted.config},
+    }
+    visible = await authorize(request, "threads", "create_run", value)
+    assistant_visible = await authorize(request, "assistants", "read", {"assistant_id": wanted.assistant_id})
+    wanted = replace(wanted, metadata=value.get("metadata") or {})
+    return await service(request).create(tid, wanted, visible=visible, assistant_visible=assistant_visible)
 
 
 async def create_run(request: Request) -> Response:
@@ -92,14 +117,21 @@ async def stream_run(request: Request) -> Response:
     )
 
 
+async def _run(request: Request, action: Action) -> Run:
+    """The run in the path, seen through its thread: `threads.<action>` with the run's id."""
+    run_id = path_uuid(request, "run_id")
+    visible = await on_thread(request, action, run_id=uuid.UUID(run_id))
+    return await service(request).get(thread_id(request), run_id, visible=visible)
+
+
 async def join_run(request: Request) -> Response:
-    run = await service(request).get(thread_id(request), path_uuid(request, "run_id"))
+    run = await _run(request, "read")
     return JSONResponse(await service(request).result(run), headers=_locations(run, "join"))
 
 
 async def join_stream(request: Request) -> Response:
     runs = service(request)
-    run = await runs.get(thread_id(request), path_uuid(request, "run_id"))
+    run = await _run(request, "read")
     last = request.headers.get("last-event-id")
     if last is not None and not (last.isascii() and last.isdigit() and len(last) < 19):
         raise InvalidRequest(f"Last-Event-ID: expected an event id this server sent, got {last!r}")
@@ -124,8 +156,8 @@ def _cancel_action(request: Request) -> CancelAction:
 
 async def cancel_run(request: Request) -> Response:
     runs = service(request)
-    run = await runs.get(thread_id(request), path_uuid(request, "run_id"))
     action = _cancel_action(request)
+    run = await _run(request, "update")
     if not query_flag(request, "wait"):
         await runs.cancel([run], action)
         return Response(status_code=202)
@@ -139,18 +171,18 @@ async def cancel_runs(request: Request) -> Response:
         raise InvalidRequest("Give either status, or thread_id and/or run_ids, not both")
     if body.status is None and not (body.thread_id or body.run_ids):
         raise InvalidRequest("Name the runs to cancel: thread_id, run_ids, or status")
+    visible = await authorize(request, "threads", "update", {"thread_id": None, "action": action})
     await service(request).cancel_where(
-        thread_id=body.thread_id, run_ids=body.run_ids, status=body.status, action=action
+        thread_id=body.thread_id, run_ids=body.run_ids, status=body.status, action=action, visible=visible
     )
     return Response(status_code=204)
 
 
 async def create_batch(request: Request) -> Response:
     batch = await read_body(request, RunBatch)
-    runs = service(request)
     created = []
     for item in batch.root:
-        created.append((await runs.create(None, run_request(item))).run.to_wire())
+        created.append((await _start(request, None, item)).run.to_wire())
     return JSONResponse(created)
 
 
@@ -161,7 +193,8 @@ async def list_runs(request: Request) -> Response:
     if status is not None and status not in RUN_STATUSES:
         raise InvalidRequest(f"status: not a run status: {status!r}; expected one of {list(RUN_STATUSES)}")
     page = Page(limit=limit, offset=offset)
-    found = await service(request).list(thread_id(request), status, page)
+    visible = await on_thread(request, "read")
+    found = await service(request).list(thread_id(request), status, page, visible=visible)
     rows = [r.to_wire() for r in found]
     if select := request.query_params.getlist("select"):
         rows = [{k: row[k] for k in select if k in row} for row in rows]
@@ -169,12 +202,13 @@ async def list_runs(request: Request) -> Response:
 
 
 async def get_run(request: Request) -> Response:
-    run = await service(request).get(thread_id(request), path_uuid(request, "run_id"))
-    return JSONResponse(run.to_wire())
+    return JSONResponse((await _run(request, "read")).to_wire())
 
 
 async def delete_run(request: Request) -> Response:
-    await service(request).delete(thread_id(request), path_uuid(request, "run_id"))
+    run_id = path_uuid(request, "run_id")
+    visible = await on_thread(request, "delete", run_id=uuid.UUID(run_id))
+    await service(request).delete(thread_id(request), run_id, visible=visible)
     return Response(status_code=204)
 
 

@@ -32,8 +32,16 @@ async def docs(request: Request) -> Response:
 
 
 ENDPOINTS = (
-    Endpoint("GET", "/ok", ok, "Health check", response={"type": "object"}, errors=()),
-    Endpoint("GET", "/info", info, "Server version and features", response={"type": "object"}, errors=()),
+    Endpoint("GET", "/ok", ok, "Health check", response={"type": "object"}, errors=(), public=True),
+    Endpoint(
+        "GET",
+        "/info",
+        info,
+        "Server version and features",
+        response={"type": "object"},
+        errors=(),
+        public=True,
+    ),
 )
 # Not part of the documented API itself.
 META_ENDPOINTS = (

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from graphdock.api.auth import authorize
 from graphdock.api.bodies import path_uuid, query_flag, read_body
 from graphdock.api.endpoints import Endpoint, JSONResponse, pagination_headers
+from graphdock.auth.policy import Action
 from graphdock.domain.runs import Runs
 from graphdock.domain.threads import Threads
 from graphdock.errors import InvalidRequest
@@ -27,6 +30,7 @@ from graphdock.schemas.threads import (
 )
 from graphdock.storage.records import Page
 from graphdock.storage.threads import ThreadFilter
+from graphdock.storage.visibility import Visibility
 
 
 def service(request: Request) -> Threads:
@@ -38,26 +42,54 @@ def thread_id(request: Request) -> str:
     return path_uuid(request, "thread_id")
 
 
+async def on_thread(request: Request, action: Action, **value: Any) -> Visibility | None:
+    """Authorize `threads.<action>` on the thread in the path (runs are seen through their thread)."""
+    return await authorize(request, "threads", action, {"thread_id": uuid.UUID(thread_id(request)), **value})
+
+
 async def create_thread(request: Request) -> Response:
     body = await read_body(request, ThreadCreate)
-    thread = await service(request).create(body.thread_id, body.metadata or {}, body.if_exists or "raise")
+    value: dict[str, Any] = {
+        "thread_id": uuid.UUID(body.thread_id) if body.thread_id else None,
+        "metadata": body.metadata or {},
+        "if_exists": body.if_exists or "raise",
+    }
+    visible = await authorize(request, "threads", "create", value)
+    thread = await service(request).create(
+        body.thread_id, value.get("metadata") or {}, body.if_exists or "raise", visible=visible
+    )
     return JSONResponse(thread.to_wire())
 
 
 async def get_thread(request: Request) -> Response:
-    return JSONResponse((await service(request).get(thread_id(request))).to_wire())
+    visible = await on_thread(request, "read")
+    return JSONResponse((await service(request).get(thread_id(request), visible=visible)).to_wire())
 
 
 async def patch_thread(request: Request) -> Response:
     tid = thread_id(request)
     body = await read_body(request, ThreadPatch)
-    return JSONResponse((await service(request).update(tid, body.metadata or {})).to_wire())
+    value: dict[str, Any] = {"metadata": body.metadata or {}}
+    visible = await on_thread(request, "update", **value)
+    return JSONResponse((await service(request).update(tid, value["metadata"], visible=visible)).to_wire())
 
 
 async def delete_thread(request: Request) -> Response:
     runs: Runs = request.app.state.runs
-    await runs.delete_thread(thread_id(request))
+    visible = await on_thread(request, "delete")
+    await runs.delete_thread(thread_id(request), visible=visible)
     return Response(status_code=204)
+
+
+async def _searchable(request: Request, body: ThreadSearch | ThreadCount, page: Page) -> Visibility | None:
+    value = {
+        "metadata": body.metadata or {},
+        "values": body.values or {},
+        "status": body.status,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+    return await authorize(request, "threads", "search", value)
 
 
 async def search_threads(request: Request) -> Response:
@@ -70,6 +102,7 @@ async def search_threads(request: Request) -> Response:
         values=body.values or {},
         status=body.status,
         ids=tuple(body.ids) if body.ids is not None else None,
+        visible=await _searchable(request, body, page),
     )
     descending = (body.sort_order or "desc").lower() == "desc"
     found, more = await service(request).search(where, page, body.sort_by or "created_at", descending)
@@ -81,29 +114,41 @@ async def search_threads(request: Request) -> Response:
 
 async def count_threads(request: Request) -> Response:
     body = await read_body(request, ThreadCount)
-    where = ThreadFilter(metadata=body.metadata or {}, values=body.values or {}, status=body.status)
+    visible = await _searchable(request, body, Page(limit=0))
+    where = ThreadFilter(
+        metadata=body.metadata or {}, values=body.values or {}, status=body.status, visible=visible
+    )
     return JSONResponse(await service(request).count(where))
 
 
 async def copy_thread(request: Request) -> Response:
-    return JSONResponse((await service(request).copy(thread_id(request))).to_wire())
+    # Reading the source, and creating the copy (which the create filter stamps).
+    visible = await on_thread(request, "read")
+    created = await authorize(request, "threads", "create", {"thread_id": None, "metadata": {}})
+    copy = await service(request).copy(thread_id(request), visible=visible, created=created)
+    return JSONResponse(copy.to_wire())
 
 
 async def prune_threads(request: Request) -> Response:
     body = await read_body(request, ThreadPrune)
-    pruned = await service(request).prune(body.thread_ids, body.strategy)
+    visible = await authorize(request, "threads", "delete", {"thread_id": None})
+    pruned = await service(request).prune(body.thread_ids, body.strategy, visible=visible)
     return JSONResponse({"pruned_count": pruned})
 
 
 async def get_state(request: Request) -> Response:
-    state = await service(request).state(thread_id(request), subgraphs=query_flag(request, "subgraphs"))
+    visible = await on_thread(request, "read")
+    state = await service(request).state(
+        thread_id(request), subgraphs=query_flag(request, "subgraphs"), visible=visible
+    )
     return JSONResponse(state)
 
 
 async def get_state_at(request: Request) -> Response:
     checkpoint = {"checkpoint_id": request.path_params["checkpoint_id"]}
+    visible = await on_thread(request, "read")
     state = await service(request).state(
-        thread_id(request), checkpoint, subgraphs=query_flag(request, "subgraphs")
+        thread_id(request), checkpoint, subgraphs=query_flag(request, "subgraphs"), visible=visible
     )
     return JSONResponse(state)
 
@@ -111,7 +156,10 @@ async def get_state_at(request: Request) -> Response:
 async def post_state_at(request: Request) -> Response:
     tid = thread_id(request)
     body = await read_body(request, StateAt)
-    state = await service(request).state(tid, _checkpoint(body.checkpoint), subgraphs=bool(body.subgraphs))
+    visible = await on_thread(request, "read")
+    state = await service(request).state(
+        tid, _checkpoint(body.checkpoint), subgraphs=bool(body.subgraphs), visible=visible
+    )
     return JSONResponse(state)
 
 
@@ -121,8 +169,11 @@ async def update_state(request: Request) -> Response:
     checkpoint = _checkpoint(body.checkpoint) or (
         {"checkpoint_id": body.checkpoint_id} if body.checkpoint_id else None
     )
+    visible = await on_thread(request, "update")
     return JSONResponse(
-        await service(request).update_state(tid, body.values, as_node=body.as_node, checkpoint=checkpoint)
+        await service(request).update_state(
+            tid, body.values, as_node=body.as_node, checkpoint=checkpoint, visible=visible
+        )
     )
 
 
@@ -135,6 +186,7 @@ async def history(request: Request) -> Response:
         before=_checkpoint(body.before),
         metadata=body.metadata,
         checkpoint=_checkpoint(body.checkpoint),
+        visible=await on_thread(request, "read"),
     )
     return JSONResponse(states)
 
@@ -150,6 +202,7 @@ async def history_get(request: Request) -> Response:
         before={"checkpoint_id": before} if before else None,
         metadata=None,
         checkpoint=None,
+        visible=await on_thread(request, "read"),
     )
     return JSONResponse(states)
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from graphdock.api.assistants import service
+from graphdock.api.auth import authorize
 from graphdock.api.bodies import read_body
 from graphdock.api.endpoints import Endpoint, JSONResponse
+from graphdock.auth.policy import Action
+from graphdock.errors import Forbidden
 from graphdock.schemas.transfer import (
     EXPORT_FORMAT,
     ExportPage,
@@ -21,6 +26,9 @@ from graphdock.storage.records import Page, utc_now
 async def export_assistants(request: Request) -> Response:
     body = await read_body(request, ExportRequest)
     page = Page(limit=body.limit, offset=body.offset)
+    await _unrestricted(
+        request, "search", {"graph_id": None, "metadata": {}, "limit": page.limit, "offset": page.offset}
+    )
     assistants, more = await service(request).export(body.assistant_ids, page)
     # A page is itself a valid import document.
     return JSONResponse(
@@ -35,6 +43,7 @@ async def export_assistants(request: Request) -> Response:
 
 async def import_assistants(request: Request) -> Response:
     body = await read_body(request, ImportRequest)
+    await _unrestricted(request, "create", {"metadata": {}})
     report = await service(request).import_histories(body.assistants, dry_run=body.dry_run)
     return JSONResponse(
         {
@@ -46,6 +55,13 @@ async def import_assistants(request: Request) -> Response:
     )
 
 
+async def _unrestricted(request: Request, action: Action, value: dict[str, Any]) -> None:
+    """Whole histories move only for users whose auth handler sets them no filter: an export or
+    import cannot be narrowed to what one user may see without dropping or forging history."""
+    if await authorize(request, "assistants", action, value) is not None:
+        raise Forbidden(f"Exporting and importing assistants needs unrestricted assistants.{action} access")
+
+
 ENDPOINTS = (
     Endpoint(
         "POST",
@@ -54,7 +70,7 @@ ENDPOINTS = (
         "Export assistants with every version (oldest first, one page)",
         ExportRequest,
         ExportPage,
-        errors=(422,),
+        errors=(403, 422),
     ),
     Endpoint(
         "POST",
@@ -63,6 +79,6 @@ ENDPOINTS = (
         "Import exported assistants: keeps version numbers and active versions; idempotent; all or nothing",
         ImportRequest,
         ImportReportOut,
-        errors=(409, 422),
+        errors=(403, 409, 422),
     ),
 )

@@ -9,7 +9,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphdock.api.assistants import assistant_response, service
+from graphdock.api.assistants import assistant_response, readable, service, updatable
+from graphdock.api.auth import author
 from graphdock.api.bodies import if_match, int_param, path_uuid
 from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam
 from graphdock.schemas.assistants import AssistantOut, AssistantVersionOut, DiffOut
@@ -22,18 +23,29 @@ def _version(request: Request) -> int:
 
 
 async def get_version(request: Request) -> Response:
-    version = await service(request).get_version(path_uuid(request), _version(request))
+    version = await service(request).get_version(
+        path_uuid(request), _version(request), visible=await readable(request)
+    )
     return JSONResponse(version.to_wire())
 
 
+# Deleting or restoring one version changes the assistant's history: `assistants.update`.
+
+
 async def delete_version(request: Request) -> Response:
-    await service(request).delete_version(path_uuid(request), _version(request), if_version=if_match(request))
+    version = _version(request)
+    visible = await updatable(request, version=version)
+    await service(request).delete_version(
+        path_uuid(request), version, if_version=if_match(request), visible=visible
+    )
     return Response(status_code=204)
 
 
 async def restore_version(request: Request) -> Response:
+    version = _version(request)
+    visible = await updatable(request, version=version)
     assistant = await service(request).restore(
-        path_uuid(request), _version(request), if_version=if_match(request)
+        path_uuid(request), version, if_version=if_match(request), author=author(request), visible=visible
     )
     return assistant_response(assistant)
 
@@ -41,7 +53,9 @@ async def restore_version(request: Request) -> Response:
 async def diff_versions(request: Request) -> Response:
     query = request.query_params
     to_version = int_param(query["to"], "to") if query.get("to") else None
-    diff = await service(request).diff(path_uuid(request), int_param(query.get("from"), "from"), to_version)
+    diff = await service(request).diff(
+        path_uuid(request), int_param(query.get("from"), "from"), to_version, visible=await readable(request)
+    )
     return JSONResponse(diff)
 
 

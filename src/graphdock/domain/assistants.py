@@ -30,6 +30,7 @@ from graphdock.storage.records import (
     Snapshot,
     SortField,
 )
+from graphdock.storage.visibility import Visibility
 
 BOTH_GIVEN = (
     "Cannot specify both configurable and context. Prefer setting context alone. Context was introduced "
@@ -79,16 +80,27 @@ class Assistants:
         name: str,
         description: str | None,
         if_exists: Literal["raise", "do_nothing"],
+        author: str | None = None,
+        visible: Visibility | None = None,
     ) -> Assistant:
         self.require_graph(graph_id)
         context_first = bool(context) and not config.get("configurable")
         config, context = _mirror(config, context, current_config=None)
+        if visible is not None:
+            # What the creator's filter requires, so that they can see what they made.
+            metadata = {**metadata, **visible.stamp()}
         snapshot = Snapshot(graph_id, config, context or {}, metadata, name or "Untitled", description)
         self._validate(snapshot, context_first=context_first)
-        return await self._storage.create_assistant(assistant_id or str(uuid.uuid4()), snapshot, if_exists)
+        return await self._storage.create_assistant(
+            assistant_id or str(uuid.uuid4()),
+            snapshot,
+            if_exists,
+            Change("create", author),
+            visible=visible,
+        )
 
-    async def get(self, assistant_id: str) -> Assistant:
-        return await self._storage.get_assistant(assistant_id)
+    async def get(self, assistant_id: str, *, visible: Visibility | None = None) -> Assistant:
+        return await self._storage.get_assistant(assistant_id, visible=visible)
 
     async def update(
         self,
@@ -97,6 +109,7 @@ class Assistants:
         *,
         if_version: IfVersion = None,
         author: str | None = None,
+        visible: Visibility | None = None,
     ) -> Assistant:
         if changes.graph_id is not None:
             self.require_graph(changes.graph_id)
@@ -121,49 +134,88 @@ class Assistants:
             return snapshot
 
         return await self._storage.revise_assistant(
-            assistant_id, revise, if_version=if_version, change=Change("update", author)
+            assistant_id, revise, if_version=if_version, change=Change("update", author), visible=visible
         )
 
-    async def set_latest(self, assistant_id: str, version: int, *, if_version: IfVersion = None) -> Assistant:
-        await self._require_storable(assistant_id, version)
-        return await self._storage.set_active_version(assistant_id, version, if_version=if_version)
+    async def set_latest(
+        self,
+        assistant_id: str,
+        version: int,
+        *,
+        if_version: IfVersion = None,
+        visible: Visibility | None = None,
+    ) -> Assistant:
+        await self._require_storable(assistant_id, version, visible)
+        return await self._storage.set_active_version(
+            assistant_id, version, if_version=if_version, visible=visible
+        )
 
-    async def delete(self, assistant_id: str, *, delete_threads: bool, if_version: IfVersion = None) -> None:
-        await self._storage.delete_assistant(assistant_id, if_version=if_version)
+    async def delete(
+        self,
+        assistant_id: str,
+        *,
+        delete_threads: bool,
+        if_version: IfVersion = None,
+        visible: Visibility | None = None,
+    ) -> None:
+        await self._storage.delete_assistant(assistant_id, if_version=if_version, visible=visible)
         if delete_threads and self._delete_threads is not None:
             await self._delete_threads(assistant_id)
 
     # -- one version at a time -----------------------------------------------------------------
 
-    async def get_version(self, assistant_id: str, version: int) -> AssistantVersion:
-        await self._require_storable(assistant_id, version)
-        return await self._storage.get_version(assistant_id, version)
+    async def get_version(
+        self, assistant_id: str, version: int, *, visible: Visibility | None = None
+    ) -> AssistantVersion:
+        await self._require_storable(assistant_id, version, visible)
+        return await self._storage.get_version(assistant_id, version, visible=visible)
 
-    async def delete_version(self, assistant_id: str, version: int, *, if_version: IfVersion = None) -> None:
+    async def delete_version(
+        self,
+        assistant_id: str,
+        version: int,
+        *,
+        if_version: IfVersion = None,
+        visible: Visibility | None = None,
+    ) -> None:
         """Any version but the active one; its number is never given again."""
-        await self._require_storable(assistant_id, version)
-        await self._storage.delete_version(assistant_id, version, if_version=if_version)
+        await self._require_storable(assistant_id, version, visible)
+        await self._storage.delete_version(assistant_id, version, if_version=if_version, visible=visible)
 
     async def restore(
-        self, assistant_id: str, version: int, *, if_version: IfVersion = None, author: str | None = None
+        self,
+        assistant_id: str,
+        version: int,
+        *,
+        if_version: IfVersion = None,
+        author: str | None = None,
+        visible: Visibility | None = None,
     ) -> Assistant:
         """Append a copy of an old version as the newest one (history stays linear and complete)."""
-        old = await self.get_version(assistant_id, version)
+        old = await self.get_version(assistant_id, version, visible=visible)
         return await self._storage.revise_assistant(
             assistant_id,
             lambda _current: old.snapshot,
             if_version=if_version,
             change=Change("restore", author, restored_from=version),
+            visible=visible,
         )
 
-    async def diff(self, assistant_id: str, from_version: int, to_version: int | None) -> dict[str, Any]:
+    async def diff(
+        self,
+        assistant_id: str,
+        from_version: int,
+        to_version: int | None,
+        *,
+        visible: Visibility | None = None,
+    ) -> dict[str, Any]:
         """From one version to another, or to the active one when `to_version` is None."""
-        old = (await self.get_version(assistant_id, from_version)).snapshot
+        old = (await self.get_version(assistant_id, from_version, visible=visible)).snapshot
         if to_version is None:
-            active = await self.get(assistant_id)
+            active = await self.get(assistant_id, visible=visible)
             to_version, new = active.version, active.snapshot
         else:
-            new = (await self.get_version(assistant_id, to_version)).snapshot
+            new = (await self.get_version(assistant_id, to_version, visible=visible)).snapshot
         return {
             "assistant_id": assistant_id,
             "from_version": from_version,
@@ -187,13 +239,15 @@ class Assistants:
             raise InvalidRequest("assistants: the same assistant_id appears twice")
         return await self._storage.import_assistants(histories, dry_run=dry_run, decide=decide_import)
 
-    async def _require_storable(self, assistant_id: str, version: int) -> None:
+    async def _require_storable(self, assistant_id: str, version: int, visible: Visibility | None) -> None:
         if not 1 <= version < 2**63:  # no database could hold it: it cannot exist
-            await self.get(assistant_id)  # a missing assistant is still the first thing to report
+            await self.get(assistant_id, visible=visible)  # a missing assistant is reported first
             raise version_not_found(assistant_id, version)
 
-    async def versions(self, assistant_id: str, metadata: Json, page: Page) -> list[AssistantVersion]:
-        return await self._storage.list_versions(assistant_id, metadata, page)
+    async def versions(
+        self, assistant_id: str, metadata: Json, page: Page, *, visible: Visibility | None = None
+    ) -> list[AssistantVersion]:
+        return await self._storage.list_versions(assistant_id, metadata, page, visible=visible)
 
     async def search(
         self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
@@ -212,24 +266,28 @@ class Assistants:
     def is_graph(self, graph_id: str) -> bool:
         return self._graphs.has(graph_id)
 
-    async def drawable(self, assistant_or_graph_id: str, xray: bool | int) -> dict[str, Any]:
+    async def drawable(
+        self, assistant_or_graph_id: str, xray: bool | int, *, visible: Visibility | None = None
+    ) -> dict[str, Any]:
         """Nodes and edges; a graph id stands for that graph's default assistant."""
         if self._graphs.has(assistant_or_graph_id):
             assistant_or_graph_id = default_assistant_id(assistant_or_graph_id)
-        s = await self._served(assistant_or_graph_id)
+        s = await self._served(assistant_or_graph_id, visible)
         return await self._graphs.drawable(s.graph_id, s.config, xray)
 
-    async def schemas(self, assistant_id: str) -> dict[str, Any]:
-        s = await self._served(assistant_id)
+    async def schemas(self, assistant_id: str, *, visible: Visibility | None = None) -> dict[str, Any]:
+        s = await self._served(assistant_id, visible)
         return {"graph_id": s.graph_id, **await self._graphs.schemas(s.graph_id, s.config)}
 
-    async def subgraphs(self, assistant_id: str, namespace: str | None, recurse: bool) -> dict[str, Any]:
-        s = await self._served(assistant_id)
+    async def subgraphs(
+        self, assistant_id: str, namespace: str | None, recurse: bool, *, visible: Visibility | None = None
+    ) -> dict[str, Any]:
+        s = await self._served(assistant_id, visible)
         return dict(await self._graphs.subgraphs(s.graph_id, s.config, namespace, recurse))
 
-    async def _served(self, assistant_id: str) -> Snapshot:
+    async def _served(self, assistant_id: str, visible: Visibility | None) -> Snapshot:
         """The active snapshot of an assistant whose graph this server still has."""
-        snapshot = (await self.get(assistant_id)).snapshot
+        snapshot = (await self.get(assistant_id, visible=visible)).snapshot
         self.require_graph(snapshot.graph_id)
         return snapshot
 

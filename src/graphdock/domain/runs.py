@@ -48,8 +48,10 @@ from graphdock.storage.threads import (
     NewThread,
     Run,
     RunStatus,
+    ThreadFilter,
     ThreadOutcome,
 )
+from graphdock.storage.visibility import Visibility
 
 # Each run's lifecycle logs at debug: at hundreds of runs a second, info lines cost ~15% of the CPU.
 log = structlog.get_logger("graphdock.runs")
@@ -148,10 +150,22 @@ class Runs:
 
     # -- creating ---------------------------------------------------------------------------------
 
-    async def create(self, thread_id: str | None, request: RunRequest) -> Started:
-        """Queue a run (stateless when thread_id is None); returns it with its stream, open from event 1."""
+    async def create(
+        self,
+        thread_id: str | None,
+        request: RunRequest,
+        *,
+        visible: Visibility | None = None,
+        assistant_visible: Visibility | None = None,
+    ) -> Started:
+        """Queue a run (stateless when thread_id is None); returns it with its stream, open from event 1.
+
+        `visible`: the threads the caller may run on (a new thread is stamped with what it needs
+        for them to see it); `assistant_visible`: the assistants they may read, which alone they
+        may run.
+        """
         ref = parse_assistant_ref(request.assistant_id, self._graphs.graph_ids)
-        snapshot = await self._snapshot(ref.assistant_id, ref.version)
+        snapshot = await self._snapshot(ref.assistant_id, ref.version, assistant_visible)
         self._check(snapshot, request)
         stateless = thread_id is None
         thread_id = thread_id or str(uuid.uuid4())
@@ -171,7 +185,10 @@ class Runs:
             temporary=stateless and request.on_completion == "delete",
             not_before=_after(request.after_seconds),
         )
-        new_thread = NewThread(identity) if stateless or request.if_not_exists == "create" else None
+        owner = visible.stamp() if visible is not None else {}
+        new_thread = (
+            NewThread({**identity, **owner}) if stateless or request.if_not_exists == "create" else None
+        )
         # Opened before the run exists, so that no event can slip past its creator.
         stream: Followable = (
             self._relay.follower(run.run_id, self._still_active(run.run_id))
@@ -180,7 +197,7 @@ class Runs:
         )
         try:
             run, displaced = await self._storage.create_run(
-                run, new_thread=new_thread, strategy=request.multitask_strategy
+                run, new_thread=new_thread, strategy=request.multitask_strategy, visible=visible
             )
         except BaseException:
             self.hub.close(run.run_id, keep=False)
@@ -192,13 +209,13 @@ class Runs:
         log.debug("run.created", run_id=run.run_id, thread_id=thread_id, assistant_id=ref.assistant_id)
         return Started(run, stream)
 
-    async def _snapshot(self, assistant_id: str, version: int | None) -> Snapshot:
+    async def _snapshot(self, assistant_id: str, version: int | None, visible: Visibility | None) -> Snapshot:
         if version is None:
-            return (await self._storage.get_assistant(assistant_id)).snapshot
+            return (await self._storage.get_assistant(assistant_id, visible=visible)).snapshot
         try:
-            return (await self._storage.get_version(assistant_id, version)).snapshot
+            return (await self._storage.get_version(assistant_id, version, visible=visible)).snapshot
         except NotFound:
-            await self._storage.get_assistant(assistant_id)  # say which is missing
+            await self._storage.get_assistant(assistant_id, visible=visible)  # say which is missing
             raise version_not_found(assistant_id, version) from None
 
     def _check(self, snapshot: Snapshot, request: RunRequest) -> None:
@@ -225,14 +242,22 @@ class Runs:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    async def get(self, thread_id: str | None, run_id: str) -> Run:
+    # `visible` below: the threads the caller may see; a run is seen through its thread.
+
+    async def get(self, thread_id: str, run_id: str, *, visible: Visibility | None = None) -> Run:
+        if visible is not None:
+            await self._storage.get_thread(thread_id, visible=visible)
         return await self._storage.get_run(thread_id, run_id)
 
-    async def list(self, thread_id: str, status: RunStatus | None, page: Page) -> list[Run]:
+    async def list(
+        self, thread_id: str, status: RunStatus | None, page: Page, *, visible: Visibility | None = None
+    ) -> list[Run]:
+        if visible is not None:
+            await self._storage.get_thread(thread_id, visible=visible)
         return await self._storage.list_runs(thread_id, status, page)
 
-    async def delete(self, thread_id: str, run_id: str) -> None:
-        run = await self.get(thread_id, run_id)
+    async def delete(self, thread_id: str, run_id: str, *, visible: Visibility | None = None) -> None:
+        run = await self.get(thread_id, run_id, visible=visible)
         if run.status in ACTIVE_RUN:
             raise Conflict(f"Run {run_id} is {run.status}; cancel it before deleting it")
         await self._storage.delete_run(thread_id, run_id)
@@ -245,7 +270,7 @@ class Runs:
             if outcome is not None:
                 return outcome
             try:
-                run = await self.get(None, run.run_id)
+                run = await self._storage.get_run(None, run.run_id)
             except NotFound:  # rolled back: it left nothing behind
                 return {}
         if run.error is not None:
@@ -319,14 +344,27 @@ class Runs:
         run_ids: Sequence[str] | None,
         status: Literal["pending", "running", "all"] | None,
         action: CancelAction,
+        visible: Visibility | None = None,
     ) -> None:
         runs = await self._storage.find_active_runs(thread_id=thread_id, run_ids=run_ids)
         if status in ("pending", "running"):
             runs = [r for r in runs if r.status == status]
+        if visible is not None:
+            # Only runs on threads the caller may see; the others are left alone, unmentioned.
+            shown = await self._storage.search_threads(
+                ThreadFilter(ids=tuple({r.thread_id for r in runs}), visible=visible),
+                Page(limit=max(len(runs), 1)),
+                "created_at",
+                False,
+            )
+            seen = {t.thread_id for t in shown[0]}
+            runs = [r for r in runs if r.thread_id in seen]
         await self.cancel(runs, action)
 
-    async def delete_thread(self, thread_id: str) -> None:
+    async def delete_thread(self, thread_id: str, *, visible: Visibility | None = None) -> None:
         """Stop the thread's runs, then delete it with its runs and checkpoints."""
+        if visible is not None:
+            await self._threads.get(thread_id, visible=visible)
         await self.cancel_where(thread_id=thread_id, run_ids=None, status="all", action="interrupt")
         for run in await self._storage.find_active_runs(thread_id=thread_id):
             await self._until_stopped(run)
@@ -358,7 +396,7 @@ class Runs:
     async def _status(self, run_id: str) -> RunStatus | None:
         """The run's status by its row; None once it is gone."""
         try:
-            return (await self.get(None, run_id)).status
+            return (await self._storage.get_run(None, run_id)).status
         except NotFound:
             return None
 
@@ -435,7 +473,7 @@ class Runs:
         snapshot = (
             assistant.snapshot
             if version == assistant.version
-            else await self._snapshot(run.assistant_id, version)
+            else await self._snapshot(run.assistant_id, version, None)
         )
         run = await self._storage.start_run(run.run_id, version)
         stream.publish(

@@ -26,6 +26,7 @@ from graphdock.runtime.serialize import to_json
 from graphdock.storage.base import Storage
 from graphdock.storage.records import Json, Page
 from graphdock.storage.threads import Thread, ThreadFilter, ThreadOutcome, ThreadSortField
+from graphdock.storage.visibility import Visibility
 
 
 class Threads:
@@ -35,19 +36,28 @@ class Threads:
         self._saver = saver
 
     async def create(
-        self, thread_id: str | None, metadata: Json, if_exists: Literal["raise", "do_nothing"]
+        self,
+        thread_id: str | None,
+        metadata: Json,
+        if_exists: Literal["raise", "do_nothing"],
+        *,
+        visible: Visibility | None = None,
     ) -> Thread:
-        return await self._storage.create_thread(thread_id or str(uuid.uuid4()), metadata, if_exists)
+        if visible is not None:
+            metadata = {**metadata, **visible.stamp()}  # so that its creator can see it
+        return await self._storage.create_thread(
+            thread_id or str(uuid.uuid4()), metadata, if_exists, visible=visible
+        )
 
-    async def get(self, thread_id: str) -> Thread:
-        return await self._storage.get_thread(thread_id)
+    async def get(self, thread_id: str, *, visible: Visibility | None = None) -> Thread:
+        return await self._storage.get_thread(thread_id, visible=visible)
 
-    async def update(self, thread_id: str, metadata: Json) -> Thread:
-        return await self._storage.update_thread(thread_id, metadata)
+    async def update(self, thread_id: str, metadata: Json, *, visible: Visibility | None = None) -> Thread:
+        return await self._storage.update_thread(thread_id, metadata, visible=visible)
 
-    async def delete(self, thread_id: str) -> None:
+    async def delete(self, thread_id: str, *, visible: Visibility | None = None) -> None:
         """The row (and its runs) first, so a failure never leaves a row without its checkpoints."""
-        await self._storage.delete_thread(thread_id)
+        await self._storage.delete_thread(thread_id, visible=visible)
         await self._saver.adelete_thread(thread_id)
 
     async def search(
@@ -58,9 +68,13 @@ class Threads:
     async def count(self, where: ThreadFilter) -> int:
         return await self._storage.count_threads(where)
 
-    async def copy(self, thread_id: str) -> Thread:
-        source = await self.get(thread_id)
-        copy = await self._storage.create_thread(str(uuid.uuid4()), source.metadata, "raise")
+    async def copy(
+        self, thread_id: str, *, visible: Visibility | None = None, created: Visibility | None = None
+    ) -> Thread:
+        """`visible`: what the caller may read (the source); `created`: their create filter."""
+        source = await self.get(thread_id, visible=visible)
+        metadata = {**source.metadata, **(created.stamp() if created is not None else {})}
+        copy = await self._storage.create_thread(str(uuid.uuid4()), metadata, "raise")
         await checkpoints.copy_thread(self._saver, thread_id, copy.thread_id)
         if source.values is not None or source.interrupts:
             status = "idle" if source.status == "busy" else source.status
@@ -69,13 +83,20 @@ class Threads:
             )
         return copy
 
-    async def prune(self, thread_ids: Sequence[str], strategy: Literal["delete", "keep_latest"]) -> int:
-        """Returns how many threads were pruned; unknown ids are skipped."""
+    async def prune(
+        self,
+        thread_ids: Sequence[str],
+        strategy: Literal["delete", "keep_latest"],
+        *,
+        visible: Visibility | None = None,
+    ) -> int:
+        """Returns how many threads were pruned; unknown ids (and ones not `visible`) are skipped."""
+        where = ThreadFilter(ids=tuple(thread_ids), visible=visible)
         known = [
             t.thread_id
             for t in (
                 await self._storage.search_threads(
-                    ThreadFilter(ids=tuple(thread_ids)), Page(limit=len(thread_ids) or 1), "created_at", False
+                    where, Page(limit=len(thread_ids) or 1), "created_at", False
                 )
             )[0]
         ]
@@ -88,8 +109,15 @@ class Threads:
 
     # -- state ------------------------------------------------------------------------------------
 
-    async def state(self, thread_id: str, checkpoint: Json | None = None, *, subgraphs: bool = False) -> Json:
-        thread = await self.get(thread_id)
+    async def state(
+        self,
+        thread_id: str,
+        checkpoint: Json | None = None,
+        *,
+        subgraphs: bool = False,
+        visible: Visibility | None = None,
+    ) -> Json:
+        thread = await self.get(thread_id, visible=visible)
         graph = await self._graph(thread)
         if graph is None:
             return _empty_state(thread_id)
@@ -100,9 +128,15 @@ class Threads:
         return state_to_wire(snapshot, thread_id)
 
     async def update_state(
-        self, thread_id: str, values: Any, *, as_node: str | None, checkpoint: Json | None
+        self,
+        thread_id: str,
+        values: Any,
+        *,
+        as_node: str | None,
+        checkpoint: Json | None,
+        visible: Visibility | None = None,
     ) -> Json:
-        thread = await self.get(thread_id)
+        thread = await self.get(thread_id, visible=visible)
         graph = await self._graph(thread)
         if graph is None:
             raise InvalidRequest(
@@ -135,8 +169,9 @@ class Threads:
         before: Json | None,
         metadata: Json | None,
         checkpoint: Json | None,
+        visible: Visibility | None = None,
     ) -> list[Json]:
-        thread = await self.get(thread_id)
+        thread = await self.get(thread_id, visible=visible)
         graph = await self._graph(thread)
         if graph is None:
             return []

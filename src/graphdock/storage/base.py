@@ -38,6 +38,7 @@ from graphdock.storage.threads import (
     ThreadOutcome,
     ThreadSortField,
 )
+from graphdock.storage.visibility import Visibility
 
 # Called inside the write transaction with the current active row; returns the next snapshot or
 # raises a GraphdockError, which rolls the transaction back. Must be pure and quick.
@@ -116,33 +117,61 @@ class Storage(Protocol):
         snapshot: Snapshot,
         if_exists: Literal["raise", "do_nothing"],
         change: Change = CREATED,
+        *,
+        visible: Visibility | None = None,
     ) -> Assistant:
-        """Insert version 1 and the active row; Conflict if the id exists and if_exists is raise."""
+        """Insert version 1 and the active row; Conflict if the id exists and if_exists is raise,
+        or if the existing one is not `visible` (do_nothing never hands out another user's row)."""
 
-    async def get_assistant(self, assistant_id: str) -> Assistant:
+    # `visible` on the methods below: the auth filter, applied in the query that finds the
+    # assistant; a row it excludes is NotFound, exactly like a missing one.
+
+    async def get_assistant(self, assistant_id: str, *, visible: Visibility | None = None) -> Assistant:
         """NotFound if there is no such assistant."""
 
     async def revise_assistant(
-        self, assistant_id: str, revise: Revise, *, if_version: IfVersion = None, change: Change = UPDATED
+        self,
+        assistant_id: str,
+        revise: Revise,
+        *,
+        if_version: IfVersion = None,
+        change: Change = UPDATED,
+        visible: Visibility | None = None,
     ) -> Assistant:
         """Append version max+1 built by `revise` and make it active, atomically."""
 
     async def set_active_version(
-        self, assistant_id: str, version: int, *, if_version: IfVersion = None
+        self,
+        assistant_id: str,
+        version: int,
+        *,
+        if_version: IfVersion = None,
+        visible: Visibility | None = None,
     ) -> Assistant:
         """Copy that version's whole snapshot to the active row; NotFound for either id."""
 
-    async def delete_assistant(self, assistant_id: str, *, if_version: IfVersion = None) -> None:
+    async def delete_assistant(
+        self, assistant_id: str, *, if_version: IfVersion = None, visible: Visibility | None = None
+    ) -> None:
         """Remove the assistant and every version; NotFound if absent."""
 
-    async def get_version(self, assistant_id: str, version: int) -> AssistantVersion:
+    async def get_version(
+        self, assistant_id: str, version: int, *, visible: Visibility | None = None
+    ) -> AssistantVersion:
         """NotFound for an unknown assistant or version."""
 
-    async def delete_version(self, assistant_id: str, version: int, *, if_version: IfVersion = None) -> None:
+    async def delete_version(
+        self,
+        assistant_id: str,
+        version: int,
+        *,
+        if_version: IfVersion = None,
+        visible: Visibility | None = None,
+    ) -> None:
         """Remove one version that is not the active one (Conflict); its number is never reused."""
 
     async def list_versions(
-        self, assistant_id: str, metadata: dict[str, object], page: Page
+        self, assistant_id: str, metadata: dict[str, object], page: Page, *, visible: Visibility | None = None
     ) -> list[AssistantVersion]:
         """Newest first; NotFound if the assistant does not exist, [] for an empty page."""
 
@@ -166,16 +195,27 @@ class Storage(Protocol):
     # -- threads ----------------------------------------------------------------------------------
 
     async def create_thread(
-        self, thread_id: str, metadata: Json, if_exists: Literal["raise", "do_nothing"]
+        self,
+        thread_id: str,
+        metadata: Json,
+        if_exists: Literal["raise", "do_nothing"],
+        *,
+        visible: Visibility | None = None,
     ) -> Thread:
-        """Conflict if the id exists and if_exists is raise; do_nothing returns the stored thread."""
+        """Conflict if the id exists and if_exists is raise, or if it is not `visible`; do_nothing
+        returns the stored thread."""
 
-    async def get_thread(self, thread_id: str) -> Thread: ...
+    # `visible` on thread methods: the auth filter on the thread's metadata, applied in the query
+    # that finds the thread; a thread it excludes is NotFound, exactly like a missing one.
 
-    async def update_thread(self, thread_id: str, metadata: Json) -> Thread:
+    async def get_thread(self, thread_id: str, *, visible: Visibility | None = None) -> Thread: ...
+
+    async def update_thread(
+        self, thread_id: str, metadata: Json, *, visible: Visibility | None = None
+    ) -> Thread:
         """Shallow-merge metadata into the thread's."""
 
-    async def delete_thread(self, thread_id: str) -> None:
+    async def delete_thread(self, thread_id: str, *, visible: Visibility | None = None) -> None:
         """The thread and its runs; NotFound if absent."""
 
     async def search_threads(
@@ -193,7 +233,12 @@ class Storage(Protocol):
     # -- runs -------------------------------------------------------------------------------------
 
     async def create_run(
-        self, run: Run, *, new_thread: NewThread | None, strategy: MultitaskStrategy
+        self,
+        run: Run,
+        *,
+        new_thread: NewThread | None,
+        strategy: MultitaskStrategy,
+        visible: Visibility | None = None,
     ) -> tuple[Run, list[Run]]:
         """Insert a pending run and mark its thread busy, in one transaction.
 

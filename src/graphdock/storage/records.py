@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from graphdock.storage.visibility import Visibility
 
 Json = dict[str, Any]
 
@@ -112,6 +115,8 @@ class AssistantFilter:
     name: str | None = None
     # JSON containment, as PostgreSQL's `@>`.
     metadata: Json = field(default_factory=dict)
+    # What the user may see (an auth handler's filter); None: everything.
+    visible: Visibility | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ written when a run ends so that search and GET never have to open the checkpoint
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from graphdock.storage.records import Json
 
@@ -19,6 +19,10 @@ ThreadSortField = Literal["thread_id", "status", "created_at", "updated_at"]
 
 ACTIVE_RUN: tuple[RunStatus, ...] = ("pending", "running")
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+
+
+if TYPE_CHECKING:
+    from graphdock.storage.visibility import Visibility
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,8 @@ class ThreadFilter:
     values: Json = field(default_factory=dict)
     status: ThreadStatus | None = None
     ids: tuple[str, ...] | None = None
+    # What the user may see (an auth handler's filter on thread metadata); None: everything.
+    visible: Visibility | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,10 +131,10 @@ def postgres_sql(visible: Visibility, column: str = "metadata") -> tuple[str, li
                 parts.append("(" + joiner.join(group(sub) for sub in value) + ")")
             elif isinstance(value, dict) and "$contains" in value:
                 wanted = value["$contains"]
-                parts.append(f"(jsonb_typeof({column} -> %s) = 'array' AND {column} -> %s @> %s)")
+                parts.append(f"(jsonb_typeof({column} -> %s::text) = 'array' AND {column} -> %s::text @> %s)")
                 params.extend([key, key, Jsonb(wanted if isinstance(wanted, list) else [wanted])])
             else:
-                parts.append(f"{column} -> %s = %s")
+                parts.append(f"{column} -> %s::text = %s")
                 params.extend([key, Jsonb(value["$eq"] if isinstance(value, dict) else value)])
         return "(" + " AND ".join(parts) + ")"
 

@@ -9,6 +9,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from graphdock.storage.records import Assistant, AssistantFilter, AssistantVersion, Change, Snapshot
+from graphdock.storage.visibility import postgres_sql
 
 SORT_SQL: dict[str, str] = {
     "assistant_id": "assistant_id",
@@ -71,4 +72,8 @@ def where_sql(where: AssistantFilter) -> tuple[str, list[Any]]:
     if where.metadata:
         parts.append("metadata @> %s")  # served by the GIN index
         params.append(Jsonb(where.metadata))
+    if where.visible is not None:
+        clause, more = postgres_sql(where.visible)
+        parts.append(clause)
+        params += more
     return (" WHERE " + " AND ".join(parts) if parts else ""), params

@@ -55,6 +55,7 @@ from graphdock.storage.records import (
     SortField,
     utc_now,
 )
+from graphdock.storage.visibility import Visibility, postgres_sql
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -87,6 +88,8 @@ class PostgresStorage(PostgresThreads):
         snapshot: Snapshot,
         if_exists: Literal["raise", "do_nothing"],
         change: Change = CREATED,
+        *,
+        visible: Visibility | None = None,
     ) -> Assistant:
         now = utc_now()
         async with self._write() as c:
@@ -96,9 +99,12 @@ class PostgresStorage(PostgresThreads):
                 (assistant_id, *snapshot_params(snapshot), now, now),
             )
             if not inserted.rowcount:
-                if if_exists == "raise":
+                existing = to_assistant(await _fetch_assistant(c, assistant_id))
+                if if_exists == "raise" or (
+                    visible is not None and not visible.allows(existing.snapshot.metadata)
+                ):
                     raise Conflict(f"Assistant {assistant_id} already exists")
-                return to_assistant(await _fetch_assistant(c, assistant_id))
+                return existing
             await c.execute(
                 f"INSERT INTO assistant_versions ({VERSION}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
                 version_params(assistant_id, 1, snapshot, now, change),
@@ -106,11 +112,17 @@ class PostgresStorage(PostgresThreads):
         return Assistant(assistant_id, 1, snapshot, now, now)
 
     async def revise_assistant(
-        self, assistant_id: str, revise: Revise, *, if_version: IfVersion = None, change: Change = UPDATED
+        self,
+        assistant_id: str,
+        revise: Revise,
+        *,
+        if_version: IfVersion = None,
+        change: Change = UPDATED,
+        visible: Visibility | None = None,
     ) -> Assistant:
         now = utc_now()
         async with self._write() as c:
-            row = await _fetch_assistant(c, assistant_id, lock=True)
+            row = await _fetch_assistant(c, assistant_id, lock=True, visible=visible)
             current = require_version(to_assistant(row), if_version)
             snapshot = revise(current)
             version: int = row[-1] + 1
@@ -122,27 +134,43 @@ class PostgresStorage(PostgresThreads):
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
 
     async def set_active_version(
-        self, assistant_id: str, version: int, *, if_version: IfVersion = None
+        self,
+        assistant_id: str,
+        version: int,
+        *,
+        if_version: IfVersion = None,
+        visible: Visibility | None = None,
     ) -> Assistant:
         now = utc_now()
         async with self._write() as c:
             current = require_version(
-                to_assistant(await _fetch_assistant(c, assistant_id, lock=True)), if_version
+                to_assistant(await _fetch_assistant(c, assistant_id, lock=True, visible=visible)), if_version
             )
             snapshot = (await _fetch_version(c, assistant_id, version)).snapshot
             await _activate(c, assistant_id, snapshot, version, now)
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
 
-    async def delete_assistant(self, assistant_id: str, *, if_version: IfVersion = None) -> None:
+    async def delete_assistant(
+        self, assistant_id: str, *, if_version: IfVersion = None, visible: Visibility | None = None
+    ) -> None:
         async with self._write() as c:
-            require_version(to_assistant(await _fetch_assistant(c, assistant_id, lock=True)), if_version)
+            require_version(
+                to_assistant(await _fetch_assistant(c, assistant_id, lock=True, visible=visible)), if_version
+            )
             # Versions go with it (ON DELETE CASCADE).
             await c.execute("DELETE FROM assistants WHERE assistant_id = %s", (assistant_id,))
 
-    async def delete_version(self, assistant_id: str, version: int, *, if_version: IfVersion = None) -> None:
+    async def delete_version(
+        self,
+        assistant_id: str,
+        version: int,
+        *,
+        if_version: IfVersion = None,
+        visible: Visibility | None = None,
+    ) -> None:
         async with self._write() as c:
             current = require_version(
-                to_assistant(await _fetch_assistant(c, assistant_id, lock=True)), if_version
+                to_assistant(await _fetch_assistant(c, assistant_id, lock=True, visible=visible)), if_version
             )
             await _fetch_version(c, assistant_id, version)
             refuse_active_version(current, version)
@@ -159,16 +187,20 @@ class PostgresStorage(PostgresThreads):
 
     # -- reads ----------------------------------------------------------------------------------
 
-    async def get_assistant(self, assistant_id: str) -> Assistant:
+    async def get_assistant(self, assistant_id: str, *, visible: Visibility | None = None) -> Assistant:
         async with self._read() as c:
-            return to_assistant(await _fetch_assistant(c, assistant_id))
+            return to_assistant(await _fetch_assistant(c, assistant_id, visible=visible))
 
-    async def get_version(self, assistant_id: str, version: int) -> AssistantVersion:
+    async def get_version(
+        self, assistant_id: str, version: int, *, visible: Visibility | None = None
+    ) -> AssistantVersion:
         async with self._read() as c:
+            if visible is not None:
+                await _fetch_assistant(c, assistant_id, visible=visible)
             return await _fetch_version(c, assistant_id, version)
 
     async def list_versions(
-        self, assistant_id: str, metadata: dict[str, object], page: Page
+        self, assistant_id: str, metadata: dict[str, object], page: Page, *, visible: Visibility | None = None
     ) -> list[AssistantVersion]:
         sql = f"SELECT {VERSION} FROM assistant_versions WHERE assistant_id = %s"
         params: list[Any] = [assistant_id]
@@ -177,6 +209,8 @@ class PostgresStorage(PostgresThreads):
             params.append(Jsonb(metadata))
         sql += " ORDER BY version DESC LIMIT %s OFFSET %s"
         async with self._read() as c:
+            if visible is not None:
+                await _fetch_assistant(c, assistant_id, visible=visible)
             rows = await (await c.execute(sql, (*params, page.limit, page.offset))).fetchall()
             if not rows:
                 await _fetch_assistant(c, assistant_id)  # NotFound, or an empty page
@@ -267,9 +301,17 @@ def migrate(url: str) -> None:
         backend.connection.close()
 
 
-async def _fetch_assistant(c: Conn, assistant_id: str, *, lock: bool = False) -> tuple[Any, ...]:
+async def _fetch_assistant(
+    c: Conn, assistant_id: str, *, lock: bool = False, visible: Visibility | None = None
+) -> tuple[Any, ...]:
+    # A row the caller may not see is not found, exactly like a row that does not exist.
     sql = f"SELECT {ASSISTANT}, last_version FROM assistants WHERE assistant_id = %s"
-    row = await (await c.execute(sql + (" FOR UPDATE" if lock else ""), (assistant_id,))).fetchone()
+    params: list[Any] = [assistant_id]
+    if visible is not None:
+        clause, more = postgres_sql(visible)
+        sql += f" AND {clause}"
+        params += more
+    row = await (await c.execute(sql + (" FOR UPDATE" if lock else ""), params)).fetchone()
     if row is None:
         raise assistant_not_found(assistant_id)
     return row

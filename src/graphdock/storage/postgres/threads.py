@@ -35,6 +35,7 @@ from graphdock.storage.threads import (
     ThreadOutcome,
     ThreadSortField,
 )
+from graphdock.storage.visibility import Visibility, postgres_sql
 
 _RUN_PLACEHOLDERS = ",".join(["%s"] * RUN_COUNT)
 
@@ -67,38 +68,49 @@ class PostgresThreads:
     # -- threads ----------------------------------------------------------------------------------
 
     async def create_thread(
-        self: _Connected, thread_id: str, metadata: Json, if_exists: Literal["raise", "do_nothing"]
+        self: _Connected,
+        thread_id: str,
+        metadata: Json,
+        if_exists: Literal["raise", "do_nothing"],
+        *,
+        visible: Visibility | None = None,
     ) -> Thread:
         async with self._write() as c:
             created = await _insert_thread(c, thread_id, metadata)
             if created is not None:
                 return created
-            if if_exists == "raise":
+            existing = await _thread(c, thread_id)
+            if if_exists == "raise" or (visible is not None and not visible.allows(existing.metadata)):
                 raise Conflict(f"Thread {thread_id} already exists")
-            return await _thread(c, thread_id)
+            return existing
 
-    async def get_thread(self: _Connected, thread_id: str) -> Thread:
+    async def get_thread(self: _Connected, thread_id: str, *, visible: Visibility | None = None) -> Thread:
         async with self._read() as c:
-            return await _thread(c, thread_id)
+            return await _thread(c, thread_id, visible)
 
-    async def update_thread(self: _Connected, thread_id: str, metadata: Json) -> Thread:
+    async def update_thread(
+        self: _Connected, thread_id: str, metadata: Json, *, visible: Visibility | None = None
+    ) -> Thread:
         # `||` merges two objects shallowly, the right one winning: {**current, **metadata}, done
         # on the row's latest version, so concurrent merges never lose each other's keys.
+        clause, params = _visible_sql(visible)
         async with self._write() as c:
             row = await _one(
                 c,
-                f"UPDATE threads SET metadata = metadata || %s, updated_at = %s WHERE thread_id = %s"
+                f"UPDATE threads SET metadata = metadata || %s, updated_at = %s WHERE thread_id = %s{clause}"
                 f" RETURNING {THREAD}",
-                (Jsonb(metadata), utc_now(), thread_id),
+                (Jsonb(metadata), utc_now(), thread_id, *params),
             )
             if row is None:
                 raise thread_not_found(thread_id)
             return _thread_row(row)
 
-    async def delete_thread(self: _Connected, thread_id: str) -> None:
+    async def delete_thread(self: _Connected, thread_id: str, *, visible: Visibility | None = None) -> None:
         # Its runs go with it (ON DELETE CASCADE); the thread row is locked before them.
+        clause, params = _visible_sql(visible)
         async with self._write() as c:
-            if not (await c.execute("DELETE FROM threads WHERE thread_id = %s", (thread_id,))).rowcount:
+            sql = f"DELETE FROM threads WHERE thread_id = %s{clause}"
+            if not (await c.execute(sql, (thread_id, *params))).rowcount:
                 raise thread_not_found(thread_id)
 
     async def search_threads(
@@ -146,15 +158,23 @@ class PostgresThreads:
     # -- runs -------------------------------------------------------------------------------------
 
     async def create_run(
-        self: _Connected, run: Run, *, new_thread: NewThread | None, strategy: MultitaskStrategy
+        self: _Connected,
+        run: Run,
+        *,
+        new_thread: NewThread | None,
+        strategy: MultitaskStrategy,
+        visible: Visibility | None = None,
     ) -> tuple[Run, list[Run]]:
         async with self._write() as c:
-            if new_thread is not None:
+            created = new_thread is not None and (
                 await _insert_thread(c, run.thread_id, new_thread.metadata, assistant_id=run.assistant_id)
+            )
             # The lock makes the check below and the insert one step: two creates with reject can
             # never both see an idle thread, and no claim starts a run displaced here.
             if not await _lock_threads(c, [run.thread_id]):
                 raise thread_not_found(run.thread_id)
+            if not created and visible is not None:
+                await _thread(c, run.thread_id, visible)  # an existing thread this user may see
             active = await _runs(
                 c, f"WHERE thread_id = %s AND {_ACTIVE} ORDER BY created_at, seq", (run.thread_id,)
             )
@@ -465,11 +485,24 @@ def _thread_where(where: ThreadFilter) -> tuple[str, list[Any]]:
     if where.ids is not None:
         clauses.append("thread_id = ANY(%s)")
         params.append(list(where.ids))
+    if where.visible is not None:
+        clause, more = postgres_sql(where.visible)
+        clauses.append(clause)
+        params += more
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-async def _thread(c: Conn, thread_id: str) -> Thread:
-    row = await _one(c, f"SELECT {THREAD} FROM threads WHERE thread_id = %s", (thread_id,))
+def _visible_sql(visible: Visibility | None) -> tuple[str, list[Any]]:
+    """` AND <filter>` for a statement on threads; a thread the caller may not see is not found."""
+    if visible is None:
+        return "", []
+    clause, params = postgres_sql(visible)
+    return f" AND {clause}", params
+
+
+async def _thread(c: Conn, thread_id: str, visible: Visibility | None = None) -> Thread:
+    clause, params = _visible_sql(visible)
+    row = await _one(c, f"SELECT {THREAD} FROM threads WHERE thread_id = %s{clause}", (thread_id, *params))
     if row is None:
         raise thread_not_found(thread_id)
     return _thread_row(row)

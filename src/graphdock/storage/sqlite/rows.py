@@ -10,6 +10,7 @@ import orjson
 
 from graphdock.storage.containment import contains, index_entries, needs_exact_check, query_entries
 from graphdock.storage.records import Assistant, AssistantFilter, AssistantVersion, Change, Snapshot
+from graphdock.storage.visibility import sqlite_allows
 
 VERSION_PLACEHOLDERS = ",".join("?" * 12)
 SORT_SQL: dict[str, str] = {
@@ -105,6 +106,9 @@ def where_sql(where: AssistantFilter, *, in_sort_order: bool = False) -> tuple[s
     if needs_exact_check(where.metadata):
         parts.append("gd_contains(metadata, ?)")
         params.append(orjson.dumps(where.metadata).decode())
+    if where.visible is not None:
+        parts.append("gd_visible(metadata, ?)")
+        params.append(where.visible.text)
     return (" WHERE " + " AND ".join(parts) if parts else ""), params
 
 
@@ -130,6 +134,8 @@ def register_functions(conn: sqlite3.Connection) -> None:
     """SQL functions the filters above use: jsonb-style containment, case-insensitive substring."""
     conn.create_function("gd_contains", 2, _sql_contains, deterministic=True)
     conn.create_function("gd_icontains", 2, _sql_icontains, deterministic=True)
+    # What an auth handler's filter lets a user see (storage/visibility.py).
+    conn.create_function("gd_visible", 2, sqlite_allows, deterministic=True)
 
 
 def _sql_contains(target: str, query: str) -> bool:

@@ -64,6 +64,7 @@ from graphdock.storage.sqlite.rows import (
     where_sql,
 )
 from graphdock.storage.sqlite.threads import SqliteThreads
+from graphdock.storage.visibility import Visibility
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -104,6 +105,8 @@ class SqliteStorage(SqliteThreads):
         snapshot: Snapshot,
         if_exists: Literal["raise", "do_nothing"],
         change: Change = CREATED,
+        *,
+        visible: Visibility | None = None,
     ) -> Assistant:
         now = utc_now()
         with self._write() as c:
@@ -113,9 +116,12 @@ class SqliteStorage(SqliteThreads):
                 (assistant_id, *snapshot_params(snapshot), now, now),
             ).rowcount
             if not inserted:
-                if if_exists == "raise":
+                existing = to_assistant(_fetch_assistant(c, assistant_id))
+                if if_exists == "raise" or (
+                    visible is not None and not visible.allows(existing.snapshot.metadata)
+                ):
                     raise Conflict(f"Assistant {assistant_id} already exists")
-                return to_assistant(_fetch_assistant(c, assistant_id))
+                return existing
             c.execute(
                 f"INSERT INTO assistant_versions ({VERSION}) VALUES ({VERSION_PLACEHOLDERS})",
                 version_params(assistant_id, 1, snapshot, now, change),
@@ -124,11 +130,17 @@ class SqliteStorage(SqliteThreads):
         return Assistant(assistant_id, 1, snapshot, now, now)
 
     async def revise_assistant(
-        self, assistant_id: str, revise: Revise, *, if_version: IfVersion = None, change: Change = UPDATED
+        self,
+        assistant_id: str,
+        revise: Revise,
+        *,
+        if_version: IfVersion = None,
+        change: Change = UPDATED,
+        visible: Visibility | None = None,
     ) -> Assistant:
         now = utc_now()
         with self._write() as c:
-            row = _fetch_assistant(c, assistant_id, extra=", last_version")
+            row = _fetch_assistant(c, assistant_id, extra=", last_version", visible=visible)
             current = require_version(to_assistant(row), if_version)
             snapshot = revise(current)
             version = row[-1] + 1
@@ -142,28 +154,46 @@ class SqliteStorage(SqliteThreads):
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
 
     async def set_active_version(
-        self, assistant_id: str, version: int, *, if_version: IfVersion = None
+        self,
+        assistant_id: str,
+        version: int,
+        *,
+        if_version: IfVersion = None,
+        visible: Visibility | None = None,
     ) -> Assistant:
         now = utc_now()
         with self._write() as c:
-            current = require_version(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
+            current = require_version(
+                to_assistant(_fetch_assistant(c, assistant_id, visible=visible)), if_version
+            )
             snapshot = _fetch_version(c, assistant_id, version).snapshot
             _activate(c, assistant_id, snapshot, version, now)
             if json_changed(snapshot.metadata, current.snapshot.metadata):
                 index_metadata(c, assistant_id, snapshot.metadata)
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
 
-    async def delete_assistant(self, assistant_id: str, *, if_version: IfVersion = None) -> None:
+    async def delete_assistant(
+        self, assistant_id: str, *, if_version: IfVersion = None, visible: Visibility | None = None
+    ) -> None:
         with self._write() as c:
-            if if_version is not None:
-                require_version(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
+            if if_version is not None or visible is not None:
+                require_version(to_assistant(_fetch_assistant(c, assistant_id, visible=visible)), if_version)
             # Versions and metadata index rows go with it (ON DELETE CASCADE).
             if not c.execute("DELETE FROM assistants WHERE assistant_id = ?", (assistant_id,)).rowcount:
                 raise assistant_not_found(assistant_id)
 
-    async def delete_version(self, assistant_id: str, version: int, *, if_version: IfVersion = None) -> None:
+    async def delete_version(
+        self,
+        assistant_id: str,
+        version: int,
+        *,
+        if_version: IfVersion = None,
+        visible: Visibility | None = None,
+    ) -> None:
         with self._write() as c:
-            current = require_version(to_assistant(_fetch_assistant(c, assistant_id)), if_version)
+            current = require_version(
+                to_assistant(_fetch_assistant(c, assistant_id, visible=visible)), if_version
+            )
             _fetch_version(c, assistant_id, version)
             refuse_active_version(current, version)
             # last_version on the assistant row is untouched, so the number is never given again.
@@ -180,16 +210,20 @@ class SqliteStorage(SqliteThreads):
 
     # -- reads ----------------------------------------------------------------------------------
 
-    async def get_assistant(self, assistant_id: str) -> Assistant:
+    async def get_assistant(self, assistant_id: str, *, visible: Visibility | None = None) -> Assistant:
         with self._read() as c:
-            return to_assistant(_fetch_assistant(c, assistant_id))
+            return to_assistant(_fetch_assistant(c, assistant_id, visible=visible))
 
-    async def get_version(self, assistant_id: str, version: int) -> AssistantVersion:
+    async def get_version(
+        self, assistant_id: str, version: int, *, visible: Visibility | None = None
+    ) -> AssistantVersion:
         with self._read() as c:
+            if visible is not None:
+                _fetch_assistant(c, assistant_id, columns="1", visible=visible)
             return _fetch_version(c, assistant_id, version)
 
     async def list_versions(
-        self, assistant_id: str, metadata: dict[str, object], page: Page
+        self, assistant_id: str, metadata: dict[str, object], page: Page, *, visible: Visibility | None = None
     ) -> list[AssistantVersion]:
         sql = f"SELECT {VERSION} FROM assistant_versions WHERE assistant_id = ?"
         params: list[Any] = [assistant_id]
@@ -198,6 +232,8 @@ class SqliteStorage(SqliteThreads):
             params.append(orjson.dumps(metadata).decode())
         sql += " ORDER BY version DESC LIMIT ? OFFSET ?"
         with self._read() as c:
+            if visible is not None:
+                _fetch_assistant(c, assistant_id, columns="1", visible=visible)
             rows = c.execute(sql, (*params, page.limit, page.offset)).fetchall()
             if not rows:
                 _fetch_assistant(c, assistant_id, columns="1")  # NotFound, or an empty page
@@ -272,11 +308,20 @@ def migrate(path: Path) -> None:
 
 
 def _fetch_assistant(
-    c: sqlite3.Connection, assistant_id: str, *, columns: str = ASSISTANT, extra: str = ""
+    c: sqlite3.Connection,
+    assistant_id: str,
+    *,
+    columns: str = ASSISTANT,
+    extra: str = "",
+    visible: Visibility | None = None,
 ) -> Any:
-    row = c.execute(
-        f"SELECT {columns}{extra} FROM assistants WHERE assistant_id = ?", (assistant_id,)
-    ).fetchone()
+    # A row the caller may not see is not found, exactly like a row that does not exist.
+    sql = f"SELECT {columns}{extra} FROM assistants WHERE assistant_id = ?"
+    params: tuple[str, ...] = (assistant_id,)
+    if visible is not None:
+        sql += " AND gd_visible(metadata, ?)"
+        params += (visible.text,)
+    row = c.execute(sql, params).fetchone()
     if row is None:
         raise assistant_not_found(assistant_id)
     return row

@@ -31,6 +31,7 @@ from graphdock.storage.threads import (
     ThreadOutcome,
     ThreadSortField,
 )
+from graphdock.storage.visibility import Visibility
 
 _RUN_PLACEHOLDERS = ",".join("?" * RUN_COUNT)
 
@@ -56,28 +57,39 @@ class SqliteThreads:
     # -- threads ----------------------------------------------------------------------------------
 
     async def create_thread(
-        self: _Connected, thread_id: str, metadata: Json, if_exists: Literal["raise", "do_nothing"]
+        self: _Connected,
+        thread_id: str,
+        metadata: Json,
+        if_exists: Literal["raise", "do_nothing"],
+        *,
+        visible: Visibility | None = None,
     ) -> Thread:
         with self._write() as c:
-            if not _insert_thread(c, thread_id, metadata) and if_exists == "raise":
-                raise Conflict(f"Thread {thread_id} already exists")
+            if not _insert_thread(c, thread_id, metadata):
+                existing = _thread(c, thread_id)
+                if if_exists == "raise" or (visible is not None and not visible.allows(existing.metadata)):
+                    raise Conflict(f"Thread {thread_id} already exists")
             return _thread(c, thread_id)
 
-    async def get_thread(self: _Connected, thread_id: str) -> Thread:
+    async def get_thread(self: _Connected, thread_id: str, *, visible: Visibility | None = None) -> Thread:
         with self._read() as c:
-            return _thread(c, thread_id)
+            return _thread(c, thread_id, visible)
 
-    async def update_thread(self: _Connected, thread_id: str, metadata: Json) -> Thread:
+    async def update_thread(
+        self: _Connected, thread_id: str, metadata: Json, *, visible: Visibility | None = None
+    ) -> Thread:
         with self._write() as c:
-            current = _thread(c, thread_id)
+            current = _thread(c, thread_id, visible)
             c.execute(
                 "UPDATE threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
                 (_json_text({**current.metadata, **metadata}), utc_now(), thread_id),
             )
             return _thread(c, thread_id)
 
-    async def delete_thread(self: _Connected, thread_id: str) -> None:
+    async def delete_thread(self: _Connected, thread_id: str, *, visible: Visibility | None = None) -> None:
         with self._write() as c:
+            if visible is not None:
+                _thread(c, thread_id, visible)
             if not c.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,)).rowcount:
                 raise thread_not_found(thread_id)
 
@@ -115,13 +127,18 @@ class SqliteThreads:
     # -- runs -------------------------------------------------------------------------------------
 
     async def create_run(
-        self: _Connected, run: Run, *, new_thread: NewThread | None, strategy: MultitaskStrategy
+        self: _Connected,
+        run: Run,
+        *,
+        new_thread: NewThread | None,
+        strategy: MultitaskStrategy,
+        visible: Visibility | None = None,
     ) -> tuple[Run, list[Run]]:
         with self._write() as c:
-            if new_thread is not None:
-                _insert_thread(c, run.thread_id, new_thread.metadata, assistant_id=run.assistant_id)
-            elif not c.execute("SELECT 1 FROM threads WHERE thread_id = ?", (run.thread_id,)).fetchone():
-                raise thread_not_found(run.thread_id)
+            if new_thread is None or not _insert_thread(
+                c, run.thread_id, new_thread.metadata, assistant_id=run.assistant_id
+            ):
+                _thread(c, run.thread_id, visible)  # it exists, and this user may see it
             # The thread now belongs to this run's graph and assistant (chat UIs find threads by these).
             stamp = {k: run.metadata[k] for k in ("graph_id", "assistant_id") if k in run.metadata}
             c.execute(
@@ -352,11 +369,19 @@ def _thread_where(where: ThreadFilter) -> tuple[str, list[Any]]:
     if where.ids is not None:
         clauses.append(f"thread_id IN ({','.join('?' * len(where.ids))})" if where.ids else "0")
         params.extend(where.ids)
+    if where.visible is not None:
+        clauses.append("gd_visible(metadata, ?)")
+        params.append(where.visible.text)
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-def _thread(c: sqlite3.Connection, thread_id: str) -> Thread:
-    row = c.execute(f"SELECT {THREAD} FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+def _thread(c: sqlite3.Connection, thread_id: str, visible: Visibility | None = None) -> Thread:
+    # A thread the caller may not see is not found, exactly like one that does not exist.
+    sql, params = f"SELECT {THREAD} FROM threads WHERE thread_id = ?", [thread_id]
+    if visible is not None:
+        sql += " AND gd_visible(metadata, ?)"
+        params.append(visible.text)
+    row = c.execute(sql, params).fetchone()
     if row is None:
         raise thread_not_found(thread_id)
     return _thread_row(row)

@@ -84,11 +84,17 @@ def test_sign_in_with_an_api_key_edit_and_sign_out(
     expect(page.get_by_role("status").filter(has_text="Saved as version 2")).to_be_visible()
     page.get_by_role("radio", name="Select version 2").click()
     expect(page.get_by_role("heading", name="Version 2")).to_be_visible()
+    # Who made it: the key's name, in the history and in the version's details.
+    row = page.get_by_role("row").filter(has=page.get_by_role("radio", name="Select version 2"))
+    expect(row.get_by_role("cell").last).to_have_text("alice")
+    by = page.get_by_role("region", name="Version 2").locator("dt:text-is('By') + dd")
+    expect(by).to_have_text("alice")
     with httpx.Client(base_url=ui_server.url, headers={"x-api-key": ALICE_KEY}, timeout=30) as api:
         default = api.post("/assistants/search", json={"graph_id": "agent"}).json()[0]
         versions = api.post(f"/assistants/{default['assistant_id']}/versions", json={}).json()
     assert [v["version"] for v in versions] == [2, 1]
     assert versions[0]["context"]["system_prompt"] == "Signed in as alice."
+    assert versions[0]["changed_by"] == "alice"
 
     # The key survives a reload; signing out forgets it, and the server asks again.
     page.reload()

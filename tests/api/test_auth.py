@@ -18,7 +18,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
-from langgraph_sdk.errors import AuthenticationError, NotFoundError
+from langgraph_sdk.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 
 from tests.conftest import TESTS, RunningServer, serve, settings_for
 
@@ -116,7 +116,8 @@ async def test_a_user_does_everything_with_their_own_resources(
     assert (await client.runs.get(t, r))["status"] == "success"
     assert (await client.runs.join(t, r))["text"] == user
     events = [e.event async for e in client.runs.stream(t, a, input={"text": "again"})]
-    assert events[0] == "metadata" and "values" in events
+    assert events[0] == "metadata"
+    assert "values" in events
     assert (await client.runs.wait(None, a, input={"text": "stateless"}))["text"] == "stateless"  # type: ignore[index]
     assert (await client.runs.wait(t, a, input={"text": "wait"}))["text"] == "wait"  # type: ignore[index]
     await client.runs.cancel(t, r)  # a finished run: nothing to stop, but allowed
@@ -249,9 +250,8 @@ async def test_an_auth_handler_raising_403_denies_and_changes_nothing(
 ) -> None:
     carol = clients["carol"]
     assistant = await carol.assistants.create("echo")
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(PermissionDeniedError, match="You may not delete assistants"):
         await carol.assistants.delete(assistant["assistant_id"])
-    assert getattr(refused.value, "status_code", None) == 403 or "403" in str(refused.value)
     assert (await carol.assistants.get(assistant["assistant_id"]))["version"] == 1
 
 

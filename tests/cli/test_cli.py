@@ -160,3 +160,56 @@ def test_an_unreachable_database_is_one_clear_message(command: str) -> None:
     assert done.returncode == 2, done.stderr
     assert "cannot reach PostgreSQL at postgresql://nobody@127.0.0.1:1/nothing" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
+
+
+def _start_up_lines(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    """What `graphdock serve` prints up to the line saying it serves (then it is stopped)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHDOCK_")}
+    proc = subprocess.Popen(
+        [*GRAPHDOCK, "serve", "--port", "0", *args],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "graphdock: serving" in line:
+                break
+        return "".join(lines)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("host", "env", "warned"),
+    [
+        ("0.0.0.0", {}, True),
+        ("0.0.0.0", {"GRAPHDOCK_API_KEYS": "ops:ops-key-123456"}, False),
+        ("127.0.0.1", {}, False),
+    ],
+)
+def test_serving_beyond_loopback_without_auth_warns_at_start(
+    project: Path, host: str, env: dict[str, str], warned: bool
+) -> None:
+    output = _start_up_lines(["--host", host], project, env)
+    assert "graphdock: serving" in output, output
+    assert ("WARNING: listening on 0.0.0.0 with no authentication" in output) is warned, output
+
+
+def test_custom_auth_and_api_keys_together_are_refused_at_start(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*GRAPHDOCK, "serve", "--config", str(TESTS / "graphs" / "auth" / "langgraph.json"), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "GRAPHDOCK_API_KEYS": "ops:ops-key-123456"},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "choose one" in done.stderr, done.stderr

@@ -16,9 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import EXAMPLE, RunningServer, serve, settings_for
+from tests.conftest import EXAMPLE, GRAPHS, RunningServer, serve, settings_for
 from tests.ui.conftest import shot
-from tests.ui.graphs.auth import EDITOR_TOKEN, SUSPENDED_TOKEN
 
 with contextlib.suppress(ImportError):
     from playwright.sync_api import Page, expect
@@ -109,23 +108,32 @@ def test_sign_in_with_an_api_key_edit_and_sign_out(
 def test_a_bearer_token_for_custom_auth_and_a_403_shown_as_an_error(
     browser: Any, start_server: Callable[..., RunningServer], artifacts: Path
 ) -> None:
-    server = start_server(config=Path(__file__).parent / "graphs" / "langgraph_auth.json")
+    # The suite's per-owner custom auth: bearer tokens only; carol may not delete assistants.
+    server = start_server(config=GRAPHS.parent / "auth" / "langgraph.json")
+    created = httpx.post(
+        f"{server.url}/assistants",
+        json={"graph_id": "echo", "name": "Carol's echo"},
+        headers={"authorization": "Bearer token-carol"},
+    )
+    assert created.status_code == 200, created.text
+    assistant_id = created.json()["assistant_id"]
     context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto("/")
+    page.goto(f"/#/assistants/{assistant_id}")
     main = page.get_by_role("main")
-    expect(main.get_by_role("alert")).to_have_text("401 — Send a token as Authorization: Bearer")
+    expect(main.get_by_role("alert")).to_have_text("401 — Unknown or missing bearer token")
 
-    # The server knows this token but refuses it: its reason on the screen, no sign-in form.
-    sign_in(page, SUSPENDED_TOKEN, send_as="Bearer token")
-    expect(main.get_by_role("alert")).to_contain_text("403 — This token is suspended")
+    with page.expect_request(lambda r: r.url.endswith(f"/assistants/{assistant_id}")) as sent:
+        sign_in(page, "token-carol", send_as="Bearer token")
+    assert sent.value.headers.get("authorization") == "Bearer token-carol"
+    assert "x-api-key" not in sent.value.headers
+    expect(main.get_by_role("heading", name="Carol's echo")).to_be_visible()
+
+    # The handler's refusal is an error where she acted, not a sign-in form.
+    page.get_by_role("button", name="Delete…").click()
+    dialog = page.get_by_role("dialog", name="Delete assistant")
+    dialog.get_by_role("button", name="Delete assistant and 1 version").click()
+    expect(dialog.get_by_role("alert")).to_have_text("Not deleted: 403 — You may not delete assistants")
     expect(main.get_by_role("heading", name="Sign in")).to_have_count(0)
     shot(page, artifacts, "forbidden")
-
-    page.get_by_role("button", name="Sign out").click()
-    with page.expect_request(lambda r: r.url.endswith("/assistants/search")) as sent:
-        sign_in(page, EDITOR_TOKEN, send_as="Bearer token")
-    assert sent.value.headers.get("authorization") == f"Bearer {EDITOR_TOKEN}"
-    assert "x-api-key" not in sent.value.headers
-    expect(main.get_by_role("link", name="nested", exact=True)).to_be_visible()
     context.close()

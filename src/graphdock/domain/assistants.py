@@ -30,7 +30,7 @@ from graphdock.storage.records import (
     Snapshot,
     SortField,
 )
-from graphdock.storage.visibility import Visibility
+from graphdock.storage.visibility import Visibility, stamped
 
 BOTH_GIVEN = (
     "Cannot specify both configurable and context. Prefer setting context alone. Context was introduced "
@@ -86,10 +86,9 @@ class Assistants:
         self.require_graph(graph_id)
         context_first = bool(context) and not config.get("configurable")
         config, context = _mirror(config, context, current_config=None)
-        if visible is not None:
-            # What the creator's filter requires, so that they can see what they made.
-            metadata = {**metadata, **visible.stamp()}
-        snapshot = Snapshot(graph_id, config, context or {}, metadata, name or "Untitled", description)
+        snapshot = Snapshot(
+            graph_id, config, context or {}, stamped(metadata, visible), name or "Untitled", description
+        )
         self._validate(snapshot, context_first=context_first)
         return await self._storage.create_assistant(
             assistant_id or str(uuid.uuid4()),

@@ -51,7 +51,7 @@ from graphdock.storage.threads import (
     ThreadFilter,
     ThreadOutcome,
 )
-from graphdock.storage.visibility import Visibility
+from graphdock.storage.visibility import Visibility, stamped
 
 # Each run's lifecycle logs at debug: at hundreds of runs a second, info lines cost ~15% of the CPU.
 log = structlog.get_logger("graphdock.runs")
@@ -185,9 +185,8 @@ class Runs:
             temporary=stateless and request.on_completion == "delete",
             not_before=_after(request.after_seconds),
         )
-        owner = visible.stamp() if visible is not None else {}
         new_thread = (
-            NewThread({**identity, **owner}) if stateless or request.if_not_exists == "create" else None
+            NewThread(stamped(identity, visible)) if stateless or request.if_not_exists == "create" else None
         )
         # Opened before the run exists, so that no event can slip past its creator.
         stream: Followable = (

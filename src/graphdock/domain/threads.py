@@ -26,7 +26,7 @@ from graphdock.runtime.serialize import to_json
 from graphdock.storage.base import Storage
 from graphdock.storage.records import Json, Page
 from graphdock.storage.threads import Thread, ThreadFilter, ThreadOutcome, ThreadSortField
-from graphdock.storage.visibility import Visibility
+from graphdock.storage.visibility import Visibility, stamped
 
 
 class Threads:
@@ -43,10 +43,8 @@ class Threads:
         *,
         visible: Visibility | None = None,
     ) -> Thread:
-        if visible is not None:
-            metadata = {**metadata, **visible.stamp()}  # so that its creator can see it
         return await self._storage.create_thread(
-            thread_id or str(uuid.uuid4()), metadata, if_exists, visible=visible
+            thread_id or str(uuid.uuid4()), stamped(metadata, visible), if_exists, visible=visible
         )
 
     async def get(self, thread_id: str, *, visible: Visibility | None = None) -> Thread:
@@ -73,8 +71,9 @@ class Threads:
     ) -> Thread:
         """`visible`: what the caller may read (the source); `created`: their create filter."""
         source = await self.get(thread_id, visible=visible)
-        metadata = {**source.metadata, **(created.stamp() if created is not None else {})}
-        copy = await self._storage.create_thread(str(uuid.uuid4()), metadata, "raise")
+        copy = await self._storage.create_thread(
+            str(uuid.uuid4()), stamped(source.metadata, created), "raise"
+        )
         await checkpoints.copy_thread(self._saver, thread_id, copy.thread_id)
         if source.values is not None or source.interrupts:
             status = "idle" if source.status == "busy" else source.status

@@ -107,6 +107,11 @@ def _json_equal(a: Any, b: Any) -> bool:
     return contains(a, b, top=False)
 
 
+def stamped(metadata: Json, visible: Visibility | None) -> Json:
+    """A new row's metadata with what its creator's filter requires, so that they can see it."""
+    return {**metadata, **visible.stamp()} if visible is not None else metadata
+
+
 @lru_cache(maxsize=256)
 def _parsed(text: str) -> Visibility:
     return Visibility(orjson.loads(text), text)
@@ -115,6 +120,11 @@ def _parsed(text: str) -> Visibility:
 def sqlite_allows(metadata: str, filter_text: str) -> bool:
     """`gd_visible(metadata, ?)`: the SQLite backend's filter, evaluated row by row in the query."""
     return _parsed(filter_text).allows(orjson.loads(metadata))
+
+
+def sqlite_sql(visible: Visibility) -> tuple[str, list[Any]]:
+    """The filter as a boolean expression on `metadata`, with its parameters (sqlite3 style)."""
+    return "gd_visible(metadata, ?)", [visible.text]
 
 
 def postgres_sql(visible: Visibility, column: str = "metadata") -> tuple[str, list[Any]]:

@@ -10,7 +10,7 @@ import orjson
 
 from graphdock.storage.containment import contains, index_entries, needs_exact_check, query_entries
 from graphdock.storage.records import Assistant, AssistantFilter, AssistantVersion, Change, Snapshot
-from graphdock.storage.visibility import sqlite_allows
+from graphdock.storage.visibility import sqlite_allows, sqlite_sql
 
 VERSION_PLACEHOLDERS = ",".join("?" * 12)
 SORT_SQL: dict[str, str] = {
@@ -107,8 +107,9 @@ def where_sql(where: AssistantFilter, *, in_sort_order: bool = False) -> tuple[s
         parts.append("gd_contains(metadata, ?)")
         params.append(orjson.dumps(where.metadata).decode())
     if where.visible is not None:
-        parts.append("gd_visible(metadata, ?)")
-        params.append(where.visible.text)
+        clause, more = sqlite_sql(where.visible)
+        parts.append(clause)
+        params += more
     return (" WHERE " + " AND ".join(parts) if parts else ""), params
 
 

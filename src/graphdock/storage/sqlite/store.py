@@ -64,7 +64,7 @@ from graphdock.storage.sqlite.rows import (
     where_sql,
 )
 from graphdock.storage.sqlite.threads import SqliteThreads
-from graphdock.storage.visibility import Visibility
+from graphdock.storage.visibility import Visibility, sqlite_sql
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -317,10 +317,11 @@ def _fetch_assistant(
 ) -> Any:
     # A row the caller may not see is not found, exactly like a row that does not exist.
     sql = f"SELECT {columns}{extra} FROM assistants WHERE assistant_id = ?"
-    params: tuple[str, ...] = (assistant_id,)
+    params: list[Any] = [assistant_id]
     if visible is not None:
-        sql += " AND gd_visible(metadata, ?)"
-        params += (visible.text,)
+        clause, more = sqlite_sql(visible)
+        sql += f" AND {clause}"
+        params += more
     row = c.execute(sql, params).fetchone()
     if row is None:
         raise assistant_not_found(assistant_id)

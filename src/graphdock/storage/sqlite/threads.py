@@ -31,7 +31,7 @@ from graphdock.storage.threads import (
     ThreadOutcome,
     ThreadSortField,
 )
-from graphdock.storage.visibility import Visibility
+from graphdock.storage.visibility import Visibility, sqlite_sql
 
 _RUN_PLACEHOLDERS = ",".join("?" * RUN_COUNT)
 
@@ -370,8 +370,9 @@ def _thread_where(where: ThreadFilter) -> tuple[str, list[Any]]:
         clauses.append(f"thread_id IN ({','.join('?' * len(where.ids))})" if where.ids else "0")
         params.extend(where.ids)
     if where.visible is not None:
-        clauses.append("gd_visible(metadata, ?)")
-        params.append(where.visible.text)
+        clause, more = sqlite_sql(where.visible)
+        clauses.append(clause)
+        params += more
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
@@ -379,8 +380,9 @@ def _thread(c: sqlite3.Connection, thread_id: str, visible: Visibility | None = 
     # A thread the caller may not see is not found, exactly like one that does not exist.
     sql, params = f"SELECT {THREAD} FROM threads WHERE thread_id = ?", [thread_id]
     if visible is not None:
-        sql += " AND gd_visible(metadata, ?)"
-        params.append(visible.text)
+        clause, more = sqlite_sql(visible)
+        sql += f" AND {clause}"
+        params += more
     row = c.execute(sql, params).fetchone()
     if row is None:
         raise thread_not_found(thread_id)

@@ -8,6 +8,7 @@ are otherwise rebuilt from its public list/put API: never by writing its tables 
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -58,14 +59,26 @@ async def open_saver(database_url: str) -> AsyncIterator[Saver]:
     ) as pool:
         pg_saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
         # The saver's setup is not safe to run twice at once (both insert its migration rows), so
-        # replicas starting together take turns under an advisory lock.
+        # replicas starting together take turns under an advisory lock. They poll for it rather
+        # than block in pg_advisory_lock: a blocked statement keeps its snapshot, and the setup's
+        # CREATE INDEX CONCURRENTLY waits until every older snapshot is gone, so the holder and
+        # the waiters would wait for each other forever (PostgreSQL does not see that deadlock).
         async with pool.connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+            await _advisory_lock(conn, _SETUP_LOCK)
             try:
                 await pg_saver.setup()
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
         yield pg_saver
+
+
+async def _advisory_lock(conn: Any, key: int) -> None:
+    """pg_advisory_lock without blocking inside a statement (see open_saver)."""
+    while True:
+        row = await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (key,))).fetchone()
+        if row["locked"]:
+            return
+        await asyncio.sleep(0.05)
 
 
 async def copy_thread(saver: Saver, source: str, target: str) -> None:

@@ -663,6 +663,14 @@ async def test_an_unknown_route_is_404_json(stored: Stored, method: str, path: s
         ("PATCH", "/assistants/{id}/subgraphs", {"GET"}),
         ("PUT", "/assistants/search", {"POST"}),
         ("PUT", "/assistants/count", {"POST"}),
+        # Fixed paths beside a templated one: found by fuzzing, these once fell through to
+        # GET /assistants/{assistant_id} (or /threads/{thread_id}) and answered 422 "not a UUID".
+        ("GET", "/assistants/search", {"POST"}),
+        ("DELETE", "/assistants/count", {"POST"}),
+        ("PATCH", "/assistants/export", {"POST"}),
+        ("GET", "/assistants/import", {"POST"}),
+        ("GET", "/threads/search", {"POST"}),
+        ("DELETE", "/threads/prune", {"POST"}),
     ],
 )
 async def test_a_wrong_method_is_405_json_with_allow_listing_every_method_of_the_path(
@@ -673,6 +681,40 @@ async def test_a_wrong_method_is_405_json_with_allow_listing_every_method_of_the
     # RFC 9110: a 405 lists every method the resource supports, not just the first route's.
     listed = {m.strip() for m in r.headers.get("allow", "").split(",")}
     assert allowed <= listed, f"Allow: {r.headers.get('allow')!r}, expected it to include {sorted(allowed)}"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query"),
+    [
+        ("GET", "/assistants/{id}/graph", "xray=1&xray=2"),
+        ("DELETE", "/assistants/{id}", "delete_threads=false&delete_threads=true"),
+        ("GET", "/assistants/{id}/diff", "from=1&from=1"),
+        ("GET", "/assistants/{id}/subgraphs", "recurse=true&recurse=true"),
+        ("GET", "/threads/{thread}/runs", "limit=1&limit=2"),
+        ("GET", "/threads/{thread}/history", "limit=1&limit=2"),
+        ("GET", "/threads/{thread}/state", "subgraphs=true&subgraphs=false"),
+    ],
+)
+async def test_a_single_valued_query_parameter_given_twice_is_422_naming_it(
+    stored: Stored, method: str, path: str, query: str
+) -> None:
+    # Found by fuzzing: the second value was silently ignored, so ?limit=1&limit=2 meant limit=1.
+    thread = await stored.http.post("/threads", json={})
+    assert thread.status_code == 200, thread.text
+    before = await stored.state()
+    target = stored.path(path).replace("{thread}", thread.json()["thread_id"])
+    r = await send(stored.http, method, f"{target}?{query}")
+    assert query.split("=")[0] in assert_error(r, 422)
+    assert await stored.state() == before
+
+
+async def test_repeatable_query_parameters_take_every_value(stored: Stored) -> None:
+    thread = (await stored.http.post("/threads", json={})).json()["thread_id"]
+    run = await stored.http.post(f"/threads/{thread}/runs/wait", json={"assistant_id": "echo", "input": {}})
+    assert run.status_code == 200, run.text
+    r = await stored.http.get(f"/threads/{thread}/runs?select=run_id&select=status")
+    assert r.status_code == 200, r.text
+    assert [sorted(row) for row in r.json()] == [["run_id", "status"]]
 
 
 # -- the error shape, pinned -----------------------------------------------------------------------------

@@ -229,6 +229,88 @@ def test_graph_documents_xray_and_subgraphs_document_recurse(document: dict[str,
         assert params[name]["in"] == "query", params[name]
 
 
+# Found by fuzzing the server against its own document (tests/fuzz).
+
+STREAMS = [
+    ("post", "/threads/{thread_id}/runs/stream"),
+    ("post", "/runs/stream"),
+    ("get", "/threads/{thread_id}/runs/{run_id}/stream"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), STREAMS)
+def test_streams_are_documented_as_server_sent_events_not_json(
+    document: dict[str, Any], method: str, path: str
+) -> None:
+    ok = document["paths"][path][method]["responses"]["200"]
+    assert list(ok["content"]) == ["text/event-stream"], ok
+    # Each event is described as tools parse it: its `event` name, its `data` and its `id`.
+    event = ok["content"]["text/event-stream"]["schema"]
+    assert event["type"] == "object", event
+    assert set(event["properties"]) == {"event", "data", "id"}, event
+
+
+def test_cancel_documents_202_and_the_200_that_wait_answers(document: dict[str, Any]) -> None:
+    cancel = document["paths"]["/threads/{thread_id}/runs/{run_id}/cancel"]["post"]
+    assert "202" in cancel["responses"], sorted(cancel["responses"])
+    assert "application/json" in cancel["responses"]["200"]["content"], cancel["responses"]
+    assert {p["name"] for p in cancel["parameters"]} >= {"wait", "action"}
+
+
+def test_thread_and_run_ids_in_paths_are_documented_as_uuids(document: dict[str, Any]) -> None:
+    seen = set()
+    for _, _, op in operations(document):
+        for param in op["parameters"]:
+            if param["in"] == "path" and param["name"] in ("thread_id", "run_id"):
+                assert param["schema"] == {"type": "string", "format": "uuid"}, param
+                seen.add(param["name"])
+    assert seen == {"thread_id", "run_id"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "where", "name"),
+    [
+        ("get", "/threads/{thread_id}/state", "query", "subgraphs"),
+        ("get", "/threads/{thread_id}/state/{checkpoint_id}", "query", "subgraphs"),
+        ("get", "/threads/{thread_id}/history", "query", "limit"),
+        ("get", "/threads/{thread_id}/history", "query", "before"),
+        ("get", "/threads/{thread_id}/runs", "query", "select"),
+        ("get", "/threads/{thread_id}/runs/{run_id}/stream", "query", "stream_mode"),
+        ("get", "/threads/{thread_id}/runs/{run_id}/stream", "header", "Last-Event-ID"),
+        ("post", "/runs/cancel", "query", "action"),
+    ],
+)
+def test_every_parameter_a_handler_reads_is_documented(
+    document: dict[str, Any], method: str, path: str, where: str, name: str
+) -> None:
+    params = {(p["in"], p["name"]) for p in document["paths"][path][method]["parameters"]}
+    assert (where, name) in params, sorted(params)
+
+
+async def test_cancel_with_wait_answers_200_with_its_documented_schema(
+    http: httpx.AsyncClient, document: dict[str, Any]
+) -> None:
+    thread = (await http.post("/threads", json={})).json()["thread_id"]
+    run = await http.post(f"/threads/{thread}/runs", json={"assistant_id": "slow", "input": {"delay": 5}})
+    assert run.status_code == 200, run.text
+    path = "/threads/{thread_id}/runs/{run_id}/cancel"
+    r = await http.post(f"/threads/{thread}/runs/{run.json()['run_id']}/cancel", params={"wait": "true"})
+    assert r.status_code == 200, r.text
+    assert_matches(document, "post", path, r)
+
+
+async def test_listing_runs_with_select_matches_its_documented_schema(
+    http: httpx.AsyncClient, document: dict[str, Any]
+) -> None:
+    thread = (await http.post("/threads", json={})).json()["thread_id"]
+    done = await http.post(f"/threads/{thread}/runs/wait", json={"assistant_id": "echo", "input": {}})
+    assert done.status_code == 200, done.text
+    r = await http.get(f"/threads/{thread}/runs", params={"select": "status"})
+    assert r.status_code == 200, r.text
+    assert r.json() == [{"status": "success"}]
+    assert_matches(document, "get", "/threads/{thread_id}/runs", r)
+
+
 # -- truthful: the statuses and bodies the server really answers are documented ----------------------------
 
 # (method, path, requests): each request is (path id, query, body); "{real}" is an assistant of the

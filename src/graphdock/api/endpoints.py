@@ -11,7 +11,10 @@ import orjson
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
+
+from graphdock.errors import InvalidRequest
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -22,6 +25,10 @@ class QueryParam:
     schema: dict[str, Any]
     description: str
     required: bool = False
+
+    @property
+    def repeatable(self) -> bool:
+        return self.schema.get("type") == "array"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +41,14 @@ class Endpoint:
     # A pydantic model, `list[Model]`, a plain JSON schema dict, or None for an empty body.
     response: Any = None
     status: int = 200
+    # The success body's media type: application/json, or text/event-stream for streams.
+    media_type: str = "application/json"
+    # Other successes than `status`, each (status, response as above): cancel?wait=true's 200.
+    also: tuple[tuple[int, Any], ...] = ()
     errors: tuple[int, ...] = (404, 422)
     query: tuple[QueryParam, ...] = ()
+    # Request headers the handler reads (besides If-Match), described as query parameters are.
+    headers: tuple[QueryParam, ...] = ()
     response_headers: tuple[str, ...] = ()
     # Honours If-Match (the ETag of GET /assistants/{id}): 412 when the active version moved on.
     if_match: bool = False
@@ -54,19 +67,37 @@ class Endpoint:
 
 
 def routes(endpoints: Sequence[Endpoint]) -> list[Route]:
-    """One Route per path, dispatching on the method, so a 405 lists every allowed method."""
-    by_path: dict[str, dict[str, Handler]] = defaultdict(dict)
+    """One route per path, dispatching on the method, so a 405 lists every allowed method.
+
+    Fixed segments are tried before templated ones, and a path claims its requests whatever their
+    method: otherwise GET /assistants/search (a POST-only path) would fall through to
+    GET /assistants/{assistant_id} and answer 422 for a bad UUID instead of 405.
+    """
+    by_path: dict[str, dict[str, Endpoint]] = defaultdict(dict)
     for e in endpoints:
-        by_path[e.path][e.method] = e.handler
+        by_path[e.path][e.method] = e
+    ordered = sorted(by_path, key=lambda path: [part.startswith("{") for part in path.split("/")])
+    return [_PathRoute(path, _dispatcher(by_path[path]), methods=list(by_path[path])) for path in ordered]
 
-    def dispatcher(handlers: dict[str, Handler]) -> Handler:
-        async def dispatch(request: Request) -> Response:
-            # HEAD is answered by the GET handler (Starlette drops the body).
-            return await handlers[request.method if request.method != "HEAD" else "GET"](request)
 
-        return dispatch
+class _PathRoute(Route):
+    """A route whose path match is final: a wrong method gets Route's own 405 with Allow."""
 
-    return [Route(path, dispatcher(handlers), methods=list(handlers)) for path, handlers in by_path.items()]
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        return (Match.FULL if match is Match.PARTIAL else match), child
+
+
+def _dispatcher(by_method: dict[str, Endpoint]) -> Handler:
+    async def dispatch(request: Request) -> Response:
+        # HEAD is answered by the GET handler (Starlette drops the body).
+        endpoint = by_method[request.method if request.method != "HEAD" else "GET"]
+        for param in endpoint.query:
+            if not param.repeatable and len(request.query_params.getlist(param.name)) > 1:
+                raise InvalidRequest(f"{param.name}: given more than once; expected one value")
+        return await endpoint.handler(request)
+
+    return dispatch
 
 
 class JSONResponse(Response):

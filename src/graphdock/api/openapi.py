@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from graphdock.api.endpoints import Endpoint
+from graphdock.api.endpoints import Endpoint, QueryParam
 from graphdock.schemas.assistants import ErrorOut
 
 _REF = "#/components/schemas/{model}"
@@ -55,28 +55,21 @@ def _operation(e: Endpoint) -> dict[str, Any]:
             "schema": _path_schema(name, e.path),
         }
         for name in _path_params(e.path)
-    ] + [
-        {
-            "name": q.name,
-            "in": "query",
-            "required": q.required,
-            "schema": q.schema,
-            "description": q.description,
-        }
-        for q in e.query
-    ]
+    ] + [{"name": q.name, "in": "query", **_described(q)} for q in e.query]
     if e.if_match:
         params.append(_IF_MATCH)
+    params += [{"name": h.name, "in": "header", **_described(h)} for h in e.headers]
     error = {"content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorOut")}}}}
     responses: dict[str, Any] = {
         str(code): {"description": _REASONS[code], **error} for code in e.error_codes
     }
-    ok: dict[str, Any] = {"description": "No content" if e.response is None else "OK"}
-    if e.response is not None:
-        ok["content"] = {"application/json": {"schema": _schema(e.response)}}
-    if e.response_headers:
-        ok["headers"] = {h: {"schema": {"type": "string"}} for h in e.response_headers}
-    responses[str(e.status)] = ok
+    for status, response in ((e.status, e.response), *e.also):
+        ok: dict[str, Any] = {"description": "No content" if response is None else "OK"}
+        if response is not None:
+            ok["content"] = {e.media_type: {"schema": _schema(response)}}
+        if e.response_headers:
+            ok["headers"] = {h: {"schema": {"type": "string"}} for h in e.response_headers}
+        responses[str(status)] = ok
     op: dict[str, Any] = {
         "summary": e.summary,
         "operationId": e.operation_id or e.handler.__name__ + _suffix(e),
@@ -88,14 +81,23 @@ def _operation(e: Endpoint) -> dict[str, Any]:
     return op
 
 
+def _described(param: QueryParam) -> dict[str, Any]:
+    described = {"required": param.required, "schema": param.schema, "description": param.description}
+    # A repeatable parameter is sent as ?name=a&name=b, as the SDKs do.
+    return {**described, "style": "form", "explode": True} if param.repeatable else described
+
+
 def _suffix(e: Endpoint) -> str:
     return "_ns" if "{namespace}" in e.path else ""
+
+
+_UUIDS = {"assistant_id", "thread_id", "run_id"}
 
 
 def _path_schema(name: str, path: str) -> dict[str, Any]:
     if name == "version":
         return {"type": "integer", "minimum": 1}
-    if name == "assistant_id" and not path.endswith("/graph"):  # /graph also takes a graph id
+    if name in _UUIDS and not path.endswith("/graph"):  # /graph also takes a graph id
         return {"type": "string", "format": "uuid"}
     return {"type": "string"}
 

@@ -254,7 +254,21 @@ def _sse(
 
 _THREAD_RUNS = "/threads/{thread_id}/runs"
 _RUN = _THREAD_RUNS + "/{run_id}"
-_SSE = {"type": "string", "title": "text/event-stream"}
+_EVENT_STREAM = "text/event-stream"
+# The schema of one server-sent event, as OpenAPI 3.1 tools read text/event-stream bodies: its
+# `event` names the stream mode (or metadata, error, end), `data` is that event's JSON, `id` is the
+# position Last-Event-ID resumes from.
+_SSE = {
+    "type": "object",
+    "title": "ServerSentEvent",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}},
+    "required": ["event", "data"],
+}
+# With `select`, only the named fields are returned, so none of them is required.
+_RUN_ITEM = {k: v for k, v in RunOut.model_json_schema().items() if k != "required"}
+_ACTION = QueryParam(
+    "action", {"type": "string", "enum": ["interrupt", "rollback"]}, "interrupt (default) or rollback."
+)
 _RESULT = {"type": "object", "title": "RunResult"}
 _CREATE_ERRORS = (400, 404, 409, 422)
 
@@ -281,6 +295,7 @@ def _create_endpoints(base: str, kind: str) -> tuple[Endpoint, ...]:
             f"Create a {kind}run and stream its output",
             RunCreate,
             _SSE,
+            media_type=_EVENT_STREAM,
             errors=_CREATE_ERRORS,
             response_headers=relocating,
             operation_id=f"stream_run{name}",
@@ -306,11 +321,14 @@ ENDPOINTS = (
         _THREAD_RUNS,
         list_runs,
         "List a thread's runs, newest first",
-        response={"type": "array", "items": RunOut.model_json_schema()},
+        response={"type": "array", "items": _RUN_ITEM},
         query=(
             QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size."),
             QueryParam("offset", {"type": "integer", "minimum": 0}, "Rows to skip."),
-            QueryParam("status", {"type": "string"}, "Only runs with this status."),
+            QueryParam(
+                "status", {"type": "string", "enum": list(RUN_STATUSES)}, "Only runs with this status."
+            ),
+            QueryParam("select", {"type": "array", "items": {"type": "string"}}, "Return only these fields."),
         ),
     ),
     Endpoint("GET", _RUN, get_run, "Get a run", response=RunOut),
@@ -322,8 +340,20 @@ ENDPOINTS = (
         join_stream,
         "Stream a run's output (Last-Event-ID resumes)",
         response=_SSE,
+        media_type=_EVENT_STREAM,
+        response_headers=("Location", "Content-Location"),
         query=(
             QueryParam("cancel_on_disconnect", {"type": "boolean"}, "Cancel the run if this client leaves."),
+            QueryParam(
+                "stream_mode",
+                {"type": "array", "items": {"type": "string"}},
+                "Only these modes (default: all).",
+            ),
+        ),
+        headers=(
+            QueryParam(
+                "Last-Event-ID", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "Resume after this event."
+            ),
         ),
     ),
     Endpoint(
@@ -332,13 +362,10 @@ ENDPOINTS = (
         cancel_run,
         "Cancel a run (interrupt or rollback)",
         status=202,
+        also=((200, _RESULT),),
         query=(
-            QueryParam("wait", {"type": "boolean"}, "Wait for the run to stop and return its result."),
-            QueryParam(
-                "action",
-                {"type": "string", "enum": ["interrupt", "rollback"]},
-                "interrupt (default) or rollback.",
-            ),
+            QueryParam("wait", {"type": "boolean"}, "Wait for the run to stop and return its result (200)."),
+            _ACTION,
         ),
     ),
     *_create_endpoints("/runs", "stateless "),
@@ -359,5 +386,6 @@ ENDPOINTS = (
         RunsCancel,
         status=204,
         errors=(422,),
+        query=(_ACTION,),
     ),
 )

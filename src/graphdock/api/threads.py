@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from graphdock.api.auth import authorize
 from graphdock.api.bodies import path_uuid, query_flag, read_body
-from graphdock.api.endpoints import Endpoint, JSONResponse, pagination_headers
+from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam, pagination_headers
 from graphdock.auth.policy import Action
 from graphdock.domain.runs import Runs
 from graphdock.domain.threads import Threads
@@ -216,6 +216,7 @@ def _checkpoint(checkpoint: CheckpointIn | None) -> dict[str, Any] | None:
 _ID = "/threads/{thread_id}"
 _STATE = {"type": "object", "title": "ThreadState"}
 _STATES = {"type": "array", "items": _STATE}
+_SUBGRAPHS = QueryParam("subgraphs", {"type": "boolean", "default": False}, "Include subgraphs' states.")
 
 ENDPOINTS = (
     Endpoint(
@@ -253,7 +254,9 @@ ENDPOINTS = (
     Endpoint("PATCH", _ID, patch_thread, "Update a thread's metadata", ThreadPatch, ThreadOut),
     Endpoint("DELETE", _ID, delete_thread, "Delete a thread, its runs and its checkpoints", status=204),
     Endpoint("POST", f"{_ID}/copy", copy_thread, "Copy a thread with its checkpoints", response=ThreadOut),
-    Endpoint("GET", f"{_ID}/state", get_state, "The thread's current state", response=_STATE),
+    Endpoint(
+        "GET", f"{_ID}/state", get_state, "The thread's current state", response=_STATE, query=(_SUBGRAPHS,)
+    ),
     Endpoint(
         "POST",
         f"{_ID}/state",
@@ -265,12 +268,27 @@ ENDPOINTS = (
     ),
     Endpoint("POST", f"{_ID}/state/checkpoint", post_state_at, "The state at a checkpoint", StateAt, _STATE),
     Endpoint(
-        "GET", f"{_ID}/state/{{checkpoint_id}}", get_state_at, "The state at a checkpoint", response=_STATE
+        "GET",
+        f"{_ID}/state/{{checkpoint_id}}",
+        get_state_at,
+        "The state at a checkpoint",
+        response=_STATE,
+        query=(_SUBGRAPHS,),
     ),
     Endpoint(
         "POST", f"{_ID}/history", history, "The thread's past states, newest first", HistoryQuery, _STATES
     ),
     Endpoint(
-        "GET", f"{_ID}/history", history_get, "The thread's past states, newest first", response=_STATES
+        "GET",
+        f"{_ID}/history",
+        history_get,
+        "The thread's past states, newest first",
+        response=_STATES,
+        query=(
+            QueryParam(
+                "limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size (default 10)."
+            ),
+            QueryParam("before", {"type": "string"}, "Only states before this checkpoint id."),
+        ),
     ),
 )

@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +29,7 @@ ServerKind = Literal["official", "graphdock", "graphdock-pg", "graphdock-pg2", "
 SERVER_KINDS: tuple[ServerKind, ...] = ("official", "graphdock", "graphdock-pg", "graphdock-pg2")
 POSTGRES_ADMIN = os.environ.get("GRAPHDOCK_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("GRAPHDOCK_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+DEFAULT_POSTGRES_DATABASE = "gd_bench"
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -63,6 +64,10 @@ class ServerHandle:
         """User+system CPU of every live process in the server's process group (Linux /proc)."""
         return process_group_cpu_seconds(self.process.pid)
 
+    def rss_bytes(self) -> int:
+        """Resident memory of every live process in the server's process group (Linux /proc)."""
+        return process_group_rss_bytes(self.process.pid)
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             text = self.log_path.read_text(errors="replace")
@@ -89,8 +94,19 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 
 def process_group_cpu_seconds(pgid: int) -> float:
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    """User+system CPU seconds of every live process in the group."""
+    # Fields after "(comm)": state ppid pgrp session ... utime(11) stime(12) cutime(13) cstime(14)
+    ticks = sum(sum(int(x) for x in fields[11:15]) for _, fields in _group_stats(pgid))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def process_group_rss_bytes(pgid: int) -> int:
+    """Resident memory of every live process in the group (field 21 after "(comm)": rss in pages)."""
+    return sum(int(fields[21]) for _, fields in _group_stats(pgid)) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _group_stats(pgid: int) -> Iterator[tuple[int, list[str]]]:
+    """(pid, the /proc/<pid>/stat fields after "(comm)") of each process in the group (Linux)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -98,11 +114,9 @@ def process_group_cpu_seconds(pgid: int) -> float:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        # Fields after "(comm)": state ppid pgrp session ... utime(11) stime(12) cutime(13) cstime(14)
-        rest = stat.rsplit(")", 1)[1].split()
-        if int(rest[2]) == pgid:
-            total += sum(int(x) for x in rest[11:15])
-    return total / tick
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid:
+            yield int(entry.name), fields
 
 
 def free_port() -> int:
@@ -174,6 +188,7 @@ def _server_command(
     graphdock_bin: Path | None,
     database_url: str | None,
     extra_args: Sequence[str],
+    postgres_database: str,
 ) -> tuple[list[str], dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHDOCK_")}
     env["PYTHONUNBUFFERED"] = "1"
@@ -194,7 +209,7 @@ def _server_command(
         if kind == "graphdock":
             url = database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
         else:
-            url = database_url or fresh_postgres_database("gd_bench")
+            url = database_url or fresh_postgres_database(postgres_database)
         serve = [str(binary), "serve", "--config", str(config), "--host", "127.0.0.1", "--database-url", url]
         if kind != "graphdock-pg2":
             return [*serve, "--port", str(port), *extra_args], env
@@ -218,6 +233,18 @@ def fresh_postgres_database(name: str) -> str:
     return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
+def postgres_reachable(timeout: float = 3.0) -> str | None:
+    """None when $GRAPHDOCK_BENCH_POSTGRES's server answers, else why not (for a printed note)."""
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN, connect_timeout=max(1, int(timeout))) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # any failure (driver missing, refused, auth) means: skip the target
+        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    return None
+
+
 def replica_count(kind: ServerKind) -> int:
     return 2 if kind == "graphdock-pg2" else 1
 
@@ -233,14 +260,19 @@ def start_server(
     database_url: str | None = None,
     extra_args: Sequence[str] = (),
     ready_timeout: float = 90.0,
+    postgres_database: str = DEFAULT_POSTGRES_DATABASE,
 ) -> ServerHandle:
-    """Start a server on a private copy of the project in `workdir`; returns once `GET /ok` answers 200."""
+    """Start a server on a private copy of the project in `workdir`; returns once `GET /ok` answers 200.
+
+    The PostgreSQL targets drop and re-create `postgres_database` on $GRAPHDOCK_BENCH_POSTGRES's
+    server first, so two benchmarks sharing a server need different names.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     config = copy_project(config_path, workdir)
     if port is None:
         port = free_pair() if replica_count(kind) == 2 else free_port()
     cmd, env = _server_command(
-        kind, config, port, workdir, official_venv, graphdock_bin, database_url, extra_args
+        kind, config, port, workdir, official_venv, graphdock_bin, database_url, extra_args, postgres_database
     )
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
@@ -395,9 +427,9 @@ async def _drive(
             try:
                 await work(index)
             except RequestFailed as exc:
-                _record_error(stats, f"HTTP {exc.status}", str(exc))
+                record_error(stats, f"HTTP {exc.status}", str(exc))
             except Exception as exc:  # a load loop counts failures; it must not die of one
-                _record_error(stats, type(exc).__name__, f"{type(exc).__name__}: {exc}")
+                record_error(stats, type(exc).__name__, f"{type(exc).__name__}: {exc}")
             else:
                 if stats is not None:
                     stats.latencies.append(time.perf_counter() - started)
@@ -405,7 +437,7 @@ async def _drive(
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
 
 
-def _record_error(stats: Stats | None, key: str, message: str) -> None:
+def record_error(stats: Stats | None, key: str, message: str) -> None:
     if stats is None:
         return
     stats.errors[key] += 1

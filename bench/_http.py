@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -16,6 +17,9 @@ class Response:
     status: int
     headers: dict[str, str]  # lower-case names
     content: bytes
+    # perf_counter() when the first chunk of a chunked body arrived (RawClient only): for a
+    # server-sent event stream, the moment the client had its first event.
+    first_chunk_at: float | None = None
 
     def json(self) -> Any:
         return orjson.loads(self.content)
@@ -61,10 +65,11 @@ class _Connection:
         for line in lines[1:]:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
+        first_chunk_at = None
         if "content-length" in headers:
             content = await self.reader.readexactly(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":
-            content = await self._read_chunked()
+            content, first_chunk_at = await self._read_chunked()
         elif status in (204, 304) or 100 <= status < 200:
             content = b""
         else:  # body delimited by the connection closing
@@ -72,16 +77,18 @@ class _Connection:
             self.reusable = False
         if headers.get("connection", "").lower() == "close":
             self.reusable = False
-        return Response(status, headers, content)
+        return Response(status, headers, content, first_chunk_at)
 
-    async def _read_chunked(self) -> bytes:
+    async def _read_chunked(self) -> tuple[bytes, float | None]:
         parts: list[bytes] = []
+        first_at = None
         while True:
             size = int((await self.reader.readuntil(b"\r\n")).split(b";", 1)[0], 16)
             if size == 0:
                 await self._skip_trailers()
-                return b"".join(parts)
+                return b"".join(parts), first_at
             parts.append(await self.reader.readexactly(size))
+            first_at = first_at or time.perf_counter()
             await self.reader.readexactly(2)
 
     async def _skip_trailers(self) -> None:

@@ -132,17 +132,17 @@ def results_json(
     return {
         "benchmark": benchmark,
         "started_at": started_at,
-        "machine": {
-            "cpus": _cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
+        "machine": machine_info(),
         **meta,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in settings.items()},
         "ratio_definition": RATIO_DEFINITION,
         "targets": [r.to_json() for r in results],
         "ratios": {f"{shown[1].label}/{shown[0].label}": table} if len(shown) == 2 else {},
     }
+
+
+def machine_info() -> dict[str, Any]:
+    return {"cpus": _cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

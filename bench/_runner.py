@@ -19,13 +19,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Coroutine, Iterator
+import uuid
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from _harness import (
     BENCH_DIR,
+    DEFAULT_POSTGRES_DATABASE,
     OFFICIAL_VENV_ENV,
     SERVER_KINDS,
     ServerFailed,
@@ -38,7 +40,7 @@ from _harness import (
     run_load,
     start_server,
 )
-from _http import Client, RequestFailed, call
+from _http import Client, RequestFailed, call, make_client
 from _report import TargetResult, render_table, results_json, write_json
 
 OFFICIAL_VENV_EPILOG = (
@@ -77,6 +79,12 @@ def add_target_args(p: argparse.ArgumentParser, *, benchmark: str, default_confi
         help="extra argument for `graphdock serve` (repeatable)",
     )
     p.add_argument(
+        "--postgres-database",
+        default=DEFAULT_POSTGRES_DATABASE,
+        help="database the PostgreSQL targets drop and re-create on $GRAPHDOCK_BENCH_POSTGRES's server "
+        f"(default {DEFAULT_POSTGRES_DATABASE})",
+    )
+    p.add_argument(
         "--ready-timeout", type=float, default=90.0, help="seconds to wait for GET /ok (default 90)"
     )
     p.add_argument(
@@ -103,9 +111,9 @@ def target_list(args: argparse.Namespace) -> list[tuple[str, ServerKind]]:
 
 
 @contextlib.contextmanager
-def work_root(keep: bool) -> Iterator[Path]:
+def work_root(keep: bool, prefix: str = "graphdock-bench-") -> Iterator[Path]:
     """A temp dir for the servers' project copies and logs; removed afterwards unless `keep`."""
-    root = Path(tempfile.mkdtemp(prefix="graphdock-bench-"))
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         yield root
     finally:
@@ -149,6 +157,7 @@ def bench_target(result: TargetResult, args: argparse.Namespace, root: Path, bod
             database_url=args.graphdock_database_url,
             extra_args=args.graphdock_arg if kind == "graphdock" else (),
             ready_timeout=args.ready_timeout,
+            postgres_database=args.postgres_database,
         )
     except (ServerFailed, OSError, subprocess.CalledProcessError) as exc:
         result.failure = str(exc)
@@ -193,6 +202,44 @@ async def timed_phase(
         f"  p99 {stats.percentile_ms(99):8.2f} ms{errors}"
     )
     return stats
+
+
+def measure_ceiling(
+    args: argparse.Namespace, workroot: Path, concurrencies: Sequence[int]
+) -> dict[int, Stats]:
+    """A `get`-like load against the bare ASGI app (bench/bare_asgi.py) at each concurrency.
+
+    The same stack as graphdock (uvicorn, uvloop, httptools) answering a static JSON body, under
+    the same load generator: what any Python server can do on this machine. Empty if it fails.
+    """
+    progress("ceiling: starting the bare ASGI app")
+    try:
+        handle = start_server("bare", args.config, workroot / "bare", ready_timeout=args.ready_timeout)
+    except (ServerFailed, OSError) as exc:
+        progress(f"ceiling: FAILED to start: {exc}")
+        return {}
+    measured: dict[int, Stats] = {}
+    result = TargetResult("ceiling", "bare")
+
+    async def measure() -> None:
+        client = make_client(args.client, handle.base_url)
+
+        async def get(_w: int) -> None:
+            await call(client, "GET", f"/assistants/{uuid.uuid4()}")
+
+        try:
+            for c in concurrencies:
+                phase = f"ceiling@c{c}"
+                load = {"seconds": args.seconds, "warmup": args.warmup}
+                measured[c] = await timed_phase(handle, client, result, phase, get, concurrency=c, **load)
+        finally:
+            await client.aclose()
+
+    try:
+        run_async(measure())
+    finally:
+        handle.stop()
+    return measured
 
 
 async def server_info(client: Client) -> Any:

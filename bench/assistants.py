@@ -12,18 +12,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from _harness import (
     REPO_DIR,
-    ServerFailed,
     ServerHandle,
     Stats,
     Work,
     install_exit_guards,
-    run_load,
-    start_server,
 )
 from _http import Client, RequestFailed, call, make_client
 from _report import TargetResult
@@ -31,9 +27,8 @@ from _runner import (
     OFFICIAL_VENV_EPILOG,
     add_target_args,
     exit_status,
-    progress,
+    measure_ceiling,
     report,
-    run_async,
     run_targets,
     server_info,
     timed_phase,
@@ -52,6 +47,7 @@ LOAD_OPS = (
     "update",
     "update_same",
     "create",
+    "delete",
 )
 
 
@@ -143,8 +139,11 @@ def update_body(k: int) -> dict[str, Any]:
     return {"config": {"configurable": {"model_name": model, "system_prompt": f"Revision {k}: be brief."}}}
 
 
-def load_ops(fx: Fixture, client: Client, seed: int) -> dict[str, Work]:
-    """The timed operations; each takes the worker index and raises on a non-2xx answer."""
+def load_ops(fx: Fixture, client: Client, seed: int, created: list[str]) -> dict[str, Work]:
+    """The timed operations; each takes the worker index and raises on a non-2xx answer.
+
+    `create` appends the ids it made to `created`, and `delete` deletes them (newest first).
+    """
     rngs = [random.Random(f"{seed}-{w}") for w in range(fx.concurrency)]
     counter = itertools.count()
     ids, versioned, own, same = fx.ids, fx.versioned, fx.update_own, fx.update_same
@@ -174,7 +173,11 @@ def load_ops(fx: Fixture, client: Client, seed: int) -> dict[str, Work]:
         await call(client, "PATCH", f"/assistants/{same}", update_body(next(counter)))
 
     async def create(_w: int) -> None:
-        await call(client, "POST", "/assistants", assistant_body(100_000 + next(counter)))
+        response = await call(client, "POST", "/assistants", assistant_body(100_000 + next(counter)))
+        created.append(response.json()["assistant_id"])
+
+    async def delete(_w: int) -> None:  # its budget is len(created): never runs dry
+        await call(client, "DELETE", f"/assistants/{created.pop()}")
 
     ops: dict[str, Work] = {
         "get": get,
@@ -186,6 +189,7 @@ def load_ops(fx: Fixture, client: Client, seed: int) -> dict[str, Work]:
         "update": update,
         "update_same": update_same,
         "create": create,
+        "delete": delete,
     }
     assert tuple(ops) == LOAD_OPS
     return ops
@@ -210,9 +214,12 @@ class TargetRun:
         try:
             self.result.info = await server_info(self.client)
             await self.setup()
-            ops = load_ops(self.fx, self.client, self.args.seed)
+            created: list[str] = []
+            ops = load_ops(self.fx, self.client, self.args.seed, created)
             for name, work in ops.items():
-                await self.phase(name, work, seconds=self.args.seconds, warmup=self.args.warmup)
+                # delete: no warm-up, and at most what `create` made, so it never runs out
+                budget = {"requests": len(created)} if name == "delete" else {"warmup": self.args.warmup}
+                await self.phase(name, work, seconds=self.args.seconds, **budget)
             await self.growth()
         finally:
             await self.client.aclose()
@@ -321,11 +328,19 @@ class TargetRun:
         def page() -> Any:
             return {"limit": 10}
 
+        def first() -> Any:
+            return {"version": 1}
+
+        def middle() -> Any:  # halfway through the history, not the newest version
+            return {"version": n // 2}
+
         return {
             "get@1v": probe("GET", fresh, "", None),
             f"get@{n}v": probe("GET", grown, "", None),
             "versions@1v": probe("POST", fresh, "/versions", page),
             f"versions@{n}v": probe("POST", grown, "/versions", page),
+            "set_latest@1v": probe("POST", fresh, "/latest", first),
+            f"set_latest@{n}v": probe("POST", grown, "/latest", middle),
             "update@1v": probe("PATCH", fresh, "", upd),
             f"update@{n}v": probe("PATCH", grown, "", upd),
         }
@@ -347,40 +362,6 @@ class TargetRun:
             if not page:
                 return numbers
             numbers += [v["version"] for v in page]
-
-
-def measure_ceiling(args: argparse.Namespace, workroot: Path) -> Stats | None:
-    """The same `get` load against a bare ASGI app on the same stack: what any Python server can do here."""
-    progress("ceiling: starting the bare ASGI app")
-    try:
-        handle = start_server("bare", args.config, workroot / "bare", ready_timeout=args.ready_timeout)
-    except (ServerFailed, OSError) as exc:
-        progress(f"ceiling: FAILED to start: {exc}")
-        return None
-    measured: list[Stats] = []
-
-    async def measure() -> None:
-        client = make_client(args.client, handle.base_url)
-
-        async def get(_w: int) -> None:
-            await call(client, "GET", f"/assistants/{uuid.uuid4()}")
-
-        measured.append(
-            await run_load(
-                get,
-                concurrency=args.concurrency,
-                seconds=args.seconds,
-                warmup=args.warmup,
-                name="get",
-                server=handle,
-            )
-        )
-
-    try:
-        run_async(measure())
-    finally:
-        handle.stop()
-    return measured[0] if measured else None
 
 
 def ceiling_line(ceiling: Stats, results: list[TargetResult]) -> str:
@@ -405,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         results, exit_code = run_targets(
             args, root, lambda handle, result: TargetRun(handle, result, args).run()
         )
-        ceiling = None if args.no_ceiling or exit_code else measure_ceiling(args, root)
+        ceilings = {} if args.no_ceiling or exit_code else measure_ceiling(args, root, [args.concurrency])
+        ceiling = ceilings.get(args.concurrency)
     title = (
         f"Assistants API: {args.assistants} assistants, concurrency {args.concurrency}, {args.seconds:g}s per op "
         f"(warm-up {args.warmup:g}s), growth probes at concurrency {args.growth_concurrency}; client {args.client}"

@@ -29,6 +29,7 @@ from _runner import (
 
 GRAPH_ID = "echo"
 RUN_BODY: dict[str, Any] = {"assistant_id": GRAPH_ID, "input": {"text": "hi"}}
+STREAM_BODY: dict[str, Any] = {**RUN_BODY, "stream_mode": "values"}
 EXPECTED_OUTPUT: dict[str, Any] = {"text": "hi", "steps": ["echo"]}  # on a fresh thread, or stateless
 
 
@@ -156,7 +157,10 @@ async def bench_runs(handle: ServerHandle, result: TargetResult, args: argparse.
         if not args.no_background:
             await background_phase(handle, client, result, c1)
 
-        # 4. Throughput: stateless runs.wait in closed loops.
+        # 4. A stateless streamed run: when the first event arrives, and when the stream ends.
+        await stream_phase(handle, client, result, c1)
+
+        # 5. Throughput: stateless runs.wait in closed loops.
         conc = args.throughput_concurrency
         await timed_phase(
             handle,
@@ -202,6 +206,32 @@ async def background_phase(
     result.phases["bg_create@c1"] = Stats("bg_create@c1", 1, stats.elapsed, sorted(creates))
 
 
+async def stream_phase(
+    handle: ServerHandle, client: Client, result: TargetResult, c1: dict[str, Any]
+) -> None:
+    """`stream@c1`: POST /runs/stream (stream_mode values) read to its end, the echo output in its last event.
+
+    `stream_first_event@c1` is when the first chunk of the event stream arrived (the `metadata`
+    event on both servers), timed inside the same loop; it needs the raw client.
+    """
+    firsts: list[float] = []
+    warm = c1["warmup_requests"]
+    issued = 0
+
+    async def stream(_w: int) -> None:
+        nonlocal issued
+        started = time.perf_counter()
+        response = await call(client, "POST", "/runs/stream", STREAM_BODY)
+        if b"event: values" not in response.content or b'"echo"' not in response.content:
+            raise WrongOutput(f"POST /runs/stream answered {response.content[:300]!r}: no echo values event")
+        issued += 1
+        if issued > warm and response.first_chunk_at is not None:
+            firsts.append(response.first_chunk_at - started)
+
+    stats = await timed_phase(handle, client, result, "stream@c1", stream, **c1)
+    result.phases["stream_first_event@c1"] = Stats("stream_first_event@c1", 1, stats.elapsed, sorted(firsts))
+
+
 async def check_thread(client: Client, result: TargetResult, thread_id: str) -> None:
     """After wait_thread: the last thread has one successful run and the echo output as its state."""
     runs = (await call(client, "GET", f"/threads/{thread_id}/runs")).json()
@@ -230,6 +260,8 @@ def title(args: argparse.Namespace, results: list[TargetResult]) -> str:
         "a new thread per request created beforehand (not timed)",
         "  bg_create_join: POST /threads/{id}/runs + GET /threads/{id}/runs/{run_id}/join, timed together, "
         "a new thread each | bg_create: the POST alone",
+        "  stream: POST /runs/stream (stream_mode values) read to its end | stream_first_event: "
+        "until its first chunk arrived",
         f"wait_stateless@c{args.throughput_concurrency}: POST /runs/wait in {args.throughput_concurrency} "
         f"closed loops, {args.throughput_seconds:g}s after {args.warmup:g}s warm-up; req/s = completed runs/s",
     ]

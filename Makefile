@@ -8,7 +8,7 @@ PORT   ?= 2024
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup dev test lint typecheck pytest bench clean ui browser
+.PHONY: setup dev test lint typecheck pytest bench bench-report soak crash clean ui browser fuzz
 
 $(BIN)/graphdock: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,7 @@ typecheck: setup
 # PostgreSQL at 127.0.0.1:5432 (GRAPHDOCK_TEST_POSTGRES_URL to point elsewhere; under CI=true an
 # unreachable server fails the run instead of skipping).
 PG_SUITES := tests/api tests/runs tests/test_guide.py tests/cli/test_transfer.py tests/test_js_sdk.py
+PG_SUITES += tests/fuzz
 
 pytest: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -50,9 +51,33 @@ browser:
 	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium; } \
 		|| echo "note: could not install chromium; the browser tests will skip (and fail under CI=true)"
 
+# The fuzz test (tests/fuzz) longer than in `make test`: every phase (coverage included) with fresh
+# data until FUZZ_SECONDS have passed; FUZZ_SEED repeats a run, FUZZ_ARGS go to `st run` as they are.
+# GRAPHDOCK_TEST_BACKEND=postgres fuzzes a PostgreSQL + Redis server. Reports: test-artifacts/fuzz/.
+FUZZ_EXAMPLES ?= 100
+FUZZ_SECONDS  ?= 300
+FUZZ_SEED     ?=
+FUZZ_ARGS     ?=
+fuzz: setup  ## fuzz every route from the OpenAPI document for FUZZ_SECONDS (default 300)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) FUZZ_ARGS="$(FUZZ_ARGS)" \
+		$(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
+
 bench: setup  ## graphdock vs the official `langgraph dev`, same load, one run (see bench/README.md)
 	$(BIN)/python bench/assistants.py $(BENCH_ARGS)
 	$(BIN)/python bench/runs.py $(BENCH_RUNS_ARGS)
+
+# One table: graphdock (SQLite, PostgreSQL when reachable), the official server and a bare ASGI ceiling.
+bench-report: setup  ## the benchmark report (~10 min; BENCH_REPORT_ARGS=--quick for a couple of minutes)
+	$(BIN)/python bench/report.py $(BENCH_REPORT_ARGS)
+
+# Minutes of mixed assistants and runs load on one server: errors, memory over time, p99 per operation.
+soak: setup  ## mixed load for 5 minutes (SOAK_ARGS="--backend postgres --seconds 60"; see bench/README.md)
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
+# SIGKILL the server under eight writing clients, restart it, compare with a model (tests/durability);
+# GRAPHDOCK_CRASH_SEED=<seed> replays a schedule. Both backends (PostgreSQL at 127.0.0.1:5432).
+crash: setup  ## the crash durability test, on SQLite and PostgreSQL
+	GRAPHDOCK_CRASH_TEST=1 $(BIN)/python -m pytest tests/durability -v -s $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) tests/js/node_modules ui/node_modules test-artifacts .pytest_cache .mypy_cache .ruff_cache

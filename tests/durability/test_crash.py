@@ -39,13 +39,6 @@ CLIENTS = 8
 KILLS = 4
 SEED_VARIABLE = "GRAPHDOCK_CRASH_SEED"
 
-# Opt-in (`make crash`) for now: on a heavily loaded 2-core machine one run in three failed without
-# its report being kept (another only because a restart took over two minutes), and the cause is
-# not yet known, so it does not gate `make test` until it has been diagnosed.
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("GRAPHDOCK_CRASH_TEST"), reason="the crash test runs with `make crash`"
-)
-
 
 @dataclass
 class Client:

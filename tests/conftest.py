@@ -23,6 +23,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from graphdock.app import create_app
+from graphdock.cli import KEEP_ALIVE_SECONDS
 from graphdock.settings import Settings
 from tests.broker import redis_url
 from tests.postgres import backend, database_for, drop_made
@@ -53,7 +54,13 @@ def serve(settings: Settings) -> Iterator[RunningServer]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on", loop="asyncio")
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level="warning",
+        lifespan="on",
+        loop="asyncio",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
     server = uvicorn.Server(config)
     errors: list[BaseException] = []
 

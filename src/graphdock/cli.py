@@ -16,6 +16,12 @@ import uvicorn
 from graphdock.errors import CommandError, ConfigError, GraphdockError
 from graphdock.settings import Settings
 
+# Idle keep-alive connections stay open this long: longer than a client or proxy in front keeps
+# them (httpx, under the Python SDK, drops them after 5 s; a load balancer's default is 60 s), so
+# the client always closes first. When the server closes first, a request the client sends at that
+# moment fails with a connection reset (a 502 behind a proxy).
+KEEP_ALIVE_SECONDS = 65
+
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
@@ -169,6 +175,7 @@ def _serve(settings: Settings) -> int:
             lifespan="on",
             # Open streams would otherwise hold shutdown forever; runs get their own grace after.
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         await uvicorn.Server(config).serve(sockets=[sock])
 
@@ -200,6 +207,7 @@ def _dev(settings: Settings) -> int:
         reload_dirs=[str(settings.project_dir)],
         log_level=settings.log_level,
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return 0
 

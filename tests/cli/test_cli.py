@@ -213,3 +213,30 @@ def test_custom_auth_and_api_keys_together_are_refused_at_start(tmp_path: Path) 
     )
     assert done.returncode == 2, done.stderr
     assert "choose one" in done.stderr, done.stderr
+
+
+def test_serve_keeps_an_idle_connection_open_longer_than_its_clients_do(project: Path) -> None:
+    """httpx drops an idle connection after 5 s, a load balancer after 60; the server must keep
+    it longer, or a request sent just as the server closes fails (uvicorn's default is 5 s)."""
+    request = b"GET /ok HTTP/1.1\r\nHost: graphdock\r\n\r\n"
+    with running(["serve"], project, _free_port()) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(request)
+            first = _response(conn)
+            time.sleep(6)  # beyond httpx's and uvicorn's 5 s
+            conn.sendall(request)
+            second = _response(conn)  # b"" when the server has closed the connection
+    assert first.startswith(b"HTTP/1.1 200")
+    assert second.startswith(b"HTTP/1.1 200"), second
+
+
+def _response(conn: socket.socket) -> bytes:
+    """One whole response to GET /ok (its body is `{"ok":true}`), or what came before a close."""
+    received = b""
+    while not received.endswith(b"}"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    return received

@@ -438,20 +438,20 @@ async def test_configurable_together_with_context_is_400_and_stores_nothing(
 # -- query parameters ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("xray", ["maybe", "0", "-1", "1.5", "yes", "truee", "0x1", "\u00b2"])
+@pytest.mark.parametrize("xray", ["maybe", "0", "-1", "1.5", "yes", "truee", "0x1", "\u00b2", ""])
 async def test_an_invalid_xray_is_422(stored: Stored, xray: str) -> None:
     r = await stored.http.get(f"/assistants/{stored.id}/graph", params={"xray": xray})
     assert "xray" in assert_error(r, 422)
 
 
-@pytest.mark.parametrize("xray", ["true", "false", "True", "False", "1", "2", "100", ""])
+@pytest.mark.parametrize("xray", ["true", "false", "True", "False", "1", "2", "100"])
 async def test_a_valid_xray_draws_the_graph(stored: Stored, xray: str) -> None:
     r = await stored.http.get("/assistants/nested/graph", params={"xray": xray})
     assert r.status_code == 200, r.text
     assert r.json()["nodes"], r.text
 
 
-@pytest.mark.parametrize("value", ["maybe", "yes", "2", "truee", "-1", "\u0661"])
+@pytest.mark.parametrize("value", ["maybe", "yes", "2", "truee", "-1", "\u0661", ""])
 async def test_an_invalid_delete_threads_flag_is_422_and_deletes_nothing(stored: Stored, value: str) -> None:
     before = await stored.state()
     r = await stored.http.delete(f"/assistants/{stored.id}", params={"delete_threads": value})
@@ -459,7 +459,7 @@ async def test_an_invalid_delete_threads_flag_is_422_and_deletes_nothing(stored:
     assert await stored.state() == before
 
 
-@pytest.mark.parametrize("value", ["true", "false", "True", "False", "1", "0", ""])
+@pytest.mark.parametrize("value", ["true", "false", "True", "False", "1", "0"])
 async def test_every_boolean_spelling_the_sdks_send_is_accepted_for_delete_threads(
     stored: Stored, value: str
 ) -> None:
@@ -478,10 +478,22 @@ async def test_every_boolean_spelling_the_sdks_send_is_accepted_for_recurse(
     assert "child" in r.json(), r.text
 
 
-@pytest.mark.parametrize("value", ["maybe", "yes", "2"])
+@pytest.mark.parametrize("value", ["maybe", "yes", "2", ""])
 async def test_an_invalid_recurse_flag_is_422(stored: Stored, value: str) -> None:
     r = await stored.http.get(f"/assistants/{stored.id}/subgraphs", params={"recurse": value})
     assert "recurse" in assert_error(r, 422)
+
+
+@pytest.mark.parametrize("query", ["subgraphs=", "subgraphs", "subgraphs=maybe"])
+async def test_a_thread_state_with_an_empty_or_invalid_subgraphs_flag_is_422(
+    http: httpx.AsyncClient, query: str
+) -> None:
+    """Found by fuzzing: `?subgraphs=` used to read as false, though `?subgraphs` alone often
+    means true; neither is guessed."""
+    made = await http.post("/threads", json={})
+    assert made.status_code == 200, made.text
+    r = await http.get(f"/threads/{made.json()['thread_id']}/state?{query}")
+    assert "subgraphs" in assert_error(r, 422)
 
 
 # -- what cannot be stored and read back -----------------------------------------------------------------

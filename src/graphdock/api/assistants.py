@@ -187,7 +187,7 @@ async def get_graph(request: Request) -> Response:
     xray: bool | int
     if raw_xray in ("true", "True"):
         xray = True
-    elif raw_xray in ("false", "False", ""):
+    elif raw_xray in ("false", "False"):
         xray = False
     elif raw_xray.isascii() and raw_xray.isdigit() and int(raw_xray) >= 1:
         xray = int(raw_xray)

@@ -106,9 +106,10 @@ _FALSE = {"false", "False", "0"}
 
 
 def query_flag(request: Request, name: str, default: bool = False) -> bool:
-    """Booleans as the SDKs send them: true/false, True/False (Python's str(bool)), 1/0."""
+    """Booleans as the SDKs send them: true/false, True/False (Python's str(bool)), 1/0. An empty
+    value (`?flag=`, or `?flag` alone) is refused: it reads as "on" to some and "unset" to others."""
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if raw in _TRUE:
         return True

@@ -112,6 +112,17 @@ async def test_history_newest_first_with_limit_before_and_metadata(client: LangG
     assert [h["metadata"]["source"] for h in inputs] == ["input"]
 
 
+@pytest.mark.parametrize("key", ["a b", "", "é", "a'b", "step\n", "$.x"])
+async def test_a_history_filter_key_a_checkpointer_cannot_match_is_422(
+    client: LangGraphClient, key: str
+) -> None:
+    """Found by fuzzing: SQLite's checkpointer raised ValueError (a 500) on such keys."""
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "slow", input={"delay": 0})
+    with pytest.raises(UnprocessableEntityError, match="filter key"):
+        await client.threads.get_history(tid, metadata={key: 1})
+
+
 async def test_copy_takes_the_state_and_history_with_it(client: LangGraphClient) -> None:
     tid = (await client.threads.create(metadata={"origin": "yes"}))["thread_id"]
     await client.runs.wait(tid, "slow", input={"delay": 0})

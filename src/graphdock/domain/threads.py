@@ -8,6 +8,7 @@ and channels apply as during a run. A thread no run has touched has empty state.
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -170,6 +171,11 @@ class Threads:
         checkpoint: Json | None,
         visible: Visibility | None = None,
     ) -> list[Json]:
+        for key in metadata or {}:
+            if not _CHECKPOINT_FILTER_KEY.fullmatch(key):
+                raise InvalidRequest(
+                    f"metadata: filter key {key!r} may contain only letters, digits, '_', '.' and '-'"
+                )
         thread = await self.get(thread_id, visible=visible)
         graph = await self._graph(thread)
         if graph is None:
@@ -194,6 +200,11 @@ class Threads:
                 config = (await self._storage.get_assistant(assistant_id)).snapshot.config
         graph = await self._graphs.build(graph_id, config)
         return graph.copy(update={"checkpointer": self._saver})
+
+
+# The checkpointers write a history filter's keys into their SQL, and SQLite's refuses any other
+# character with a ValueError; refused up front on every backend, so a filter is valid on both.
+_CHECKPOINT_FILTER_KEY = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def outcome_of(snapshot: StateSnapshot) -> ThreadOutcome:

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from _harness import (
     BENCH_DIR,
@@ -42,6 +42,8 @@ from _harness import (
 )
 from _http import Client, RequestFailed, call, make_client
 from _report import TargetResult, render_table, results_json, write_json
+
+T = TypeVar("T")
 
 OFFICIAL_VENV_EPILOG = (
     f"The official server's venv: --official-venv, else ${OFFICIAL_VENV_ENV}, else bench/.venv-official "
@@ -284,15 +286,14 @@ def loop_name() -> str:
     return "uvloop"
 
 
-def run_async(coro: Coroutine[Any, Any, None]) -> None:
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run on uvloop when it is installed (the project's venv has it), else on asyncio's loop."""
     try:
         import uvloop
     except ImportError:
-        asyncio.run(coro)
-        return
+        return asyncio.run(coro)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(coro)
+        return runner.run(coro)
 
 
 def progress(message: str) -> None:

@@ -216,20 +216,13 @@ def run(
     handle = start_server(
         kind, CONFIG, workdir, database_url=database, extra_args=flags, ready_timeout=ready_timeout
     )
-    results: list[SoakResult] = []
     try:
-
-        async def body() -> None:
-            results.append(
-                await soak(
-                    handle, seconds=seconds, concurrency=concurrency, seed=seed, sample_seconds=sample_seconds
-                )
-            )
-
-        run_async(body())
+        load = soak(
+            handle, seconds=seconds, concurrency=concurrency, seed=seed, sample_seconds=sample_seconds
+        )
+        return run_async(load)
     finally:
         handle.stop()
-    return results[0]
 
 
 def render(result: SoakResult, title: str) -> str:

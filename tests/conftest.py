@@ -23,7 +23,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from graphdock.app import create_app
-from graphdock.cli import KEEP_ALIVE_SECONDS
+from graphdock.cli import server_config
 from graphdock.settings import Settings
 from tests.broker import redis_url
 from tests.postgres import backend, database_for, drop_made
@@ -54,13 +54,8 @@ def serve(settings: Settings) -> Iterator[RunningServer]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings),
-        log_level="warning",
-        lifespan="on",
-        loop="asyncio",
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-    )
+    # graphdock serve's own uvicorn settings; quieter, and on asyncio's loop in this thread.
+    config = server_config(create_app(settings), settings, log_level="warning", loop="asyncio")
     server = uvicorn.Server(config)
     errors: list[BaseException] = []
 

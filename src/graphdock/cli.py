@@ -168,19 +168,23 @@ def _serve(settings: Settings) -> int:
             file=sys.stderr,
             flush=True,
         )
-        config = uvicorn.Config(
-            app,
-            log_level=settings.log_level,
-            access_log=False,
-            lifespan="on",
-            # Open streams would otherwise hold shutdown forever; runs get their own grace after.
-            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-            timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        )
-        await uvicorn.Server(config).serve(sockets=[sock])
+        await uvicorn.Server(server_config(app, settings)).serve(sockets=[sock])
 
     uvloop.run(run())
     return 0
+
+
+def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
+    """uvicorn's settings for graphdock: `serve` and the test harness's servers use these."""
+    options: dict[str, Any] = {
+        "log_level": settings.log_level,
+        "access_log": False,
+        "lifespan": "on",
+        # Open streams would otherwise hold shutdown forever; runs get their own grace after.
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+    }
+    return uvicorn.Config(app, **{**options, **overrides})
 
 
 def _dev(settings: Settings) -> int:

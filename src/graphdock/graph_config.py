@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from graphdock.errors import ConfigError
+
+log = structlog.get_logger("graphdock.config")
+# The config is read by the CLI and again by the app: a missing env file is named once.
+_WARNED_MISSING: set[Path] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +111,12 @@ def _env(path: Path, root: Path, env: object) -> dict[str, str]:
         env_file = root / env
         try:
             lines = env_file.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            # As `langgraph dev`: a project's .env is often not committed; the graphs may need none.
+            if env_file not in _WARNED_MISSING:
+                _WARNED_MISSING.add(env_file)
+                log.warning("config.env_file_missing", path=str(path), env_file=str(env_file))
+            return {}
         except OSError as exc:
             raise ConfigError(f"{path}: env file {env_file} cannot be read: {exc}") from exc
         return dict(_dotenv_line(line) for line in lines if _is_assignment(line))

@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
             help="attempts a run gets before a lost lease fails it [GRAPHDOCK_RUN_MAX_ATTEMPTS; default 3]",
         )
         sub.add_argument(
+            "--heartbeat-seconds",
+            type=float,
+            help="while a run is silent, wait/join send a newline and SSE a comment this often"
+            " [GRAPHDOCK_HEARTBEAT_SECONDS; default 5]",
+        )
+        sub.add_argument(
             "--api-keys",
             help="built-in auth: comma-separated name:key entries; prefer the variable, flags show in ps"
             " [GRAPHDOCK_API_KEYS]",
@@ -250,7 +256,7 @@ def _bind(settings: Settings) -> socket.socket:
         if exc.errno == errno.EADDRINUSE:
             raise ConfigError(
                 f"port {settings.port} on {settings.host} is already in use; "
-                "choose another with --port (or GRAPHDOCK_PORT)"
+                "choose another with --port (or GRAPHDOCK_PORT; with make dev: make dev PORT=<port>)"
             ) from None
         raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
     sock.set_inheritable(True)

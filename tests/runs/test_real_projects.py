@@ -123,3 +123,27 @@ async def test_resuming_from_an_explicit_checkpoint_updates_the_thread_and_the_r
     )
     assert resumed == {"text": "r", "steps": ["before", "answer:no", "after"]}
     assert (await client.threads.get(tid))["status"] == "idle"
+
+
+# -- 7: join_stream(last_event_id="-1") replays a finished resumable run -------------------------
+
+
+async def test_join_stream_from_minus_one_replays_a_finished_resumable_run_from_its_start(
+    client: LangGraphClient,
+) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    parts = [
+        p
+        async for p in client.runs.stream(
+            tid, "echo", input={"text": "x"}, stream_mode=["values", "updates"], stream_resumable=True
+        )
+    ]
+    run_id = parts[0].data["run_id"]
+    assert (await client.runs.join(tid, run_id)) == {"text": "x", "steps": ["echo"]}
+    replayed = [p async for p in client.runs.join_stream(tid, run_id, last_event_id="-1")]
+    assert [(p.event, p.data, p.id) for p in replayed] == [(p.event, p.data, p.id) for p in parts]
+    assert replayed[0].id == "1"
+    # Not resumable: nothing is kept to replay.
+    parts = [p async for p in client.runs.stream(tid, "echo", input={"text": "y"})]
+    gone = [p async for p in client.runs.join_stream(tid, parts[0].data["run_id"], last_event_id="-1")]
+    assert gone == []

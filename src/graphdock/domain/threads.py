@@ -52,7 +52,9 @@ class Threads:
         return await self._storage.get_thread(thread_id, visible=visible)
 
     async def update(self, thread_id: str, metadata: Json, *, visible: Visibility | None = None) -> Thread:
-        return await self._storage.update_thread(thread_id, metadata, visible=visible)
+        # As on create, the writer's filter equalities are stamped; what cannot be stamped
+        # ($contains, $or) is checked by storage, which refuses a row its writer could not see.
+        return await self._storage.update_thread(thread_id, stamped(metadata, visible), visible=visible)
 
     async def delete(self, thread_id: str, *, visible: Visibility | None = None) -> None:
         """The row (and its runs) first, so a failure never leaves a row without its checkpoints."""

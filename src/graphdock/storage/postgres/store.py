@@ -55,7 +55,7 @@ from graphdock.storage.records import (
     SortField,
     utc_now,
 )
-from graphdock.storage.visibility import Visibility, postgres_sql
+from graphdock.storage.visibility import Visibility, postgres_sql, require_within
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -125,6 +125,7 @@ class PostgresStorage(PostgresThreads):
             row = await _fetch_assistant(c, assistant_id, lock=True, visible=visible)
             current = require_version(to_assistant(row), if_version)
             snapshot = revise(current)
+            require_within(snapshot.metadata, visible)
             version: int = row[-1] + 1
             await c.execute(
                 f"INSERT INTO assistant_versions ({VERSION}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
@@ -147,6 +148,7 @@ class PostgresStorage(PostgresThreads):
                 to_assistant(await _fetch_assistant(c, assistant_id, lock=True, visible=visible)), if_version
             )
             snapshot = (await _fetch_version(c, assistant_id, version)).snapshot
+            require_within(snapshot.metadata, visible)
             await _activate(c, assistant_id, snapshot, version, now)
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
 

@@ -64,7 +64,7 @@ from graphdock.storage.sqlite.rows import (
     where_sql,
 )
 from graphdock.storage.sqlite.threads import SqliteThreads
-from graphdock.storage.visibility import Visibility, sqlite_sql
+from graphdock.storage.visibility import Visibility, require_within, sqlite_sql
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -143,6 +143,7 @@ class SqliteStorage(SqliteThreads):
             row = _fetch_assistant(c, assistant_id, extra=", last_version", visible=visible)
             current = require_version(to_assistant(row), if_version)
             snapshot = revise(current)
+            require_within(snapshot.metadata, visible)
             version = row[-1] + 1
             c.execute(
                 f"INSERT INTO assistant_versions ({VERSION}) VALUES ({VERSION_PLACEHOLDERS})",
@@ -167,6 +168,7 @@ class SqliteStorage(SqliteThreads):
                 to_assistant(_fetch_assistant(c, assistant_id, visible=visible)), if_version
             )
             snapshot = _fetch_version(c, assistant_id, version).snapshot
+            require_within(snapshot.metadata, visible)
             _activate(c, assistant_id, snapshot, version, now)
             if json_changed(snapshot.metadata, current.snapshot.metadata):
                 index_metadata(c, assistant_id, snapshot.metadata)

@@ -176,7 +176,8 @@ class Threads:
         for key in metadata or {}:
             if not _CHECKPOINT_FILTER_KEY.fullmatch(key):
                 raise InvalidRequest(
-                    f"metadata: filter key {key!r} may contain only letters, digits, '_', '.' and '-'"
+                    f"metadata: filter key {key!r} may contain only letters, digits, '_', '-' and '.' "
+                    "between them"
                 )
         thread = await self.get(thread_id, visible=visible)
         graph = await self._graph(thread)
@@ -206,7 +207,9 @@ class Threads:
 
 # The checkpointers write a history filter's keys into their SQL, and SQLite's refuses any other
 # character with a ValueError; refused up front on every backend, so a filter is valid on both.
-_CHECKPOINT_FILTER_KEY = re.compile(r"[A-Za-z0-9_.-]+")
+# A dot separates path segments there, so an empty segment (".a", "a.", "a..b") is a malformed
+# JSON path (an error from SQLite itself).
+_CHECKPOINT_FILTER_KEY = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 
 
 def outcome_of(snapshot: StateSnapshot) -> ThreadOutcome:

@@ -60,7 +60,7 @@ async def open_saver(database_url: str) -> AsyncIterator[Saver]:
         pg_saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
         # The saver's setup is not safe to run twice at once (both insert its migration rows), so
         # replicas starting together take turns under an advisory lock. They poll for it rather
-        # than block in pgadvisory_lock: a blocked statement keeps its snapshot, and the setup's
+        # than block in pg_advisory_lock: a blocked statement keeps its snapshot, and the setup's
         # CREATE INDEX CONCURRENTLY waits until every older snapshot is gone, so the holder and
         # the waiters would wait for each other forever (PostgreSQL does not see that deadlock).
         async with pool.connection() as conn:
@@ -73,9 +73,9 @@ async def open_saver(database_url: str) -> AsyncIterator[Saver]:
 
 
 async def advisory_lock(conn: Any, key: int) -> None:
-    """pgadvisory_lock without blocking inside a statement (see open_saver)."""
+    """pg_advisory_lock without blocking inside a statement (see open_saver)."""
     while True:
-        row = await (await conn.execute("SELECT pg_tryadvisory_lock(%s) AS locked", (key,))).fetchone()
+        row = await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (key,))).fetchone()
         if row["locked"]:
             return
         await asyncio.sleep(0.05)

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import datetime
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from langgraph.store.base import BaseStore, TTLConfig
+import orjson
+from langgraph.store.base import BaseStore, Op, Result, SearchOp, TTLConfig
+from langgraph.store.postgres.aio import AsyncPostgresStore
 from langgraph.store.sqlite.aio import AsyncSqliteStore
 
 from graphdock.errors import ConfigError
@@ -68,7 +70,6 @@ async def _opened(
             yield sqlite_store
         return
 
-    from langgraph.store.postgres.aio import AsyncPostgresStore
     from psycopg.rows import dict_row
     from psycopg_pool import AsyncConnectionPool
 
@@ -83,7 +84,7 @@ async def _opened(
         async with pool.connection() as conn:
             if index is not None:
                 await _require_pgvector(conn)
-            pg_store = AsyncPostgresStore(pool, index=index, ttl=ttl)  # type: ignore[arg-type]
+            pg_store = _PostgresStore(pool, index=index, ttl=ttl)  # type: ignore[arg-type]
             # The store's setup, like the saver's, must not run twice at once (see open_saver).
             await advisory_lock(conn, SETUP_LOCK)
             try:
@@ -171,3 +172,41 @@ class _ExpiringSqliteStore(AsyncSqliteStore):
                     "DELETE FROM store WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
                 )
             yield cur
+
+
+_COMPARISONS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+
+
+class _PostgresStore(AsyncPostgresStore):
+    """AsyncPostgresStore whose filters mean what they mean on SQLite: a dotted key is a path into
+    the value (`meta.lang`), and numbers compare as numbers. (Its own SQL reads `meta.lang` as one
+    key and compares `value->>key` as text, so 100 >= 3 is false there.)"""
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        # Plain `{key: value}` equalities go through _get_filter_condition too, as {"$eq": value}.
+        return await super().abatch([_with_operators(op) if isinstance(op, SearchOp) else op for op in ops])
+
+    def _get_filter_condition(self, key: str, op: str, value: Any) -> tuple[str, list[Any]]:
+        path = key.split(".")
+        if op in ("$eq", "$ne"):
+            return f"value #> %s {'=' if op == '$eq' else '!='} %s::jsonb", [
+                path,
+                orjson.dumps(value).decode(),
+            ]
+        if op not in _COMPARISONS:
+            raise ValueError(f"Unsupported operator: {op}")  # the domain refuses these first
+        sql = _COMPARISONS[op]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return (
+                f"(CASE WHEN jsonb_typeof(value #> %s) = 'number' "
+                f"THEN (value #>> %s)::numeric {sql} %s::numeric ELSE false END)",
+                [path, path, value],
+            )
+        return f"value #>> %s {sql} %s", [path, str(value)]
+
+
+def _with_operators(op: SearchOp) -> SearchOp:
+    if not op.filter:
+        return op
+    filter_ = {k: v if isinstance(v, dict) else {"$eq": v} for k, v in op.filter.items()}
+    return op._replace(filter=filter_)

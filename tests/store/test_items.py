@@ -23,7 +23,8 @@ async def test_put_get_delete_an_item(sdk: LangGraphClient, ns: list[str]) -> No
 
     await sdk.store.put_item([*ns, "prefs"], "theme", {"color": "plum"})
     replaced = await sdk.store.get_item([*ns, "prefs"], "theme")
-    assert replaced is not None and replaced["value"] == {"color": "plum"}
+    assert replaced is not None
+    assert replaced["value"] == {"color": "plum"}
 
     await sdk.store.delete_item([*ns, "prefs"], "theme")
     assert await sdk.store.get_item([*ns, "prefs"], "theme") is None
@@ -39,8 +40,12 @@ async def test_a_missing_item_is_null(http_store: httpx.AsyncClient, ns: list[st
 
 async def test_search_filters_pages_and_scopes_by_prefix(sdk: LangGraphClient, ns: list[str]) -> None:
     for n in range(5):
-        await sdk.store.put_item([*ns, "docs", f"g{n % 2}"], f"d{n}", {"n": n, "kind": "even" if n % 2 == 0 else "odd", "meta": {"lang": "en" if n < 3 else "fr"}})
-    await sdk.store.put_item([*ns + ["other"]], "x", {"n": 100})
+        await sdk.store.put_item(
+            [*ns, "docs", f"g{n % 2}"],
+            f"d{n}",
+            {"n": n, "kind": "even" if n % 2 == 0 else "odd", "meta": {"lang": "en" if n < 3 else "fr"}},
+        )
+    await sdk.store.put_item([*ns, "other"], "x", {"n": 100})
 
     everything = (await sdk.store.search_items([*ns, "docs"], limit=100))["items"]
     assert sorted(i["key"] for i in everything) == ["d0", "d1", "d2", "d3", "d4"]
@@ -72,39 +77,53 @@ async def test_a_prefix_matches_whole_labels_only(sdk: LangGraphClient, ns: list
 
 
 async def test_list_namespaces_by_prefix_suffix_and_depth(sdk: LangGraphClient, ns: list[str]) -> None:
-    for path in (["users", "u1", "notes"], ["users", "u2", "notes"], ["users", "u2", "prefs"], ["teams", "t1"]):
+    for path in (
+        ["users", "u1", "notes"],
+        ["users", "u2", "notes"],
+        ["users", "u2", "prefs"],
+        ["teams", "t1"],
+    ):
         await sdk.store.put_item([*ns, *path], "k", {"v": 1})
 
     listed = (await sdk.store.list_namespaces(prefix=ns))["namespaces"]
     assert sorted(listed) == sorted(
-        [[*ns, "users", "u1", "notes"], [*ns, "users", "u2", "notes"], [*ns, "users", "u2", "prefs"], [*ns, "teams", "t1"]]
+        [
+            [*ns, "users", "u1", "notes"],
+            [*ns, "users", "u2", "notes"],
+            [*ns, "users", "u2", "prefs"],
+            [*ns, "teams", "t1"],
+        ]
     )
     notes = (await sdk.store.list_namespaces(prefix=ns, suffix=["notes"]))["namespaces"]
     assert sorted(notes) == [[*ns, "users", "u1", "notes"], [*ns, "users", "u2", "notes"]]
     shallow = (await sdk.store.list_namespaces(prefix=ns, max_depth=2))["namespaces"]
     assert sorted(shallow) == [[*ns, "teams"], [*ns, "users"]]
     page = (await sdk.store.list_namespaces(prefix=ns, limit=1, offset=1))["namespaces"]
-    assert len(page) == 1 and page[0] in listed
+    assert len(page) == 1
+    assert page[0] in listed
 
 
-async def test_index_false_and_explicit_null_ttl_are_accepted(http_store: httpx.AsyncClient, ns: list[str]) -> None:
+async def test_index_false_and_explicit_null_ttl_are_accepted(
+    http_store: httpx.AsyncClient, ns: list[str]
+) -> None:
     body = {"namespace": ns, "key": "k", "value": {"text": "x"}, "index": False, "ttl": None}
     r = await http_store.put("/store/items", json=body)
     assert r.status_code == 204, r.text
     r = await http_store.put("/store/items", json={**body, "index": ["text"], "ttl": 5})
     assert r.status_code == 204, r.text
-    r = await http_store.get("/store/items", params={"namespace": ".".join(ns), "key": "k", "refresh_ttl": "true"})
+    r = await http_store.get(
+        "/store/items", params={"namespace": ".".join(ns), "key": "k", "refresh_ttl": "true"}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["value"] == {"text": "x"}
 
 
-async def test_a_graph_remembers_and_recalls_through_the_store(
-    sdk: LangGraphClient, ns: list[str]
-) -> None:
+async def test_a_graph_remembers_and_recalls_through_the_store(sdk: LangGraphClient, ns: list[str]) -> None:
     user = ns[0]
     first = await sdk.runs.wait(None, "memory", input={"user_id": user, "remember": "I like green tea"})
     assert isinstance(first, dict)
-    assert first["recalled"] == ["I like green tea"] and first["count"] == 1
+    assert first["recalled"] == ["I like green tea"]
+    assert first["count"] == 1
     thread = await sdk.threads.create()
     second = await sdk.runs.wait(
         thread["thread_id"], "memory", input={"user_id": user, "remember": "I live in Lyon", "recall": "tea"}

@@ -12,7 +12,6 @@ transaction before it reads.
 
 from __future__ import annotations
 
-import datetime
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -165,11 +164,11 @@ class _ExpiringSqliteStore(AsyncSqliteStore):
     async def _cursor(self, *, transaction: bool = True) -> AsyncIterator[aiosqlite.Cursor]:
         async with super()._cursor(transaction=transaction) as cur:
             if transaction:
-                # expires_at is written by sqlite3's datetime adapter (isoformat with a space), or
-                # as 'YYYY-MM-DD HH:MM:SS' by a TTL refresh; both compare as text against this.
-                now = datetime.datetime.now(datetime.UTC).isoformat(" ", timespec="microseconds")
+                # expires_at is text in whatever form sqlite3's datetime adapter gave it (this
+                # process registers an isoformat one, "T" and all) or a TTL refresh wrote
+                # ('YYYY-MM-DD HH:MM:SS'): compared as times, not as text.
                 await cur.execute(
-                    "DELETE FROM store WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
+                    "DELETE FROM store WHERE expires_at IS NOT NULL AND julianday(expires_at) <= julianday('now')"
                 )
             yield cur
 

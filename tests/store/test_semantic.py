@@ -41,7 +41,7 @@ async def test_semantic_search_ranks_by_meaning_with_scores(
 
     for key, text in TEXTS.items():
         found = (await sdk.store.search_items(["facts", "u1"], query=text, limit=4))["items"]
-        assert [i["key"] for i in found][0] == key
+        assert found[0]["key"] == key
         scores = [i["score"] for i in found]
         assert scores[0] == pytest.approx(1.0)
         assert scores == sorted(scores, reverse=True)

@@ -11,7 +11,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import AuthenticationError, PermissionDeniedError
 
-from tests.conftest import RunningServer
+from tests.conftest import TESTS, RunningServer
 from tests.store.conftest import project
 
 
@@ -102,3 +102,31 @@ async def test_api_keys_guard_the_store(start_server: Callable[..., RunningServe
         r = await http.post("/store/items/search", json={}, headers={"x-api-key": "wrong-key-000"})
         assert r.status_code == 401, r.text
     await keyed.aclose()
+
+
+async def test_a_handler_filter_stamps_puts_and_hides_other_owners_items(
+    start_server: Callable[..., RunningServer],
+) -> None:
+    # tests/graphs/auth: one `@auth.on` handler answering every action with {"owner": identity}.
+    server = start_server(TESTS / "graphs" / "auth" / "langgraph.json")
+    alice = get_client(url=server.url, headers={"Authorization": "Bearer token-alice"})
+    bob = get_client(url=server.url, headers={"Authorization": "Bearer token-bob"})
+    await alice.store.put_item(["team"], "doc", {"text": "alice wrote this"})
+    item = await alice.store.get_item(["team"], "doc")
+    assert item is not None
+    assert item["value"] == {"text": "alice wrote this", "owner": "alice"}
+
+    # The same namespace for bob, but alice's item is not his to read, list, overwrite or delete.
+    assert await bob.store.get_item(["team"], "doc") is None
+    assert (await bob.store.search_items(["team"]))["items"] == []
+    with pytest.raises(PermissionDeniedError):
+        await bob.store.put_item(["team"], "doc", {"text": "bob's now"})
+    await bob.store.delete_item(["team"], "doc")
+    await bob.store.put_item(["team"], "memo", {"text": "bob's memo"})
+    assert [i["key"] for i in (await bob.store.search_items(["team"]))["items"]] == ["memo"]
+    kept = await alice.store.get_item(["team"], "doc")
+    assert kept is not None
+    assert kept["value"]["text"] == "alice wrote this"
+    assert [i["key"] for i in (await alice.store.search_items(["team"], limit=1))["items"]] == ["doc"]
+    await alice.aclose()
+    await bob.aclose()

@@ -7,7 +7,8 @@ both backends' tables, hence no "." in a label.
 
 An auth handler's filter (what `@auth.on.store` returns) is matched against item values, with
 the grammar of every other filter (storage/visibility.py): get, search and delete see only the
-items it matches, and a put may neither overwrite an item it does not match nor write one.
+items it matches; a put gets the filter's equalities stamped on its value (as a new thread gets
+them in its metadata) and may not overwrite an item the filter does not match.
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ class StoreItems:
         ns = namespace_of(namespace, "namespace")
         _check_key(key)
         if visible is not None:
+            # As for a new thread's metadata: the filter's equalities are stamped on the value, so
+            # its writer can read it back (`{"owner": "alice"}` → value.owner = "alice").
+            value = {**value, **visible.stamp()}
             current = await self._store.aget(ns, key, refresh_ttl=False)
             if (current is not None and not visible.allows(current.value)) or not visible.allows(value):
                 raise Forbidden(f"Item {key!r} in {'.'.join(ns)}: not yours to write")

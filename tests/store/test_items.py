@@ -144,3 +144,17 @@ async def test_store_routes_are_in_openapi(memory_server: RunningServer) -> None
     assert set(paths["/store/items"]) >= {"put", "get", "delete"}
     assert "post" in paths["/store/items/search"]
     assert "post" in paths["/store/namespaces"]
+
+
+async def test_a_huge_float_reads_back_as_it_was_sent(http_store: httpx.AsyncClient, ns: list[str]) -> None:
+    # PostgreSQL's jsonb keeps 1e20 as an integral number: it must not come back as an integer
+    # no JSON encoder can write (found by fuzzing: a 500 on every search that met it).
+    body = {"namespace": ns, "key": "big", "value": {"n": 1e20, "m": -1.5e300}}
+    r = await http_store.put(
+        "/store/items",
+        content=b'{"namespace": ["%s"], "key": "big", "value": {"n": 1e20, "m": -1.5e300}}' % ns[0].encode(),
+    )
+    assert r.status_code == 204, r.text
+    r = await http_store.post("/store/items/search", json={"namespace_prefix": ns})
+    assert r.status_code == 200, r.text
+    assert r.json()["items"][0]["value"] == body["value"]

@@ -23,6 +23,7 @@ import orjson
 from langgraph.store.base import BaseStore, Op, Result, SearchOp, TTLConfig
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from langgraph.store.sqlite.aio import AsyncSqliteStore
+from psycopg.types.json import set_json_loads
 
 from graphdock.errors import ConfigError
 from graphdock.graph_config import IndexSpec, StoreSpec
@@ -79,6 +80,7 @@ async def _opened(
         max_size=8,
         open=False,
         kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
+        configure=_read_json_with_orjson,
     ) as pool:
         async with pool.connection() as conn:
             if index is not None:
@@ -102,6 +104,13 @@ def _connect(path: Path, *, extensions: bool) -> aiosqlite.Connection:
     import sqlean
 
     return aiosqlite.Connection(lambda: sqlean.connect(str(path), isolation_level=None), iter_chunk_size=64)
+
+
+async def _read_json_with_orjson(conn: Any) -> None:
+    # jsonb keeps 1e20 as the number 100000000000000000000; psycopg's default json.loads would
+    # read it back as an integer no JSON encoder here can write. orjson reads it as the float it
+    # was sent as (and faster).
+    set_json_loads(orjson.loads, conn)
 
 
 async def _require_pgvector(conn: Any) -> None:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 
 from graphdock.schemas.common import Body, JsonObject, Offset
 
-Namespace = list[StrictStr]
+# Documented as the domain enforces it (domain/store.py names a bad label in its 422); the schema
+# only describes, so an auth handler may still complete an empty namespace before the check.
+Label = Annotated[StrictStr, WithJsonSchema({"type": "string", "minLength": 1, "pattern": "^[^.]+$"})]
+Namespace = list[Label]
 Limit = Annotated[StrictInt, Field(ge=1, le=1000)]
 Minutes = Annotated[StrictFloat | StrictInt, Field(gt=0, le=2**31)]
 
 
 class StorePut(Body):
     namespace: Namespace = Field(description="The item's namespace: non-empty labels without periods.")
-    key: StrictStr
+    key: Annotated[StrictStr, Field(min_length=1)]
     value: JsonObject = Field(description="The item itself: a JSON object.")
     index: Literal[False] | list[StrictStr] | None = Field(
         None, description="Fields to embed for semantic search (default: store.index.fields); false: none."
@@ -28,7 +31,7 @@ class StorePut(Body):
 
 class StoreDelete(Body):
     namespace: Namespace = Field(default_factory=list)
-    key: StrictStr
+    key: Annotated[StrictStr, Field(min_length=1)]
 
 
 class StoreSearch(Body):

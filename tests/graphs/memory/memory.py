@@ -7,12 +7,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from typing_extensions import TypedDict
-
 from langgraph.config import get_store
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
+from typing_extensions import TypedDict
 
 
 class State(TypedDict, total=False):

@@ -38,12 +38,37 @@ class GraphSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexSpec:
+    """`store.index`: which embeddings, how many dimensions, which fields of a value to embed."""
+
+    embed: str  # "./file.py:attr", "pkg.module:attr" or "provider:model" (LangChain's init_embeddings)
+    dims: int
+    fields: tuple[str, ...] | None = None  # None: the whole value ("$")
+
+
+@dataclass(frozen=True, slots=True)
+class TtlSpec:
+    """`store.ttl`, in minutes as in langgraph.json."""
+
+    default_ttl: float | None = None
+    refresh_on_read: bool = True
+    sweep_interval_minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSpec:
+    index: IndexSpec | None = None
+    ttl: TtlSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectConfig:
     path: Path
     graphs: tuple[GraphSpec, ...]
     env: dict[str, str] = field(default_factory=dict)
     dependencies: tuple[Path, ...] = ()
     auth: dict[str, Any] | None = None
+    store: StoreSpec = field(default_factory=StoreSpec)
 
     @property
     def root(self) -> Path:
@@ -77,7 +102,12 @@ def load_project_config(path: Path) -> ProjectConfig:
     if auth is not None and not isinstance(auth, dict):
         raise ConfigError(f"{path}: 'auth' must be an object")
     return ProjectConfig(
-        path=path, graphs=specs, env=_env(path, root, raw.get("env")), dependencies=local, auth=auth
+        path=path,
+        graphs=specs,
+        env=_env(path, root, raw.get("env")),
+        dependencies=local,
+        auth=auth,
+        store=_store(path, raw.get("store")),
     )
 
 
@@ -100,6 +130,58 @@ def _graph_spec(path: Path, root: Path, graph_id: object, value: object) -> Grap
     if target.endswith(".py") or "/" in target:
         return GraphSpec(graph_id, (root / target).resolve(), None, attr, description)
     return GraphSpec(graph_id, None, target, attr, description)
+
+
+def _store(path: Path, raw: object) -> StoreSpec:
+    if raw is None:
+        return StoreSpec()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: 'store' must be an object with 'index' and/or 'ttl'")
+    unknown = sorted(set(raw) - {"index", "ttl"})
+    if unknown:
+        raise ConfigError(f"{path}: store: unknown key(s) {', '.join(unknown)}; expected index, ttl")
+    return StoreSpec(index=_index(path, raw.get("index")), ttl=_ttl(path, raw.get("ttl")))
+
+
+def _index(path: Path, raw: object) -> IndexSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: store.index must be an object with 'embed' and 'dims'")
+    embed, dims, fields = raw.get("embed"), raw.get("dims"), raw.get("fields")
+    if not isinstance(embed, str) or ":" not in embed:
+        raise ConfigError(
+            f"{path}: store.index.embed must look like './file.py:attr' or 'provider:model' "
+            f"(e.g. 'openai:text-embedding-3-small'), got {embed!r}"
+        )
+    if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
+        raise ConfigError(f"{path}: store.index.dims must be a positive integer, got {dims!r}")
+    if fields is not None and (
+        not isinstance(fields, list) or not fields or not all(isinstance(f, str) and f for f in fields)
+    ):
+        raise ConfigError(f"{path}: store.index.fields must be a non-empty list of field paths")
+    return IndexSpec(embed, dims, tuple(fields) if fields is not None else None)
+
+
+def _ttl(path: Path, raw: object) -> TtlSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: store.ttl must be an object")
+    default_ttl, refresh, sweep = (
+        raw.get("default_ttl"),
+        raw.get("refresh_on_read", True),
+        raw.get("sweep_interval_minutes"),
+    )
+    if default_ttl is not None and (
+        isinstance(default_ttl, bool) or not isinstance(default_ttl, int | float) or default_ttl <= 0
+    ):
+        raise ConfigError(f"{path}: store.ttl.default_ttl must be a positive number of minutes")
+    if not isinstance(refresh, bool):
+        raise ConfigError(f"{path}: store.ttl.refresh_on_read must be true or false")
+    if sweep is not None and (isinstance(sweep, bool) or not isinstance(sweep, int) or sweep < 1):
+        raise ConfigError(f"{path}: store.ttl.sweep_interval_minutes must be a positive integer")
+    return TtlSpec(float(default_ttl) if default_ttl is not None else None, refresh, sweep)
 
 
 def _env(path: Path, root: Path, env: object) -> dict[str, str]:

@@ -23,6 +23,7 @@ from langchain_core.runnables.config import ensure_config
 from langgraph.channels import BaseChannel
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
+from langgraph.store.base import BaseStore
 from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, create_model
 
 from graphdock.errors import GraphLoadError, InvalidRequest, NotFound
@@ -66,6 +67,11 @@ class _Graph:
 class GraphRegistry:
     def __init__(self, graphs: dict[str, _Graph]) -> None:
         self._graphs = graphs
+        self._store: BaseStore | None = None
+
+    def use_store(self, store: BaseStore) -> None:
+        """The Store every graph built from now on gets (runtime.store, a node's `store`, get_store())."""
+        self._store = store
 
     @classmethod
     async def load(cls, project: ProjectConfig) -> GraphRegistry:
@@ -102,8 +108,11 @@ class GraphRegistry:
     async def build(self, graph_id: str, config: dict[str, Any]) -> AnyPregel:
         graph = self._get(graph_id)
         if isinstance(graph.source, Pregel):
-            return graph.source
-        return await _call_factory(graph.spec, graph.source, config)
+            built = graph.source
+        else:
+            built = await _call_factory(graph.spec, graph.source, config)
+        # As on the official server, the server's store replaces any the graph was compiled with.
+        return built if self._store is None else built.copy(update={"store": self._store})
 
     async def schemas(self, graph_id: str, config: dict[str, Any]) -> GraphSchemas:
         """The schemas of the graph; cached ones are shared, so treat the result as read-only."""

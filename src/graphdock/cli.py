@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
             help="attempts a run gets before a lost lease fails it [GRAPHDOCK_RUN_MAX_ATTEMPTS; default 3]",
         )
         sub.add_argument(
+            "--cron-tick-seconds",
+            type=int,
+            help="how often the cron scheduler looks for due crons [GRAPHDOCK_CRON_TICK_SECONDS; default 5]",
+        )
+        sub.add_argument(
             "--api-keys",
             help="built-in auth: comma-separated name:key entries; prefer the variable, flags show in ps"
             " [GRAPHDOCK_API_KEYS]",

@@ -17,6 +17,7 @@ from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam
 from graphdock.api.threads import on_thread, thread_id
 from graphdock.auth.policy import Action
 from graphdock.domain.runs import CancelAction, RunRequest, Runs, Started
+from graphdock.domain.webhooks import WebhookSender
 from graphdock.errors import InvalidRequest
 from graphdock.schemas.threads import RunBatch, RunCreate, RunOut, RunsCancel
 from graphdock.storage.records import Page
@@ -26,6 +27,11 @@ from graphdock.storage.threads import RUN_STATUSES, Run
 def service(request: Request) -> Runs:
     runs: Runs = request.app.state.runs
     return runs
+
+
+def webhooks(request: Request) -> WebhookSender:
+    sender: WebhookSender = request.app.state.webhooks
+    return sender
 
 
 def run_request(body: RunCreate) -> RunRequest:
@@ -52,6 +58,7 @@ def run_request(body: RunCreate) -> RunRequest:
         after_seconds=body.after_seconds,
         checkpoint=checkpoint,
         durability=body.durability,
+        webhook=body.webhook,
     )
 
 
@@ -76,6 +83,8 @@ async def _start(request: Request, tid: str | None, body: RunCreate) -> Started:
     """Authorize, then queue: `threads.create_run` for the thread (the official server's event
     for runs), and `assistants.read` for the assistant, since a user may run only what they may read."""
     wanted = run_request(body)
+    if wanted.webhook:
+        await webhooks(request).check(wanted.webhook)  # 422 naming the rule it breaks
     value: dict[str, Any] = {
         "assistant_id": wanted.assistant_id,
         "thread_id": uuid.UUID(tid) if tid else None,

@@ -101,6 +101,12 @@ class RunRequest:
     after_seconds: float | None = None
     checkpoint: Json | None = None
     durability: str | None = None
+    # POSTed the finished run (domain/webhooks.py); checked against the URL policy before this.
+    webhook: str | None = None
+
+
+# Called when a run has ended and its end is recorded: (the run as claimed, as finished, its values).
+OnFinished = Callable[[Run, Run, Any], None]
 
 
 class Runs:
@@ -129,6 +135,8 @@ class Runs:
         )
         self._relay: Relay | None = None
         self._signals: Signals | None = None
+        # The webhook hook (app.py wires it to the sender); it must return at once.
+        self.on_finished: OnFinished | None = None
         if scaling.redis is not None:
             self._relay = Relay(scaling.redis, scaling.redis_prefix)
             self._signals = Signals(
@@ -521,12 +529,14 @@ class Runs:
             )
             stream.result = _result_body(result.values, result.interrupts)
         try:
-            await self._storage.finish_run(
+            finished = await self._storage.finish_run(
                 run.run_id, result.status, error=result.error, outcome=outcome, attempt=run.attempt
             )
         except NotFound:
             return  # rolled back (deleted) while it ran, or taken over after a lost lease
         log.debug("run.finished", run_id=run.run_id, status=result.status)
+        if self.on_finished is not None:
+            self.on_finished(run, finished, result.values)
         if run.temporary:
             await self._threads.delete(run.thread_id)
 
@@ -545,11 +555,13 @@ class Runs:
             error["message"] = "The server shut down before this run finished"
         stream.result = {"__error__": error}
         try:
-            await self._storage.finish_run(
+            finished = await self._storage.finish_run(
                 run.run_id, "interrupted", error=error, outcome=None, attempt=run.attempt
             )
         except NotFound:
             return True  # its thread was deleted meanwhile
+        if self.on_finished is not None:
+            self.on_finished(run, finished, None)
         if run.temporary:
             await self._threads.delete(run.thread_id)
         else:
@@ -578,6 +590,7 @@ def _kwargs(request: RunRequest, stateless: bool) -> Json:
         "interrupt_after": request.interrupt_after,
         "checkpoint": request.checkpoint,
         "durability": request.durability,
+        "webhook": request.webhook,
         # As in the official server's run kwargs (the row's `temporary` column is what graphdock reads).
         "temporary": stateless and request.on_completion == "delete",
     }

@@ -113,9 +113,9 @@ async def test_search_filters_sorts_and_pages(storage: Storage) -> None:
     await storage.create_cron(make_cron(4, next_run_date=None, end_time=ts(1)))
 
     async def ids(
-        where: CronFilter, sort: str = "cron_id", desc: bool = False, page: Page = Page()
+        where: CronFilter, sort: str = "cron_id", desc: bool = False, page: Page | None = None
     ) -> list[str]:
-        found, _ = await storage.search_crons(where, page, sort, desc)  # type: ignore[arg-type]
+        found, _ = await storage.search_crons(where, page or Page(), sort, desc)  # type: ignore[arg-type]
         return [c.cron_id[-1] for c in found]
 
     assert await ids(CronFilter(assistant_id=AID)) == ["1", "2", "4"]

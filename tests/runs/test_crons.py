@@ -8,12 +8,15 @@ minute; the tests poll with generous deadlines (the scheduler ticks every second
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
@@ -235,4 +238,44 @@ async def test_stateless_and_thread_crons_fire_within_their_minute(
         assert moved[0]["next_run_date"] > on_thread["next_run_date"]
         # The paused cron made nothing, though every other cron fired in the same minute.
         assert all(r["metadata"]["cron_id"] != paused["cron_id"] for r in await client.runs.list(tid))
+    await client.aclose()
+
+
+def _set_due(url: str, cron_id: str, when: str) -> None:
+    """What a server that was down for a while finds: a firing due long ago (written to the row)."""
+    if url.startswith("sqlite:"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            db.execute("UPDATE crons SET next_run_date = ? WHERE cron_id = ?", (when, cron_id))
+    else:
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("UPDATE crons SET next_run_date = %s WHERE cron_id = %s", (when, cron_id))
+
+
+async def test_a_server_that_was_down_makes_one_catch_up_run_not_one_per_missed_firing(
+    start_server: Callable[..., RunningServer], tmp_path: Path
+) -> None:
+    db = tmp_path / "down.sqlite3"
+    first = start_server(db=db, cron_tick_seconds=1)
+    client = get_client(url=first.url)
+    tid = await new_thread(client)
+    cron = await client.crons.create_for_thread(tid, "echo", schedule="* * * * *", input={"text": "late"})
+    await client.aclose()
+    first.stop()
+    # Down for ten minutes: ten firings missed.
+    missed = (datetime.now(UTC) - timedelta(minutes=10)).isoformat(timespec="microseconds")
+    _set_due(str(first.settings.database_url), cron["cron_id"], missed)
+
+    restarted = datetime.now(UTC)
+    client = get_client(url=start_server(db=db, cron_tick_seconds=1).url)
+
+    async def cron_runs() -> list[Any]:
+        return [r for r in await client.runs.list(tid, limit=100) if r["metadata"].get("cron_id")]
+
+    await _until(cron_runs, seconds=60)
+    now = (await client.crons.search(thread_id=tid))[0]
+    assert now["next_run_date"] > restarted.isoformat()  # counted from now, not from the missed date
+    # One run for the ten missed firings, made before the next minute mark (later ones are regular).
+    mark = restarted.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    caught_up = [r for r in await cron_runs() if datetime.fromisoformat(r["created_at"]) < mark]
+    assert len(caught_up) == 1
     await client.aclose()

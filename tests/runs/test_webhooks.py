@@ -88,7 +88,9 @@ async def test_a_slow_receiver_does_not_hold_up_other_runs_webhooks(
     [
         ("http://127.0.0.1:9/hook", "loopback"),
         ("http://localhost:9/hook", "loopback"),
+        ("http://LocalHost.:9/hook", "loopback"),
         ("http://[::1]:9/hook", "loopback"),
+        ("http://[::ffff:127.0.0.1]:9/hook", "loopback"),
         ("http://169.254.169.254/latest/meta-data", "blocked"),
         ("http://0.0.0.0:9/hook", "blocked"),
         ("gopher://example.com/hook", "http"),
@@ -111,8 +113,9 @@ async def test_https_and_allowed_domains_are_enforced_when_configured(
     config["dependencies"] = [str(GRAPHS.parent)]
     config["graphs"] = {"echo": f"{GRAPHS.parent}/runs.py:echo"}
     config["webhooks"]["url"] = {
-        "allowed_domains": ["hooks.example.com", "*.example.org"],
+        "allowed_domains": ["hooks.example.com", "*.example.org", "10.1.2.3"],
         "allowed_ports": [443],
+        "disable_private_ips": True,
     }
     project.write_text(json.dumps(config))
     server = start_server(project)
@@ -123,6 +126,7 @@ async def test_https_and_allowed_domains_are_enforced_when_configured(
             ("https://example.org/x", "domain"),  # a wildcard matches subdomains, not the apex
             ("https://hooks.example.com:8443/x", "port"),
             ("https://hooks.example.com/" + "x" * 3000, "longer"),
+            ("https://10.1.2.3/x", "private"),
         ]:
             r = await http.post("/runs", json={"assistant_id": "echo", "input": {}, "webhook": webhook})
             assert r.status_code == 422, r.text

@@ -56,7 +56,8 @@ class WebhookPolicy:
             raise InvalidRequest(f"webhook: {url!r} is not an http:// or https:// URL")
         if p.require_https and scheme != "https":
             raise InvalidRequest("webhook: Webhook must use https (webhooks.url.require_https)")
-        host = (parts.hostname or "").lower()
+        # "LOCALHOST." is localhost: names compare lower-case, without the root's trailing dot.
+        host = (parts.hostname or "").lower().rstrip(".")
         if not host:
             raise InvalidRequest(f"webhook: {url!r} names no host")
         port = port or (443 if scheme == "https" else 80)
@@ -75,7 +76,7 @@ class WebhookPolicy:
     async def check(self, url: str) -> Target:
         """Every rule, on the addresses the host resolves to now; 422 naming the one that failed."""
         parts = self.check_url(url)
-        host = (parts.hostname or "").lower()
+        host = (parts.hostname or "").lower().rstrip(".")
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
         addresses = await _resolve(host, port)
         for address in addresses:

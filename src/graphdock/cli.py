@@ -14,7 +14,7 @@ from typing import Any
 import uvicorn
 
 from graphdock.errors import CommandError, ConfigError, GraphdockError
-from graphdock.settings import Settings
+from graphdock.settings import Settings, webhook_environment
 
 # Idle keep-alive connections stay open this long: longer than a client or proxy in front keeps
 # them (httpx, under the Python SDK, drops them after 5 s; a load balancer's default is 60 s), so
@@ -144,7 +144,7 @@ def _serve(settings: Settings) -> int:
 
     from graphdock.app import create_app
     from graphdock.auth.loading import load_policy
-    from graphdock.graph_config import load_project_config
+    from graphdock.graph_config import fill_header_templates, load_project_config
     from graphdock.logs import configure_logging
     from graphdock.runtime.graphs import GraphRegistry
 
@@ -155,6 +155,7 @@ def _serve(settings: Settings) -> int:
         # Graphs and auth load before the server starts, so an import error is one clear message
         # and an exit code, not a traceback from inside the ASGI lifespan.
         project = load_project_config(settings.config)
+        fill_header_templates(project.webhooks.headers, webhook_environment(project.env))
         graphs = await GraphRegistry.load(project)
         policy = load_policy(project, settings.api_keys)
         if not policy.enabled and settings.exposed:
@@ -195,11 +196,13 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
 def _dev(settings: Settings) -> int:
     if not settings.reload:
         return _serve(settings)
-    from graphdock.graph_config import load_project_config
+    from graphdock.graph_config import fill_header_templates, load_project_config
     from graphdock.runtime.graphs import GraphRegistry
 
     # Fail fast, with the same clear message as `serve`, before the reloader takes over.
-    asyncio.run(GraphRegistry.load(load_project_config(settings.config)))
+    project = load_project_config(settings.config)
+    fill_header_templates(project.webhooks.headers, webhook_environment(project.env))
+    asyncio.run(GraphRegistry.load(project))
     _bind(settings).close()
     # The reloading child rebuilds Settings from the environment: same names, same values.
     os.environ.update(settings.to_env())

@@ -208,6 +208,12 @@ async def test_stateless_and_thread_crons_fire_within_their_minute(
         assert runs[0]["metadata"]["cron_id"] == on_thread["cron_id"]
         assert runs[0]["assistant_version"] == 2
         assert runs[0]["kwargs"]["input"] == {"text": "t"}
+        # graphdock's own: the cron's history, each run with the assistant version it ran.
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            history = (await http.get(f"/runs/crons/{on_thread['cron_id']}/runs")).json()
+            assert [r["run_id"] for r in history] == [r["run_id"] for r in await thread_runs()]
+            assert {r["assistant_version"] for r in history} <= {2, None}  # None: not started yet
+            assert (await http.get(f"/runs/crons/{paused['cron_id']}/runs")).json() == []
 
         async def kept_threads() -> list[Any]:
             found = await client.threads.search(metadata={"assistant_id": aid}, limit=100)

@@ -20,7 +20,7 @@ from graphdock.storage.postgres.store import PostgresStorage
 from graphdock.storage.records import Page, Snapshot, utc_now
 from graphdock.storage.visibility import Visibility
 from tests.postgres import postgres_url
-from tests.storage.test_contract_threads import ts
+from tests.storage.test_contract_threads import make_run, ts
 
 AID = "aaaaaaaa-0000-4000-8000-000000000001"
 OTHER_AID = "aaaaaaaa-0000-4000-8000-000000000002"
@@ -178,3 +178,20 @@ async def test_concurrent_claims_hand_each_firing_out_once(storage: Storage) -> 
     # Whatever a batch skipped, the next round takes; nothing is claimed twice across rounds either.
     rest = [c.cron_id for c in await storage.claim_due_crons(ts(10_000), lambda c, now: ts(99_999), 100)]
     assert sorted(claimed + rest) == [cid(n) for n in range(1, 21)]
+
+
+async def test_a_crons_history_is_the_runs_it_made_newest_first(storage: Storage) -> None:
+    await with_assistants(storage)
+    await storage.create_thread(TID, {}, "raise")
+    await storage.create_cron(make_cron(1, thread_id=TID))
+    await storage.create_cron(make_cron(2))
+    for n, cron in ((1, cid(1)), (2, cid(2)), (3, cid(1)), (4, None)):
+        metadata = {"cron_id": cron} if cron else {}
+        run = make_run(f"11111111-0000-4000-8000-{n:012d}", TID, created_at=ts(n), metadata=metadata)
+        await storage.create_run(run, new_thread=None, strategy="enqueue")
+    runs = await storage.list_cron_runs(cid(1), Page())
+    assert [r.run_id[-1] for r in runs] == ["3", "1"]
+    assert [r.run_id[-1] for r in await storage.list_cron_runs(cid(1), Page(limit=1, offset=1))] == ["1"]
+    assert [r.run_id[-1] for r in await storage.list_cron_runs(cid(2), Page())] == ["2"]
+    with pytest.raises(NotFound):
+        await storage.list_cron_runs(cid(9), Page())

@@ -8,13 +8,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from graphdock.api.auth import authorize
-from graphdock.api.bodies import path_uuid, read_body
-from graphdock.api.endpoints import Endpoint, JSONResponse, pagination_headers
+from graphdock.api.bodies import int_query, path_uuid, read_body
+from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam, pagination_headers
 from graphdock.api.threads import on_thread, thread_id
 from graphdock.auth.policy import Action
 from graphdock.domain.crons import Crons, CronSpec
 from graphdock.errors import InvalidRequest
 from graphdock.schemas.crons import CRON_FIELDS, CronCount, CronCreate, CronOut, CronPatch, CronSearch
+from graphdock.schemas.threads import RunOut
 from graphdock.storage.crons import CronFilter
 from graphdock.storage.records import Page
 from graphdock.storage.visibility import Visibility, stamped
@@ -94,6 +95,17 @@ async def delete_cron(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def cron_runs(request: Request) -> Response:
+    """graphdock's own: the runs a cron made, newest first, each with its assistant_version."""
+    cron_id = _cron_id(request)
+    page = Page(
+        limit=int_query(request, "limit", 10, 1, 1000), offset=int_query(request, "offset", 0, 0, 2**63 - 1)
+    )
+    visible = await _guard(request, "read", {"cron_id": cron_id})
+    found = await service(request).history(cron_id, page, visible=visible)
+    return JSONResponse([r.to_wire() for r in found])
+
+
 def _filter(body: CronCount, visible: Visibility | None, enabled: bool | None = None) -> CronFilter:
     return CronFilter(
         assistant_id=body.assistant_id,
@@ -164,4 +176,15 @@ ENDPOINTS = (
     Endpoint("GET", _CRON, get_cron, "Get a cron", response=CronOut),
     Endpoint("PATCH", _CRON, update_cron, "Update a cron", CronPatch, CronOut, errors=(400, 404, 422)),
     Endpoint("DELETE", _CRON, delete_cron, "Delete a cron", status=204),
+    Endpoint(
+        "GET",
+        f"{_CRON}/runs",
+        cron_runs,
+        "graphdock: the runs a cron made, newest first, with the assistant version each ran",
+        response={"type": "array", "items": RunOut.model_json_schema()},
+        query=(
+            QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size."),
+            QueryParam("offset", {"type": "integer", "minimum": 0}, "Rows to skip."),
+        ),
+    ),
 )

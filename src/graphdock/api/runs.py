@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from graphdock.api.auth import authorize
-from graphdock.api.bodies import path_uuid, query_flag, read_body
+from graphdock.api.bodies import int_query, path_uuid, query_flag, read_body
 from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam
 from graphdock.api.threads import on_thread, thread_id
 from graphdock.auth.policy import Action
@@ -196,8 +196,8 @@ async def create_batch(request: Request) -> Response:
 
 
 async def list_runs(request: Request) -> Response:
-    limit = _int_query(request, "limit", 10, 1, 1000)
-    offset = _int_query(request, "offset", 0, 0, 2**63 - 1)
+    limit = int_query(request, "limit", 10, 1, 1000)
+    offset = int_query(request, "offset", 0, 0, 2**63 - 1)
     status = request.query_params.get("status")
     if status is not None and status not in RUN_STATUSES:
         raise InvalidRequest(f"status: not a run status: {status!r}; expected one of {list(RUN_STATUSES)}")
@@ -219,15 +219,6 @@ async def delete_run(request: Request) -> Response:
     visible = await on_thread(request, "delete", run_id=uuid.UUID(run_id))
     await service(request).delete(thread_id(request), run_id, visible=visible)
     return Response(status_code=204)
-
-
-def _int_query(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 20 and low <= int(raw) <= high):
-        raise InvalidRequest(f"{name}: expected an integer from {low} to {high}, got {raw!r}")
-    return int(raw)
 
 
 async def _only(events: AsyncIterator[Any], modes: list[str]) -> AsyncIterator[Any]:

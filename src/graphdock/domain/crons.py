@@ -20,6 +20,7 @@ from graphdock.errors import InvalidRequest
 from graphdock.storage.base import Storage
 from graphdock.storage.crons import Cron, CronFilter, CronSortField, OnRunCompleted, cron_not_found
 from graphdock.storage.records import Json, Page, utc_now
+from graphdock.storage.threads import Run
 from graphdock.storage.visibility import Visibility
 
 # Cron fields a PATCH sets on the cron itself; every other field it gives is a run field and is
@@ -127,6 +128,13 @@ class Crons:
             )
 
         return await self._storage.update_cron(cron_id, revise)
+
+    async def history(self, cron_id: str, page: Page, *, visible: Visibility | None = None) -> list[Run]:
+        """The runs the cron made that still exist, newest first, each with the assistant version
+        it ran (a stateless cron's runs go with their thread unless on_run_completed is keep)."""
+        if visible is not None:
+            await self.get(cron_id, visible=visible)
+        return await self._storage.list_cron_runs(cron_id, page)
 
     async def delete(self, cron_id: str, *, visible: Visibility | None = None) -> None:
         if visible is not None:

@@ -318,6 +318,10 @@ class Storage(Protocol):
 
     async def count_crons(self, where: CronFilter) -> int: ...
 
+    async def list_cron_runs(self, cron_id: str, page: Page) -> list[Run]:
+        """The runs a cron made (`metadata.cron_id`) that still exist, newest first; NotFound for
+        an unknown cron."""
+
     async def claim_due_crons(self, now: str, next_firing: NextFiring, limit: int) -> list[Cron]:
         """Enabled crons due by `now` (at most `limit`), each moved to `next_firing(cron, now)` in the
         same transaction, so that each firing is handed out once across processes and replicas.

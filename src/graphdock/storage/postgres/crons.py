@@ -16,11 +16,13 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from graphdock.storage.base import assistant_not_found, thread_not_found
-from graphdock.storage.columns import CRON
+from graphdock.storage.columns import CRON, RUN
 from graphdock.storage.cron_rows import CRON_SORT, cron_from_row, cron_params
 from graphdock.storage.crons import Cron, CronFilter, CronSortField, NextFiring, ReviseCron, cron_not_found
 from graphdock.storage.postgres.rows import timestamp
 from graphdock.storage.records import Page
+from graphdock.storage.thread_rows import run_from_row
+from graphdock.storage.threads import Run
 from graphdock.storage.visibility import postgres_sql
 
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -95,6 +97,17 @@ class PostgresCrons:
         assert row is not None
         count: int = row[0]
         return count
+
+    async def list_cron_runs(self: _Connected, cron_id: str, page: Page) -> list[Run]:
+        async with self._read() as c:
+            await _cron(c, cron_id)
+            cursor = await c.execute(
+                f"SELECT {RUN} FROM runs WHERE metadata->>'cron_id' = %s"
+                " ORDER BY created_at DESC, seq DESC LIMIT %s OFFSET %s",
+                (cron_id, page.limit, page.offset),
+            )
+            rows = await cursor.fetchall()
+        return [run_from_row(r, json=lambda v: v, time=timestamp) for r in rows]
 
     async def claim_due_crons(self: _Connected, now: str, next_firing: NextFiring, limit: int) -> list[Cron]:
         async with self._write() as c:

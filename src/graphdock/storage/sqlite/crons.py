@@ -15,10 +15,12 @@ from typing import Any, Literal, Protocol
 import orjson
 
 from graphdock.storage.base import assistant_not_found, thread_not_found
-from graphdock.storage.columns import CRON
+from graphdock.storage.columns import CRON, RUN
 from graphdock.storage.cron_rows import CRON_SORT, cron_from_row, cron_params
 from graphdock.storage.crons import Cron, CronFilter, CronSortField, NextFiring, ReviseCron, cron_not_found
 from graphdock.storage.records import Page
+from graphdock.storage.thread_rows import run_from_row
+from graphdock.storage.threads import Run
 from graphdock.storage.visibility import sqlite_sql
 
 _PLACEHOLDERS = ",".join("?" * len(CRON.split(",")))
@@ -90,6 +92,16 @@ class SqliteCrons:
         with self._read() as c:
             count: int = c.execute(f"SELECT count(*) FROM crons{clause}", params).fetchone()[0]
             return count
+
+    async def list_cron_runs(self: _Connected, cron_id: str, page: Page) -> list[Run]:
+        with self._read() as c:
+            _cron(c, cron_id)
+            rows = c.execute(
+                f"SELECT {RUN} FROM runs WHERE json_extract(metadata, '$.cron_id') = ?"
+                " ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                (cron_id, page.limit, page.offset),
+            ).fetchall()
+        return [run_from_row(r, json=orjson.loads, time=lambda t: t) for r in rows]
 
     async def claim_due_crons(self: _Connected, now: str, next_firing: NextFiring, limit: int) -> list[Cron]:
         with self._write() as c:

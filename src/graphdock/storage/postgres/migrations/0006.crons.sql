@@ -24,3 +24,5 @@ CREATE INDEX crons_assistant ON crons (assistant_id);
 CREATE INDEX crons_thread ON crons (thread_id);
 CREATE INDEX crons_created_at ON crons (created_at, cron_id);
 CREATE INDEX crons_metadata ON crons USING gin (metadata jsonb_path_ops);
+-- A cron's history: the runs it made carry metadata.cron_id.
+CREATE INDEX runs_cron ON runs ((metadata->>'cron_id'), created_at) WHERE metadata ? 'cron_id';

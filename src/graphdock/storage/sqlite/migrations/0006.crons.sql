@@ -22,3 +22,5 @@ CREATE INDEX crons_due ON crons (next_run_date) WHERE enabled = 1;
 CREATE INDEX crons_assistant ON crons (assistant_id);
 CREATE INDEX crons_thread ON crons (thread_id);
 CREATE INDEX crons_created_at ON crons (created_at, cron_id);
+-- A cron's history: the runs it made carry metadata.cron_id.
+CREATE INDEX runs_cron ON runs (json_extract(metadata, '$.cron_id')) WHERE json_extract(metadata, '$.cron_id') IS NOT NULL;

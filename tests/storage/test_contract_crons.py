@@ -20,7 +20,7 @@ from graphdock.storage.postgres.store import PostgresStorage
 from graphdock.storage.records import Page, Snapshot, utc_now
 from graphdock.storage.visibility import Visibility
 from tests.postgres import postgres_url
-from tests.storage.test_contract_threads import make_run, ts
+from tests.storage.test_contract_threads import add_run, make_run, ts
 
 AID = "aaaaaaaa-0000-4000-8000-000000000001"
 OTHER_AID = "aaaaaaaa-0000-4000-8000-000000000002"
@@ -188,7 +188,7 @@ async def test_a_crons_history_is_the_runs_it_made_newest_first(storage: Storage
     for n, cron in ((1, cid(1)), (2, cid(2)), (3, cid(1)), (4, None)):
         metadata = {"cron_id": cron} if cron else {}
         run = make_run(f"11111111-0000-4000-8000-{n:012d}", TID, created_at=ts(n), metadata=metadata)
-        await storage.create_run(run, new_thread=None, strategy="enqueue")
+        await add_run(storage, run)
     runs = await storage.list_cron_runs(cid(1), Page())
     assert [r.run_id[-1] for r in runs] == ["3", "1"]
     assert [r.run_id[-1] for r in await storage.list_cron_runs(cid(1), Page(limit=1, offset=1))] == ["1"]

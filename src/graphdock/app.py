@@ -22,7 +22,7 @@ from graphdock.api.openapi import build_openapi
 from graphdock.auth.loading import load_policy
 from graphdock.auth.policy import Policy
 from graphdock.domain.assistants import Assistants
-from graphdock.domain.crons import Crons
+from graphdock.domain.crons import CheckRun, Crons
 from graphdock.domain.runs import Runs, Scaling
 from graphdock.domain.scheduler import Scheduler, StartRun
 from graphdock.domain.threads import Threads
@@ -37,6 +37,7 @@ from graphdock.schemas.threads import RunCreate
 from graphdock.settings import Settings, webhook_environment
 from graphdock.storage import storage_for
 from graphdock.storage.records import Json
+from graphdock.storage.visibility import Visibility
 
 log = structlog.get_logger("graphdock")
 
@@ -74,7 +75,9 @@ def create_app(
                 app.state.assistants = Assistants(
                     storage, registry, delete_threads=app.state.runs.delete_assistant_threads
                 )
-                app.state.crons = Crons(storage, registry.graph_ids, app.state.webhooks)
+                app.state.crons = Crons(
+                    storage, registry.graph_ids, app.state.webhooks, _cron_check(app.state.runs)
+                )
                 scheduler = Scheduler(
                     storage, _cron_runs(app.state.runs), tick_seconds=settings.cron_tick_seconds
                 )
@@ -136,6 +139,16 @@ def _cron_runs(runs_: Runs) -> StartRun:
         return (await runs_.create(thread_id, request)).run.run_id
 
     return start
+
+
+def _cron_check(runs_: Runs) -> CheckRun:
+    """A cron's payload is checked as its runs will be created: read as a RunCreate body."""
+
+    async def check(payload: Json, assistant_visible: Visibility | None) -> None:
+        request = runs.run_request(RunCreate.model_validate(payload))
+        await runs_.check(request, assistant_visible=assistant_visible)
+
+    return check
 
 
 def app_from_env() -> Starlette:

@@ -117,6 +117,8 @@ async def test_crons_are_created_read_searched_counted_updated_and_deleted(
         ({"schedule": "* * * * *", "webhook": "ftp://example.com/hook"}, "http"),
         ({"schedule": "* * * * *", "assistant_id": "not-a-graph"}, "assistant_id"),
         ({"assistant_id": "echo"}, "schedule"),
+        # Its runs could never start: refused now, not at every firing.
+        ({"assistant_id": "agent", "schedule": "* * * * *"}, "context"),
     ],
 )
 async def test_a_bad_cron_is_422_naming_what_is_wrong_and_nothing_is_stored(
@@ -135,6 +137,9 @@ async def test_unknown_ids_are_404_and_malformed_ones_422(
     missing = "00000000-0000-4000-8000-000000000404"
     r = await http.post("/runs/crons", json={"assistant_id": missing, "schedule": YEARLY})
     assert r.status_code == 404, r.text
+    r = await http.post("/runs/crons", json={"assistant_id": "echo@7", "schedule": YEARLY})
+    assert r.status_code == 404, r.text
+    assert "Version 7" in r.json()["detail"]
     r = await http.post(f"/threads/{missing}/runs/crons", json={"assistant_id": "echo", "schedule": YEARLY})
     assert r.status_code == 404, r.text
     for method in ("GET", "DELETE"):

@@ -9,6 +9,7 @@ recorded on the run. Firing itself belongs to the scheduler (domain/scheduler.py
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -43,11 +44,18 @@ class CronSpec:
     metadata: Json = field(default_factory=dict)
 
 
+# Refuses (404/422/400, as creating it would) the run a cron's payload describes; creates nothing.
+CheckRun = Callable[[Json, Visibility | None], Awaitable[None]]
+
+
 class Crons:
-    def __init__(self, storage: Storage, graph_ids: tuple[str, ...], webhooks: WebhookSender) -> None:
+    def __init__(
+        self, storage: Storage, graph_ids: tuple[str, ...], webhooks: WebhookSender, check_run: CheckRun
+    ) -> None:
         self._storage = storage
         self._graph_ids = graph_ids
         self._webhooks = webhooks
+        self._check_run = check_run
 
     async def create(
         self,
@@ -60,8 +68,6 @@ class Crons:
         """A cron on a thread (its runs go there), or stateless (each run on a new thread).
         `thread_visible`, `assistant_visible`: what the caller may see; a cron may only use those."""
         ref = parse_assistant_ref(spec.assistant_id, self._graph_ids)
-        if assistant_visible is not None:
-            await self._storage.get_assistant(ref.assistant_id, visible=assistant_visible)
         if thread_id is not None and thread_visible is not None:
             await self._storage.get_thread(thread_id, visible=thread_visible)
         now = datetime.now(UTC)
@@ -70,6 +76,9 @@ class Crons:
         end_time = check_end_time(spec.end_time, now)
         await self._check_webhook(spec.run)
         pinned = f"@{ref.version}" if ref.version is not None else ""
+        # The runs it will make must be able to start (assistant, graph, context): else 4xx now,
+        # not a refused run at every firing.
+        await self._check_run({**spec.run, "assistant_id": ref.assistant_id + pinned}, assistant_visible)
         stamp = utc_now()
         cron = Cron(
             cron_id=str(uuid.uuid4()),
@@ -105,6 +114,9 @@ class Crons:
         end_time = check_end_time(changes.get("end_time"), now) if "end_time" in changes else None
         run = {k: v for k, v in changes.items() if k not in _CRON_FIELDS}
         await self._check_webhook(run)
+        if run:
+            stored = await self.get(cron_id, visible=visible)
+            await self._check_run({**stored.payload, **run}, None)
 
         def revise(cron: Cron) -> Cron:
             _seen(cron, visible)

@@ -134,6 +134,13 @@ class Creation:
         log.debug("run.created", run_id=run.run_id, thread_id=thread_id, assistant_id=ref.assistant_id)
         return Started(run, stream)
 
+    async def check(self, request: RunRequest, *, assistant_visible: Visibility | None = None) -> None:
+        """Whether the run could be created now (404/422/400 as create answers), creating nothing:
+        a cron is accepted only if the runs it will make could start."""
+        ref = parse_assistant_ref(request.assistant_id, self._graphs.graph_ids)
+        snapshot = await assistant_snapshot(self._storage, ref.assistant_id, ref.version, assistant_visible)
+        self._check(snapshot, request)
+
     def _check(self, snapshot: Snapshot, request: RunRequest) -> None:
         if request.config.get("configurable") and request.context:
             raise ConflictingInput(BOTH_GIVEN)

@@ -109,6 +109,10 @@ class Runs:
             thread_id, request, visible=visible, assistant_visible=assistant_visible
         )
 
+    async def check(self, request: RunRequest, *, assistant_visible: Visibility | None = None) -> None:
+        """Refuse, as create would, a run that could not start; see Creation.check."""
+        await self._creation.check(request, assistant_visible=assistant_visible)
+
     # -- reading ----------------------------------------------------------------------------------
 
     # `visible` below: the threads the caller may see; a run is seen through its thread.

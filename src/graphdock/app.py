@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphdock.api import assistants, runs, store, system, threads, transfer, ui, versions
+from graphdock.api import assistants, crons, runs, store, system, threads, transfer, ui, versions
 from graphdock.api.auth import Authentication
 from graphdock.api.endpoints import JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
@@ -22,17 +22,24 @@ from graphdock.api.openapi import build_openapi
 from graphdock.auth.loading import load_policy
 from graphdock.auth.policy import Policy
 from graphdock.domain.assistants import Assistants
+from graphdock.domain.crons import CheckRun, Crons
 from graphdock.domain.runs import Runs, Scaling
+from graphdock.domain.scheduler import Scheduler, StartRun
 from graphdock.domain.store import StoreItems
 from graphdock.domain.threads import Threads
+from graphdock.domain.webhook_policy import WebhookPolicy
+from graphdock.domain.webhooks import WebhookSender
 from graphdock.errors import AuthError, GraphdockError
-from graphdock.graph_config import load_project_config
+from graphdock.graph_config import ProjectConfig, fill_header_templates, load_project_config
 from graphdock.runtime.checkpoints import open_saver
 from graphdock.runtime.graphs import GraphRegistry
 from graphdock.runtime.replicas import Replicas
 from graphdock.runtime.store import open_store
-from graphdock.settings import Settings
+from graphdock.schemas.threads import RunCreate
+from graphdock.settings import Settings, webhook_environment
 from graphdock.storage import storage_for
+from graphdock.storage.records import Json
+from graphdock.storage.visibility import Visibility
 
 log = structlog.get_logger("graphdock")
 
@@ -44,6 +51,7 @@ API = (
     *threads.ENDPOINTS,
     *runs.ENDPOINTS,
     *store.ENDPOINTS,
+    *crons.ENDPOINTS,
 )
 
 
@@ -58,6 +66,7 @@ def create_app(
         registry = graphs or await GraphRegistry.load(project)
         # After the graphs: the auth file may import the project's modules, now on sys.path.
         app.state.policy = policy or load_policy(project, settings.api_keys)
+        app.state.webhooks = _webhooks(project)
         storage = storage_for(settings.resolved_database_url)
         await storage.open()
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
@@ -70,18 +79,28 @@ def create_app(
                 app.state.store = StoreItems(memory, indexed=project.store.index is not None)
                 app.state.threads = Threads(storage, registry, saver)
                 app.state.runs = Runs(storage, registry, app.state.threads, saver, _scaling(settings, redis))
+                app.state.runs.on_finished = app.state.webhooks.run_finished
                 app.state.assistants = Assistants(
                     storage, registry, delete_threads=app.state.runs.delete_assistant_threads
                 )
+                app.state.crons = Crons(
+                    storage, registry.graph_ids, app.state.webhooks, _cron_check(app.state.runs)
+                )
+                scheduler = Scheduler(
+                    storage, _cron_runs(app.state.runs), tick_seconds=settings.cron_tick_seconds
+                )
                 await app.state.assistants.ensure_defaults()
                 await app.state.runs.start()
+                scheduler.start()
                 log.info(
                     "server.ready", graphs=list(registry.graph_ids), database=settings.resolved_database_url
                 )
                 try:
                     yield
                 finally:
+                    await scheduler.stop()
                     await app.state.runs.stop(settings.shutdown_grace_seconds)
+                    await app.state.webhooks.close()
         finally:
             if redis is not None:
                 await redis.aclose()
@@ -107,6 +126,37 @@ def _scaling(settings: Settings, redis: Redis | None) -> Scaling:
         max_attempts=settings.run_max_attempts,
         replicas=Replicas(redis, f"graphdock:{database}:") if redis is not None else None,
     )
+
+
+def _webhooks(project: ProjectConfig) -> WebhookSender:
+    spec = project.webhooks
+    return WebhookSender(
+        WebhookPolicy(spec.url),
+        fill_header_templates(spec.headers, webhook_environment(project.env)),
+        disabled=spec.disabled,
+        allowed_fields=spec.allowed_fields,
+    )
+
+
+def _cron_runs(runs_: Runs) -> StartRun:
+    """A cron's firing is an ordinary run: its payload read as a RunCreate body, then created as
+    the API creates runs (version resolution, validation, queue, assistant_version recorded)."""
+
+    async def start(thread_id: str | None, payload: Json) -> str:
+        request = runs.run_request(RunCreate.model_validate(payload))
+        return (await runs_.create(thread_id, request)).run.run_id
+
+    return start
+
+
+def _cron_check(runs_: Runs) -> CheckRun:
+    """A cron's payload is checked as its runs will be created: read as a RunCreate body."""
+
+    async def check(payload: Json, assistant_visible: Visibility | None) -> None:
+        request = runs.run_request(RunCreate.model_validate(payload))
+        await runs_.check(request, assistant_visible=assistant_visible)
+
+    return check
 
 
 def app_from_env() -> Starlette:

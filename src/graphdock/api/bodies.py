@@ -145,3 +145,13 @@ def int_param(raw: str | None, name: str) -> int:
     if raw is None or not (raw.isascii() and raw.lstrip("-").isdigit()) or len(raw) > 20:
         raise InvalidRequest(f"{name}: expected an integer, got {raw!r}")
     return int(raw)
+
+
+def int_query(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within [low, high]; absent: the default."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 20 and low <= int(raw) <= high):
+        raise InvalidRequest(f"{name}: expected an integer from {low} to {high}, got {raw!r}")
+    return int(raw)

@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphdock.api import assistants, runs, system, threads, transfer, ui, versions
+from graphdock.api import assistant_runs, assistants, runs, system, threads, transfer, ui, versions
 from graphdock.api.auth import Authentication
 from graphdock.api.endpoints import JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
@@ -22,9 +22,10 @@ from graphdock.api.openapi import build_openapi
 from graphdock.auth.loading import load_policy
 from graphdock.auth.policy import Policy
 from graphdock.domain.assistants import Assistants
+from graphdock.domain.run_stats import AssistantRuns
 from graphdock.domain.runs import Runs, Scaling
 from graphdock.domain.threads import Threads
-from graphdock.errors import AuthError, GraphdockError
+from graphdock.errors import AuthError, GraphdockError, InvalidRequest
 from graphdock.graph_config import load_project_config
 from graphdock.runtime.checkpoints import open_saver
 from graphdock.runtime.graphs import GraphRegistry
@@ -38,6 +39,7 @@ API = (
     *transfer.ENDPOINTS,
     *assistants.ENDPOINTS,
     *versions.ENDPOINTS,
+    *assistant_runs.ENDPOINTS,
     *threads.ENDPOINTS,
     *runs.ENDPOINTS,
 )
@@ -64,6 +66,7 @@ def create_app(
                 app.state.assistants = Assistants(
                     storage, registry, delete_threads=app.state.runs.delete_assistant_threads
                 )
+                app.state.assistant_runs = AssistantRuns(storage)
                 await app.state.assistants.ensure_defaults()
                 await app.state.runs.start()
                 log.info(
@@ -109,7 +112,10 @@ def app_from_env() -> Starlette:
 async def _graphdock_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GraphdockError)
     headers = exc.headers if isinstance(exc, AuthError) else None
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+    body: dict[str, object] = {"detail": exc.detail}
+    if isinstance(exc, InvalidRequest) and exc.loc is not None:
+        body["loc"] = list(exc.loc)
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

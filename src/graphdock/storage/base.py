@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from graphdock.errors import Conflict, NotFound, PreconditionFailed
+from graphdock.storage.assistant_runs import AssistantRunFilter, StatsRule, VersionRunStats, VersionTally
 from graphdock.storage.records import (
     CREATED,
     UPDATED,
@@ -298,3 +299,21 @@ class Storage(Protocol):
 
     async def next_due(self) -> str | None:
         """The earliest not_before among pending runs, to wake the executor then."""
+
+    # -- an assistant's runs across threads -------------------------------------------------------
+
+    async def search_assistant_runs(self, where: AssistantRunFilter, page: Page) -> tuple[list[Run], bool]:
+        """Newest first, and whether more follow; runs on threads `where.visible` hides are left out."""
+
+    async def version_run_stats(
+        self,
+        assistant_id: str,
+        versions: Sequence[int],
+        rule: StatsRule,
+        *,
+        visible: Visibility | None = None,
+    ) -> dict[int, VersionRunStats]:
+        """Tallies of the runs each version ran, by `rule`; a version without runs is absent."""
+
+    async def version_tallies(self, assistant_ids: Sequence[str]) -> dict[str, VersionTally]:
+        """Version count and next number per assistant; unknown ids are absent."""

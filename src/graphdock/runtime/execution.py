@@ -81,7 +81,11 @@ async def execute(plan: RunPlan, stream: RunStream) -> RunResult:
         stream.publish("error", dumps(error))
         return RunResult("error", values=to_json(out.values), error=error)
     if plan.stateful:
-        state = await plan.graph.aget_state(cast(RunnableConfig, plan.config))
+        # The thread's newest state: a run from an earlier checkpoint (a fork) names that
+        # checkpoint in its config, and reading state with it would answer the fork point's values.
+        configurable = {k: v for k, v in plan.config.get("configurable", {}).items() if k != "checkpoint_id"}
+        latest = {**plan.config, "configurable": configurable}
+        state = await plan.graph.aget_state(cast(RunnableConfig, latest))
         return RunResult(
             "success", values=to_json(state.values), interrupts=interrupts_of(state), next=state.next
         )

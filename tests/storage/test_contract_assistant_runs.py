@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from graphdock.domain.run_rules import admission, thread_after_run
 from graphdock.domain.run_stats import RULE, nearest_rank
 from graphdock.storage.assistant_runs import AssistantRunFilter
 from graphdock.storage.base import Storage
@@ -42,7 +43,7 @@ async def ran(
     Its duration is about `seconds_ago`: created then, finished now. version None: still pending.
     """
     run = make_run(rid(n), tid(n), created_at=ago(seconds_ago), assistant_id=assistant_id)
-    await storage.create_run(run, new_thread=NewThread({"owner": owner}), strategy="enqueue")
+    await storage.create_run(run, new_thread=NewThread({"owner": owner}), admit=admission("enqueue"))
     if version is None:
         return run
     claimed = await storage.claim_run(datetime.now(UTC).isoformat(timespec="microseconds"))
@@ -50,7 +51,7 @@ async def ran(
     assert claimed.run_id == run.run_id
     await storage.start_run(run.run_id, version)
     error = {"error": "ValueError", "message": "x"} if status == "error" else None
-    return await storage.finish_run(run.run_id, status, error=error, outcome=None)
+    return await storage.finish_run(run.run_id, status, error=error, outcome=None, after=thread_after_run)
 
 
 async def ids(storage: Storage, where: AssistantRunFilter, page: Page | None = None) -> list[str]:
@@ -122,7 +123,7 @@ async def test_version_run_stats_count_errors_and_hand_back_recent_durations(sto
 
 async def test_a_version_whose_runs_have_not_ended_has_counts_but_no_durations(storage: Storage) -> None:
     run = make_run(rid(1), tid(1), created_at=ago(60))
-    await storage.create_run(run, new_thread=NewThread({}), strategy="enqueue")
+    await storage.create_run(run, new_thread=NewThread({}), admit=admission("enqueue"))
     await storage.claim_run(datetime.now(UTC).isoformat(timespec="microseconds"))
     await storage.start_run(run.run_id, 1)  # running
     stats = (await storage.version_run_stats(AID, [1], RULE))[1]

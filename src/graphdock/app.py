@@ -14,7 +14,18 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphdock.api import assistants, crons, runs, store, system, threads, transfer, ui, versions
+from graphdock.api import (
+    assistant_runs,
+    assistants,
+    crons,
+    runs,
+    store,
+    system,
+    threads,
+    transfer,
+    ui,
+    versions,
+)
 from graphdock.api.auth import Authentication
 from graphdock.api.endpoints import JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
@@ -23,13 +34,14 @@ from graphdock.auth.loading import load_policy
 from graphdock.auth.policy import Policy
 from graphdock.domain.assistants import Assistants
 from graphdock.domain.crons import CheckRun, Crons
+from graphdock.domain.run_stats import AssistantRuns
 from graphdock.domain.runs import Runs, Scaling
 from graphdock.domain.scheduler import Scheduler, StartRun
 from graphdock.domain.store import StoreItems
 from graphdock.domain.threads import Threads
 from graphdock.domain.webhook_policy import WebhookPolicy
 from graphdock.domain.webhooks import WebhookSender
-from graphdock.errors import AuthError, GraphdockError
+from graphdock.errors import AuthError, GraphdockError, InvalidRequest
 from graphdock.graph_config import ProjectConfig, fill_header_templates, load_project_config
 from graphdock.runtime.checkpoints import open_saver
 from graphdock.runtime.graphs import GraphRegistry
@@ -48,6 +60,7 @@ API = (
     *transfer.ENDPOINTS,
     *assistants.ENDPOINTS,
     *versions.ENDPOINTS,
+    *assistant_runs.ENDPOINTS,
     *threads.ENDPOINTS,
     *runs.ENDPOINTS,
     *store.ENDPOINTS,
@@ -89,6 +102,7 @@ def create_app(
                 scheduler = Scheduler(
                     storage, _cron_runs(app.state.runs), tick_seconds=settings.cron_tick_seconds
                 )
+                app.state.assistant_runs = AssistantRuns(storage)
                 await app.state.assistants.ensure_defaults()
                 await app.state.runs.start()
                 scheduler.start()
@@ -167,7 +181,10 @@ def app_from_env() -> Starlette:
 async def _graphdock_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GraphdockError)
     headers = exc.headers if isinstance(exc, AuthError) else None
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+    body: dict[str, object] = {"detail": exc.detail}
+    if isinstance(exc, InvalidRequest) and exc.loc is not None:
+        body["loc"] = list(exc.loc)
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -49,7 +49,7 @@ async def read_body(request: Request, model: type[Model]) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRequest(describe(exc)) from None
+        raise InvalidRequest(describe(exc), loc=tuple(exc.errors(include_url=False)[0]["loc"])) from None
 
 
 def describe(exc: ValidationError) -> str:

@@ -35,6 +35,7 @@ from graphdock.storage.base import (
 from graphdock.storage.columns import ASSISTANT, VERSION
 from graphdock.storage.migrations import apply_pending
 from graphdock.storage.postgres import transfer
+from graphdock.storage.postgres.assistant_runs import PostgresAssistantRuns
 from graphdock.storage.postgres.crons import PostgresCrons
 from graphdock.storage.postgres.rows import (
     SORT_SQL,
@@ -66,7 +67,7 @@ log = structlog.get_logger("graphdock.storage")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
 
-class PostgresStorage(PostgresThreads, PostgresCrons):
+class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns):
     def __init__(self, url: str, *, max_connections: int = 10) -> None:
         self._url = url.replace("postgresql+psycopg://", "postgresql://").replace(
             "postgres://", "postgresql://", 1

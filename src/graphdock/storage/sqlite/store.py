@@ -52,6 +52,7 @@ from graphdock.storage.records import (
     utc_now,
 )
 from graphdock.storage.sqlite import transfer
+from graphdock.storage.sqlite.assistant_runs import SqliteAssistantRuns
 from graphdock.storage.sqlite.crons import SqliteCrons
 from graphdock.storage.sqlite.lockfile import FileLock, LockHeld, held, sibling
 from graphdock.storage.sqlite.rows import (
@@ -80,7 +81,7 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-class SqliteStorage(SqliteThreads, SqliteCrons):
+class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns):
     def __init__(self, url: str) -> None:
         self._path = sqlite_path(url)
         self._conn: sqlite3.Connection | None = None

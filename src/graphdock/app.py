@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from redis.asyncio import Redis
@@ -13,8 +13,9 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
-from graphdock.api import assistants, runs, system, threads, transfer, ui, versions
+from graphdock.api import assistants, mcp_tools, runs, system, threads, transfer, ui, versions
 from graphdock.api.auth import Authentication
 from graphdock.api.endpoints import JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
@@ -70,8 +71,13 @@ def create_app(
                     "server.ready", graphs=list(registry.graph_ids), database=settings.resolved_database_url
                 )
                 try:
-                    yield
+                    async with AsyncExitStack() as protocols:
+                        if not project.http.disable_mcp:
+                            app.state.mcp = mcp_tools.session_manager(system.VERSION, settings.max_body_bytes)
+                            await protocols.enter_async_context(app.state.mcp.run())
+                        yield
                 finally:
+                    app.state.mcp = None
                     await app.state.runs.stop(settings.shutdown_grace_seconds)
         finally:
             if redis is not None:
@@ -79,12 +85,18 @@ def create_app(
             await storage.close()
 
     app = Starlette(
-        routes=routes((*API, *system.META_ENDPOINTS, *ui.ENDPOINTS)),
+        # MCP and A2A are JSON-RPC protocols with their own specifications, served through their
+        # SDKs: left out of /openapi.json (which cannot describe them), as their own routes.
+        routes=[
+            *routes((*API, *system.META_ENDPOINTS, *ui.ENDPOINTS)),
+            Route(mcp_tools.PATH, mcp_tools.McpApp()),
+        ],
         middleware=[Middleware(RequestGuard), Middleware(Authentication)],
         exception_handlers={GraphdockError: _graphdock_error, HTTPException: _http_error},
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.mcp = None  # set while serving unless http.disable_mcp
     app.state.openapi = build_openapi(API, title="graphdock", version=system.VERSION)
     return app
 

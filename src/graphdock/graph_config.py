@@ -32,12 +32,22 @@ class GraphSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpSpec:
+    """langgraph.json's `http` section: which optional protocol routes are served."""
+
+    # Assistants as MCP tools at /mcp, and as A2A agents at /a2a/{assistant_id}: on by default.
+    disable_mcp: bool = False
+    disable_a2a: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectConfig:
     path: Path
     graphs: tuple[GraphSpec, ...]
     env: dict[str, str] = field(default_factory=dict)
     dependencies: tuple[Path, ...] = ()
     auth: dict[str, Any] | None = None
+    http: HttpSpec = HttpSpec()
 
     @property
     def root(self) -> Path:
@@ -71,8 +81,27 @@ def load_project_config(path: Path) -> ProjectConfig:
     if auth is not None and not isinstance(auth, dict):
         raise ConfigError(f"{path}: 'auth' must be an object")
     return ProjectConfig(
-        path=path, graphs=specs, env=_env(path, root, raw.get("env")), dependencies=local, auth=auth
+        path=path,
+        graphs=specs,
+        env=_env(path, root, raw.get("env")),
+        dependencies=local,
+        auth=auth,
+        http=_http(path, raw.get("http")),
     )
+
+
+def _http(path: Path, http: object) -> HttpSpec:
+    if http is None:
+        return HttpSpec()
+    if not isinstance(http, dict):
+        raise ConfigError(f"{path}: 'http' must be an object")
+    flags = {}
+    for key in ("disable_mcp", "disable_a2a"):
+        value = http.get(key, False)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: http.{key} must be true or false, got {value!r}")
+        flags[key] = value
+    return HttpSpec(**flags)
 
 
 def _graph_spec(path: Path, root: Path, graph_id: object, value: object) -> GraphSpec:

@@ -52,6 +52,20 @@ async def read_body(request: Request, model: type[Model]) -> Model:
         raise InvalidRequest(describe(exc)) from None
 
 
+def parse_value(data: Any, model: type[Model]) -> Model:
+    """A JSON value that arrived inside another protocol's message (MCP, A2A) into a wire model,
+    with the same refusals as a request body: what is stored must read back exactly."""
+    try:
+        raw = orjson.dumps(data)
+    except orjson.JSONEncodeError as exc:  # integers beyond 64 bits, above all
+        raise InvalidRequest(f"Cannot store this value: {exc}") from None
+    _check_storable(data, "", 0, raw)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(describe(exc)) from None
+
+
 def describe(exc: ValidationError) -> str:
     """The first problem, as 'field.path: message' (the SDKs show `detail` verbatim)."""
     error = exc.errors(include_url=False)[0]

@@ -15,7 +15,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from graphdock.api import assistants, mcp_tools, runs, system, threads, transfer, ui, versions
+from graphdock.api import (
+    a2a_agents,
+    a2a_routes,
+    assistants,
+    mcp_tools,
+    runs,
+    system,
+    threads,
+    transfer,
+    ui,
+    versions,
+)
 from graphdock.api.auth import Authentication
 from graphdock.api.endpoints import JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
@@ -75,9 +86,11 @@ def create_app(
                         if not project.http.disable_mcp:
                             app.state.mcp = mcp_tools.session_manager(system.VERSION, settings.max_body_bytes)
                             await protocols.enter_async_context(app.state.mcp.run())
+                        if not project.http.disable_a2a:
+                            app.state.a2a = a2a_agents.dispatcher()
                         yield
                 finally:
-                    app.state.mcp = None
+                    app.state.mcp = app.state.a2a = None
                     await app.state.runs.stop(settings.shutdown_grace_seconds)
         finally:
             if redis is not None:
@@ -90,13 +103,15 @@ def create_app(
         routes=[
             *routes((*API, *system.META_ENDPOINTS, *ui.ENDPOINTS)),
             Route(mcp_tools.PATH, mcp_tools.McpApp()),
+            *a2a_routes.ROUTES,
         ],
         middleware=[Middleware(RequestGuard), Middleware(Authentication)],
         exception_handlers={GraphdockError: _graphdock_error, HTTPException: _http_error},
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.mcp = None  # set while serving unless http.disable_mcp
+    # The protocols' servers, set while serving unless http.disable_mcp / http.disable_a2a.
+    app.state.mcp = app.state.a2a = None
     app.state.openapi = build_openapi(API, title="graphdock", version=system.VERSION)
     return app
 

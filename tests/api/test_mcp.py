@@ -240,6 +240,15 @@ async def test_http_disable_mcp_turns_the_route_off(start_server: Any, tmp_path:
     assert r.json() == {"detail": "Not Found"}
 
 
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])
+async def test_only_post_is_served_there_is_no_session_and_no_server_stream(
+    http: httpx.AsyncClient, method: str
+) -> None:
+    r = await http.request(method, "/mcp", headers={"accept": "text/event-stream"})
+    assert r.status_code == 405, r.text
+    assert r.headers["allow"] == "POST"
+
+
 @pytest.mark.parametrize(
     "body",
     [b"", b"not json", b"[]", b"{}", b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": 7}'],

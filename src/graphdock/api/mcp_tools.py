@@ -73,6 +73,14 @@ class McpApp:
         if manager is None:
             await JSONResponse({"detail": "Not Found"}, status_code=404)(scope, receive, send)
             return
+        if scope["method"] != "POST":
+            # Stateless: no session to delete, and nothing the server could ever send on a GET
+            # stream, which would otherwise stay open (and hold a connection) for good.
+            response = JSONResponse(
+                {"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": "POST"}
+            )
+            await response(scope, receive, send)
+            return
         await manager.handle_request(scope, receive, send)
 
 

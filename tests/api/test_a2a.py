@@ -252,3 +252,12 @@ async def test_garbage_at_a2a_is_a_json_rpc_error_never_a_500(http: httpx.AsyncC
         assert r.status_code < 500, r.text
         if r.status_code == 200:
             assert "error" in r.json(), r.text
+
+
+async def test_a_body_beyond_the_size_limit_is_413_before_the_sdk_reads_it(start_server: Any) -> None:
+    running: RunningServer = start_server(max_body_bytes=4096)
+    async with httpx.AsyncClient(base_url=running.url, timeout=30) as raw:
+        big = {"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": {"pad": "x" * 10_000}}
+        r = await raw.post(f"/a2a/{default_id('echo')}", json=big)
+    assert r.status_code == 413, r.text
+    assert "limit" in r.json()["detail"]

@@ -264,3 +264,12 @@ async def test_garbage_at_mcp_is_a_4xx_or_a_json_rpc_error_never_a_500(
     assert r.status_code < 500, r.text
     if r.status_code == 200:
         assert "error" in r.json(), r.text
+
+
+async def test_a_body_beyond_the_size_limit_is_413(start_server: Any) -> None:
+    running: RunningServer = start_server(max_body_bytes=4096)
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {}}}
+    body["params"]["arguments"] = {"text": "x" * 10_000}  # type: ignore[index]
+    async with httpx.AsyncClient(base_url=running.url, timeout=30) as raw:
+        r = await raw.post("/mcp", json=body, headers={"accept": "application/json, text/event-stream"})
+    assert r.status_code == 413, r.text

@@ -17,10 +17,11 @@ from google.protobuf.json_format import MessageToDict
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from graphdock.api.assistants import service as assistants
 from graphdock.api.auth import authorize
+from graphdock.api.bodies import read_bytes
 from graphdock.api.endpoints import JSONResponse
 from graphdock.errors import InvalidRequest
 
@@ -64,8 +65,14 @@ async def _card(request: Request) -> Response:
 
 
 async def _rpc(request: Request) -> Response:
+    # Read here, within --max-body-bytes (the SDK would read any size), then handed on whole.
+    raw = await read_bytes(request)
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
     rpc: JsonRpcDispatcher = request.app.state.a2a
-    return await rpc.handle_requests(request)
+    return await rpc.handle_requests(Request(request.scope, replay))
 
 
 class _ProtocolRoute:

@@ -20,8 +20,8 @@ Model = TypeVar("Model", bound=BaseModel)
 MAX_DEPTH = 64
 
 
-async def read_body(request: Request, model: type[Model]) -> Model:
-    """Parse the body as JSON whatever the Content-Type says (curl's default is form-encoded)."""
+async def read_bytes(request: Request) -> bytes:
+    """The body, refused with 413 beyond --max-body-bytes before more of it is read."""
     limit: int = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -33,7 +33,12 @@ async def read_body(request: Request, model: type[Model]) -> Model:
         if size > limit:
             raise PayloadTooLarge(f"Request body exceeds the {limit}-byte limit")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_body(request: Request, model: type[Model]) -> Model:
+    """Parse the body as JSON whatever the Content-Type says (curl's default is form-encoded)."""
+    raw = await read_bytes(request)
     if not raw.strip():
         raise InvalidRequest("Request body is empty; send a JSON object (at least {})")
     try:

@@ -40,6 +40,7 @@ from graphdock.errors import AuthError, GraphdockError
 from graphdock.graph_config import load_project_config
 from graphdock.runtime.checkpoints import open_saver
 from graphdock.runtime.graphs import GraphRegistry
+from graphdock.runtime.replicas import Replicas
 from graphdock.settings import Settings
 from graphdock.storage import storage_for
 
@@ -123,8 +124,7 @@ def _scaling(settings: Settings, redis: Redis | None) -> Scaling:
         concurrency=settings.run_concurrency,
         lease_seconds=settings.run_lease_seconds,
         max_attempts=settings.run_max_attempts,
-        redis=redis,
-        redis_prefix=f"graphdock:{database}:",
+        replicas=Replicas(redis, f"graphdock:{database}:") if redis is not None else None,
     )
 
 

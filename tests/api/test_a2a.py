@@ -17,6 +17,7 @@ import pytest
 from a2a.client import A2ACardResolver, ClientConfig, create_client
 from a2a.client.client import Client
 from a2a.types import (
+    CancelTaskRequest,
     GetTaskRequest,
     Message,
     Part,
@@ -181,6 +182,22 @@ async def test_an_interrupted_run_is_an_input_required_task_that_the_next_messag
             await send(client, message(data="again", task_id=answered.id))
         with pytest.raises(Exception, match="not found"):
             await client.get_task(GetTaskRequest(id=f"{uuid.uuid4()}:{uuid.uuid4()}"))
+
+
+async def test_tasks_cancel_stops_a_running_task_and_its_stream_ends_canceled(server: RunningServer) -> None:
+    async with (
+        agent(server, default_id("slow"), streaming=True) as streaming,
+        agent(server, default_id("slow"), streaming=False) as other,
+    ):
+        events = streaming.send_message(SendMessageRequest(message=message(data={"delay": 5})))
+        first = await anext(events)
+        assert first.task.status.state == TaskState.TASK_STATE_SUBMITTED
+        cancelled = await other.cancel_task(CancelTaskRequest(id=first.task.id))
+        assert cancelled.status.state == TaskState.TASK_STATE_CANCELED
+        rest = [event async for event in events]
+        assert rest[-1].status_update.status.state == TaskState.TASK_STATE_CANCELED
+        got = await other.get_task(GetTaskRequest(id=first.task.id))
+        assert got.status.state == TaskState.TASK_STATE_CANCELED
 
 
 async def test_a2a_applies_auth_each_user_reaches_only_their_own_assistants_and_tasks(

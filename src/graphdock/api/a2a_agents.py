@@ -155,7 +155,7 @@ async def _task(request: Request, assistant_id: str, task_id: str) -> Task:
     if run.status in ("pending", "running"):
         task.status.state = task_state(run.status)
         return task
-    return _finished(task, await runs(request).result(run), cancelled=run.status == "interrupted")
+    return _finished(task, await runs(request).result(run))
 
 
 async def _start(request: Request, assistant_id: str, message: Message) -> tuple[Task, Run, Any]:
@@ -239,7 +239,7 @@ async def _run_of(request: Request, assistant_id: str, task_id: str, action: str
 async def _state_of(request: Request, run: Run) -> TaskState:
     if run.status in ("pending", "running"):
         return task_state(run.status)
-    task = _finished(Task(), await runs(request).result(run), cancelled=run.status == "interrupted")
+    task = _finished(Task(), await runs(request).result(run))
     return task.status.state
 
 
@@ -259,11 +259,13 @@ def _status(task: Task, state: TaskState) -> TaskStatusUpdateEvent:
     return event
 
 
-def _finished(task: Task, result: dict[str, Any], *, cancelled: bool = False) -> Task:
+def _finished(task: Task, result: dict[str, Any]) -> Task:
     """A task whose run has ended, from the run's result (`runs/wait`'s body)."""
     status = TaskStatus()
     status.timestamp.GetCurrentTime()
     if isinstance(error := result.get("__error__"), dict):
+        # A cancelled run (tasks/cancel, or any cancel of its run) ends with graphdock's CancelledError.
+        cancelled = error.get("error") == "CancelledError"
         status.state = TaskState.TASK_STATE_CANCELED if cancelled else TaskState.TASK_STATE_FAILED
         status.message.CopyFrom(_agent(task, f"{error.get('error')}: {error.get('message')}"))
     elif result.get("__interrupt__"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from redis.asyncio import Redis
@@ -13,11 +13,15 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from graphdock.api import (
+    a2a_agents,
+    a2a_routes,
     assistant_runs,
     assistants,
     crons,
+    mcp_tools,
     runs,
     store,
     system,
@@ -110,9 +114,16 @@ def create_app(
                     "server.ready", graphs=list(registry.graph_ids), database=settings.resolved_database_url
                 )
                 try:
-                    yield
+                    async with AsyncExitStack() as protocols:
+                        if not project.http.disable_mcp:
+                            app.state.mcp = mcp_tools.session_manager(system.VERSION, settings.max_body_bytes)
+                            await protocols.enter_async_context(app.state.mcp.run())
+                        if not project.http.disable_a2a:
+                            app.state.a2a = a2a_agents.dispatcher()
+                        yield
                 finally:
                     await scheduler.stop()
+                    app.state.mcp = app.state.a2a = None
                     await app.state.runs.stop(settings.shutdown_grace_seconds)
                     await app.state.webhooks.close()
         finally:
@@ -121,12 +132,20 @@ def create_app(
             await storage.close()
 
     app = Starlette(
-        routes=routes((*API, *system.META_ENDPOINTS, *ui.ENDPOINTS)),
+        # MCP and A2A are JSON-RPC protocols with their own specifications, served through their
+        # SDKs: left out of /openapi.json (which cannot describe them), as their own routes.
+        routes=[
+            *routes((*API, *system.META_ENDPOINTS, *ui.ENDPOINTS)),
+            Route(mcp_tools.PATH, mcp_tools.McpApp()),
+            *a2a_routes.ROUTES,
+        ],
         middleware=[Middleware(RequestGuard), Middleware(Authentication)],
         exception_handlers={GraphdockError: _graphdock_error, HTTPException: _http_error},
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # The protocols' servers, set while serving unless http.disable_mcp / http.disable_a2a.
+    app.state.mcp = app.state.a2a = None
     app.state.openapi = build_openapi(API, title="graphdock", version=system.VERSION)
     return app
 

@@ -87,6 +87,15 @@ class WebhooksSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpSpec:
+    """langgraph.json's `http` section: which optional protocol routes are served."""
+
+    # Assistants as MCP tools at /mcp, and as A2A agents at /a2a/{assistant_id}: on by default.
+    disable_mcp: bool = False
+    disable_a2a: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectConfig:
     path: Path
     graphs: tuple[GraphSpec, ...]
@@ -95,6 +104,7 @@ class ProjectConfig:
     auth: dict[str, Any] | None = None
     store: StoreSpec = field(default_factory=StoreSpec)
     webhooks: WebhooksSpec = field(default_factory=WebhooksSpec)
+    http: HttpSpec = HttpSpec()
 
     @property
     def root(self) -> Path:
@@ -135,6 +145,7 @@ def load_project_config(path: Path) -> ProjectConfig:
         auth=auth,
         store=_store(path, raw.get("store")),
         webhooks=_webhooks(path, raw.get("webhooks"), raw.get("http")),
+        http=_http(path, raw.get("http")),
     )
 
 
@@ -241,6 +252,20 @@ def _positive(path: Path, section: dict[str, Any], key: str, default: int) -> in
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{path}: webhooks.url.{key} must be a positive integer")
     return value
+
+
+def _http(path: Path, http: object) -> HttpSpec:
+    if http is None:
+        return HttpSpec()
+    if not isinstance(http, dict):
+        raise ConfigError(f"{path}: 'http' must be an object")
+    flags = {}
+    for key in ("disable_mcp", "disable_a2a"):
+        value = http.get(key, False)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: http.{key} must be true or false, got {value!r}")
+        flags[key] = value
+    return HttpSpec(**flags)
 
 
 def _graph_spec(path: Path, root: Path, graph_id: object, value: object) -> GraphSpec:

@@ -77,10 +77,10 @@ async def _create(request: Request) -> tuple[Runs, Started, RunCreate]:
     """The shared start of every create route; a path without {thread_id} is a stateless run."""
     tid = thread_id(request) if "thread_id" in request.path_params else None
     body = await read_body(request, RunCreate)
-    return service(request), await _start(request, tid, body), body
+    return service(request), await start_run(request, tid, body), body
 
 
-async def _start(request: Request, tid: str | None, body: RunCreate) -> Started:
+async def start_run(request: Request, tid: str | None, body: RunCreate) -> Started:
     """Authorize, then queue: `threads.create_run` for the thread (the official server's event
     for runs), and `assistants.read` for the assistant, since a user may run only what they may read."""
     wanted = run_request(body)
@@ -196,7 +196,7 @@ async def create_batch(request: Request) -> Response:
     batch = await read_body(request, RunBatch)
     created = []
     for item in batch.root:
-        created.append((await _start(request, None, item)).run.to_wire())
+        created.append((await start_run(request, None, item)).run.to_wire())
     return JSONResponse(created)
 
 

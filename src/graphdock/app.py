@@ -22,6 +22,7 @@ from graphdock.api.openapi import build_openapi
 from graphdock.auth.loading import load_policy
 from graphdock.auth.policy import Policy
 from graphdock.domain.assistants import Assistants
+from graphdock.domain.retention import Retention
 from graphdock.domain.runs import Runs, Scaling
 from graphdock.domain.threads import Threads
 from graphdock.errors import AuthError, GraphdockError
@@ -66,12 +67,15 @@ def create_app(
                 )
                 await app.state.assistants.ensure_defaults()
                 await app.state.runs.start()
+                app.state.retention = Retention(storage, saver, project.thread_ttl)
+                app.state.retention.start()
                 log.info(
                     "server.ready", graphs=list(registry.graph_ids), database=settings.resolved_database_url
                 )
                 try:
                     yield
                 finally:
+                    await app.state.retention.stop()
                     await app.state.runs.stop(settings.shutdown_grace_seconds)
         finally:
             if redis is not None:

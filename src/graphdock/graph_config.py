@@ -2,18 +2,20 @@
 
 The format is the langgraph-cli one: `graphs` maps a graph id to `"./file.py:attr"` (or a module
 path `"pkg.module:attr"`), or to `{"path": ..., "description": ...}`; `env` is a mapping or the
-path of a dotenv file; `dependencies` lists local folders to put on `sys.path`. Keys graphdock does
-not use (python_version, dockerfile_lines, …) are accepted and ignored, so one file serves both.
+path of a dotenv file; `dependencies` lists local folders to put on `sys.path`; `checkpointer.ttl` is the thread retention
+policy (swept by domain/retention.py). Keys graphdock does not use (python_version,
+dockerfile_lines, …) are accepted and ignored, so one file serves both.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from graphdock.errors import ConfigError
+from graphdock.storage.retention import TtlStrategy
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +34,34 @@ class GraphSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadTtlSpec:
+    """`checkpointer.ttl`: what happens to threads nobody has used for a while.
+
+    Minutes may be fractional (0.05 is three seconds), which is how tests keep TTLs short.
+    """
+
+    # delete: the thread, its runs and checkpoints go; keep_latest: only its latest checkpoint stays.
+    strategy: TtlStrategy = "delete"
+    # Minutes since a thread was last used (created, run, state updated, patched) before it is
+    # swept; None: only threads given their own `ttl` expire.
+    default_ttl: float | None = None
+    sweep_interval_minutes: float = 5.0
+    # Threads handled per sweep, at most; the rest wait for the next sweep.
+    sweep_limit: int = 10_000
+
+
+_TTL_KEYS = {f.name for f in fields(ThreadTtlSpec)}
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectConfig:
     path: Path
     graphs: tuple[GraphSpec, ...]
     env: dict[str, str] = field(default_factory=dict)
     dependencies: tuple[Path, ...] = ()
     auth: dict[str, Any] | None = None
+    # checkpointer.ttl; without it threads expire only when a client gave them their own ttl.
+    thread_ttl: ThreadTtlSpec = field(default_factory=ThreadTtlSpec)
 
     @property
     def root(self) -> Path:
@@ -71,8 +95,47 @@ def load_project_config(path: Path) -> ProjectConfig:
     if auth is not None and not isinstance(auth, dict):
         raise ConfigError(f"{path}: 'auth' must be an object")
     return ProjectConfig(
-        path=path, graphs=specs, env=_env(path, root, raw.get("env")), dependencies=local, auth=auth
+        path=path,
+        graphs=specs,
+        env=_env(path, root, raw.get("env")),
+        dependencies=local,
+        auth=auth,
+        thread_ttl=_thread_ttl(path, raw.get("checkpointer")),
     )
+
+
+def _thread_ttl(path: Path, checkpointer: object) -> ThreadTtlSpec:
+    if checkpointer is None:
+        return ThreadTtlSpec()
+    if not isinstance(checkpointer, dict):
+        raise ConfigError(f"{path}: 'checkpointer' must be an object")
+    ttl = checkpointer.get("ttl")
+    if ttl is None:
+        return ThreadTtlSpec()
+    where = f"{path}: checkpointer.ttl"
+    if not isinstance(ttl, dict):
+        raise ConfigError(
+            f"{where} must be an object with strategy, default_ttl, sweep_interval_minutes, sweep_limit"
+        )
+    if unknown := sorted(set(ttl) - _TTL_KEYS):
+        raise ConfigError(f"{where}: unknown keys {unknown}; expected some of {sorted(_TTL_KEYS)}")
+    strategy = ttl.get("strategy", "delete")
+    if strategy not in get_args(TtlStrategy):
+        raise ConfigError(f"{where}.strategy must be 'delete' or 'keep_latest', got {strategy!r}")
+    default_ttl = ttl.get("default_ttl")
+    if default_ttl is not None:
+        default_ttl = _minutes(f"{where}.default_ttl", default_ttl)
+    interval = _minutes(f"{where}.sweep_interval_minutes", ttl.get("sweep_interval_minutes", 5.0))
+    limit = ttl.get("sweep_limit", 10_000)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigError(f"{where}.sweep_limit must be a whole number of threads, 1 or more, got {limit!r}")
+    return ThreadTtlSpec(strategy, default_ttl, interval, limit)
+
+
+def _minutes(where: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
+        raise ConfigError(f"{where} must be a number of minutes greater than 0, got {value!r}")
+    return float(value)
 
 
 def _graph_spec(path: Path, root: Path, graph_id: object, value: object) -> GraphSpec:

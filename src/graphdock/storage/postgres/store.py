@@ -33,6 +33,7 @@ from graphdock.storage.base import (
 )
 from graphdock.storage.columns import ASSISTANT, VERSION
 from graphdock.storage.postgres import transfer
+from graphdock.storage.postgres.retention import PostgresRetention
 from graphdock.storage.postgres.rows import (
     SORT_SQL,
     snapshot_params,
@@ -61,7 +62,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
 
-class PostgresStorage(PostgresThreads):
+class PostgresStorage(PostgresThreads, PostgresRetention):
     def __init__(self, url: str, *, max_connections: int = 10) -> None:
         self._url = url.replace("postgresql+psycopg://", "postgresql://").replace(
             "postgres://", "postgresql://", 1

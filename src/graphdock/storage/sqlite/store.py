@@ -50,6 +50,7 @@ from graphdock.storage.records import (
     utc_now,
 )
 from graphdock.storage.sqlite import transfer
+from graphdock.storage.sqlite.retention import SqliteRetention
 from graphdock.storage.sqlite.rows import (
     SORT_SQL,
     VERSION_PLACEHOLDERS,
@@ -76,7 +77,7 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-class SqliteStorage(SqliteThreads):
+class SqliteStorage(SqliteThreads, SqliteRetention):
     def __init__(self, url: str) -> None:
         self._path = sqlite_path(url)
         self._conn: sqlite3.Connection | None = None

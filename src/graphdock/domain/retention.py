@@ -14,6 +14,7 @@ import contextlib
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -38,13 +39,22 @@ class SweepReport:
 
 
 class Retention:
-    def __init__(self, storage: Storage, saver: Saver, spec: ThreadTtlSpec) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        saver: Saver,
+        spec: ThreadTtlSpec,
+        *,
+        on_swept: Callable[[TtlStrategy, int], None] | None = None,
+    ) -> None:
         self._storage = storage
         self._saver = saver
         self.spec = spec
+        # Told how many threads each sweep took per strategy: the hook for a /metrics counter.
+        self._on_swept = on_swept
         # Who claims sweeps, in the `sweeps` row and the logs.
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        # Threads this process has swept since it started, per strategy: what /metrics counts.
+        # Threads this process has swept since it started, per strategy.
         self.swept: dict[TtlStrategy, int] = dict.fromkeys(STRATEGIES, 0)
         self._task: asyncio.Task[None] | None = None
 
@@ -75,9 +85,16 @@ class Retention:
         # The rows are gone (or marked) first, so a failure here leaves checkpoints without a
         # thread, never a thread without its checkpoints; each strategy's rule is prune's own.
         await checkpoints.prune_threads(self._saver, taken["delete"], "delete")
-        await checkpoints.prune_threads(self._saver, taken["keep_latest"], "keep_latest")
+        for thread_id in taken["keep_latest"]:
+            # A run created since the thread was taken may be writing checkpoints, which a prune
+            # rebuilt from list/put (SQLite's saver has no prune of its own) could drop: leave
+            # that thread, whose run restarts its clock anyway. The window left is this check's.
+            if not await self._storage.find_active_runs(thread_id=thread_id):
+                await checkpoints.prune_threads(self._saver, [thread_id], "keep_latest")
         for strategy in STRATEGIES:
             self.swept[strategy] += len(taken[strategy])
+            if self._on_swept is not None and taken[strategy]:
+                self._on_swept(strategy, len(taken[strategy]))
         report = SweepReport(deleted=len(taken["delete"]), pruned=len(taken["keep_latest"]))
         if report.deleted or report.pruned:
             log.info(

@@ -154,3 +154,28 @@ async def test_a_bad_ttl_is_422_and_creates_nothing(
     assert detail in r.json()["detail"], r.text
     found = await http.post("/threads/search", json={"metadata": tag})
     assert found.json() == [], found.text
+
+
+async def test_ttl_is_not_a_field_search_can_select(http: httpx.AsyncClient, tag: dict[str, str]) -> None:
+    r = await http.post("/threads/search", json={"metadata": tag, "select": ["thread_id", "ttl"]})
+    assert r.status_code == 422, r.text
+    assert "unknown fields ['ttl']" in r.json()["detail"]
+
+
+async def test_patching_a_ttl_shows_in_include_ttl_and_other_include_values_are_ignored(
+    http: httpx.AsyncClient,
+) -> None:
+    r = await http.post("/threads", json={})
+    thread_id = r.json()["thread_id"]
+    r = await http.get(f"/threads/{thread_id}", params={"include": "ttl"})
+    assert "ttl" not in r.json(), r.text  # the shared server has no default_ttl
+    r = await http.patch(f"/threads/{thread_id}", json={"ttl": {"ttl": 90, "strategy": "keep_latest"}})
+    assert r.status_code == 200, r.text
+    r = await http.get(f"/threads/{thread_id}", params={"include": "values,ttl"})
+    assert r.status_code == 200, r.text
+    assert r.json()["ttl"]["strategy"] == "keep_latest"
+    assert r.json()["ttl"]["ttl_minutes"] == 90
+    r = await http.patch(f"/threads/{thread_id}", json={"ttl": {"ttl": 0.5, "strategy": "forever"}})
+    assert r.status_code == 422, r.text
+    r = await http.get(f"/threads/{thread_id}", params={"include": "ttl"})
+    assert r.json()["ttl"]["ttl_minutes"] == 90, "a refused PATCH changes nothing"

@@ -171,4 +171,5 @@ class RunOut(BaseModel):  # type: ignore[no-redef]
     error: JsonObject | None = Field(description="graphdock: {error, message} when the run failed.")
 
 
-THREAD_FIELDS = frozenset(ThreadOut.model_fields)
+# `ttl` is not a row field: only GET /threads/{id}?include=ttl shows it.
+THREAD_FIELDS = frozenset(ThreadOut.model_fields) - {"ttl"}

@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphdock.api import assistants, runs, system, threads, transfer, ui, versions
+from graphdock.api import assistants, runs, store, system, threads, transfer, ui, versions
 from graphdock.api.auth import Authentication
 from graphdock.api.endpoints import JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
@@ -24,11 +24,14 @@ from graphdock.auth.policy import Policy
 from graphdock.domain.assistants import Assistants
 from graphdock.domain.retention import Retention
 from graphdock.domain.runs import Runs, Scaling
+from graphdock.domain.store import StoreItems
 from graphdock.domain.threads import Threads
 from graphdock.errors import AuthError, GraphdockError
 from graphdock.graph_config import load_project_config
 from graphdock.runtime.checkpoints import open_saver
 from graphdock.runtime.graphs import GraphRegistry
+from graphdock.runtime.replicas import Replicas
+from graphdock.runtime.store import open_store
 from graphdock.settings import Settings
 from graphdock.storage import storage_for
 
@@ -41,6 +44,7 @@ API = (
     *versions.ENDPOINTS,
     *threads.ENDPOINTS,
     *runs.ENDPOINTS,
+    *store.ENDPOINTS,
 )
 
 
@@ -59,7 +63,12 @@ def create_app(
         await storage.open()
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         try:
-            async with open_saver(settings.resolved_database_url) as saver:
+            async with (
+                open_saver(settings.resolved_database_url) as saver,
+                open_store(settings.resolved_database_url, project.store, project.root) as memory,
+            ):
+                registry.use_store(memory)
+                app.state.store = StoreItems(memory, indexed=project.store.index is not None)
                 app.state.threads = Threads(storage, registry, saver)
                 app.state.runs = Runs(storage, registry, app.state.threads, saver, _scaling(settings, redis))
                 app.state.assistants = Assistants(
@@ -100,8 +109,7 @@ def _scaling(settings: Settings, redis: Redis | None) -> Scaling:
         concurrency=settings.run_concurrency,
         lease_seconds=settings.run_lease_seconds,
         max_attempts=settings.run_max_attempts,
-        redis=redis,
-        redis_prefix=f"graphdock:{database}:",
+        replicas=Replicas(redis, f"graphdock:{database}:") if redis is not None else None,
     )
 
 

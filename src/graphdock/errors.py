@@ -37,6 +37,13 @@ class ConflictingInput(InvalidRequest):
     status_code = 400
 
 
+class NotApplicable(InvalidRequest):
+    """Well-formed, but the target is not in a state it applies to (a state update on a thread no
+    run has used): 400, as on the official server."""
+
+    status_code = 400
+
+
 class AuthError(GraphdockError):
     """Authentication failed (401), or an auth handler raised its own HTTPException (any status)."""
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from graphdock.domain.run_rules import thread_after_run
 from graphdock.errors import NotFound
 from graphdock.storage.base import Storage
 from graphdock.storage.records import utc_now
 from graphdock.storage.retention import THREAD_SWEEP, Expiry, ThreadTtl, TtlStrategy, shift
-from tests.storage.test_contract_threads import make_run
+from tests.storage.test_contract_threads import add_run, make_run
 
 T = [f"eeeeeeee-0000-4000-8000-00000000000{i}" for i in range(6)]
 
@@ -52,11 +53,11 @@ async def test_delete_takes_idle_threads_past_their_own_or_the_default_ttl_with_
     await storage.create_thread(T[2], {}, "raise", ttl=ThreadTtl(1, "keep_latest"))
     await storage.create_thread(T[3], {}, "raise", ttl=ThreadTtl(60, None))
     await storage.create_thread(T[4], {}, "raise", ttl=ThreadTtl(1, None))
-    await storage.create_run(make_run("r4", T[4]), new_thread=None, strategy="enqueue")  # pending: busy
+    await add_run(storage, make_run("r4", T[4]))  # pending: the thread is busy
     await storage.create_thread(T[5], {}, "raise", ttl=ThreadTtl(1, None))
     done = make_run("r5", T[5])
-    await storage.create_run(done, new_thread=None, strategy="enqueue")
-    await storage.finish_run("r5", "success", error=None, outcome=None)
+    await add_run(storage, done)
+    await storage.finish_run("r5", "success", error=None, outcome=None, after=thread_after_run)
 
     # Only a thread's own TTL: no default; nothing has expired yet a minute early.
     assert await storage.expire_threads(expiry("delete", later(0.5))) == []

@@ -122,7 +122,9 @@ class Assistants:
                 graph_id=changes.graph_id if changes.graph_id is not None else now.graph_id,
                 config=config if (given_config or changes.context) else now.config,
                 context=context if context is not None else now.context,
-                metadata={**now.metadata, **changes.metadata} if changes.metadata else now.metadata,
+                metadata={**now.metadata, **stamped(changes.metadata, visible)}
+                if changes.metadata
+                else now.metadata,
                 name=changes.name if changes.name is not None else now.name,
                 description=changes.description if changes.description is not None else now.description,
             )

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic.json_schema import SkipJsonSchema
 
-from graphdock.schemas.common import Body, JsonObject, Offset, UuidStr
+from graphdock.schemas.common import Body, JsonObject, NotNull, Offset, UuidStr
 from graphdock.storage.records import SortField
 
 
@@ -33,10 +34,12 @@ class AssistantCreate(Body):
     assistant_id: UuidStr | None = Field(
         None, description="Chosen id; any UUID spelling, stored lower-case dashed."
     )
-    config: AssistantConfig | None = None
-    context: JsonObject | None = None
-    metadata: JsonObject | None = None
-    name: StrictStr | None = Field(None, description='Empty or missing: "Untitled".')
+    config: Annotated[AssistantConfig | SkipJsonSchema[None], NotNull] = None
+    context: Annotated[JsonObject | SkipJsonSchema[None], NotNull] = None
+    metadata: Annotated[JsonObject | SkipJsonSchema[None], NotNull] = None
+    name: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = Field(
+        None, description='Empty or missing: "Untitled".'
+    )
     description: StrictStr | None = None
     if_exists: Literal["raise", "do_nothing"] | None = Field(
         None,
@@ -47,27 +50,31 @@ class AssistantCreate(Body):
 class AssistantPatch(Body):
     """Every field optional; each successful PATCH appends a version and makes it active."""
 
-    graph_id: StrictStr | None = None
-    config: AssistantConfig | None = Field(
+    graph_id: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = None
+    config: Annotated[AssistantConfig | SkipJsonSchema[None], NotNull] = Field(
         None, description="Replaces the whole config; {} counts as omitted."
     )
-    context: JsonObject | None = None
-    metadata: JsonObject | None = Field(None, description="Shallow-merged into the current metadata.")
-    name: StrictStr | None = None
+    context: Annotated[JsonObject | SkipJsonSchema[None], NotNull] = None
+    metadata: Annotated[JsonObject | SkipJsonSchema[None], NotNull] = Field(
+        None, description="Shallow-merged into the current metadata."
+    )
+    name: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = None
     description: StrictStr | None = None
 
 
 class AssistantFilterBody(Body):
     metadata: JsonObject | None = Field(None, description="JSON containment, nested objects included.")
-    graph_id: StrictStr | None = None
-    name: StrictStr | None = Field(None, description="Case-insensitive substring of the name.")
+    graph_id: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = None
+    name: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = Field(
+        None, description="Case-insensitive substring of the name."
+    )
 
 
 class AssistantSearch(AssistantFilterBody):
     limit: Annotated[StrictInt, Field(ge=1, le=1000)] = 10
     offset: Offset = 0
     sort_by: SortField | None = None
-    sort_order: Literal["asc", "desc", "ASC", "DESC"] | None = None
+    sort_order: Literal["asc", "desc"] | None = None
     select: list[StrictStr] | None = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import importlib.util
@@ -59,6 +60,8 @@ class _Graph:
     source: AnyPregel | _Factory
     schemas: GraphSchemas | None  # cached for compiled graphs only: a factory's graph depends on config
     write_schemas: _WriteSchemas
+    # Whether LangGraph builds the context into its class (pydantic, dataclass): see builds_context.
+    builds_context: bool = False
 
 
 class GraphRegistry:
@@ -146,6 +149,12 @@ class GraphRegistry:
     def write_schemas(self, graph_id: str) -> _WriteSchemas:
         """(config_schema, context_schema) to validate an assistant's configurable and context against."""
         return self._get(graph_id).write_schemas
+
+    def builds_context(self, graph_id: str) -> bool:
+        """Whether LangGraph builds a run's context into the graph's context class (a pydantic model
+        or a dataclass), which fails when a required field is missing. A TypedDict context is handed
+        to the graph as the dict given: a missing key is the graph's business (`.get()`), not an error."""
+        return self._get(graph_id).builds_context
 
     def _get(self, graph_id: str) -> _Graph:
         try:
@@ -241,7 +250,13 @@ def _named(graph: AnyPregel, graph_id: str) -> AnyPregel:
 async def _prepare(spec: GraphSpec, value: AnyPregel | _Factory) -> _Graph:
     if isinstance(value, Pregel):
         schemas = _graph_schemas(value)
-        return _Graph(spec, value, schemas, (schemas["config_schema"], schemas["context_schema"]))
+        return _Graph(
+            spec,
+            value,
+            schemas,
+            (schemas["config_schema"], schemas["context_schema"]),
+            _builds_context(value),
+        )
     # A factory's schemas may depend on the config; validation at write time uses what the
     # factory builds for an empty config. A factory that needs config to build anything must not
     # stop the server (the official one never calls factories at start-up): it gets no validation.
@@ -253,7 +268,15 @@ async def _prepare(spec: GraphSpec, value: AnyPregel | _Factory) -> _Graph:
         )
         return _Graph(spec, value, None, (None, None))
     schemas = _graph_schemas(built)
-    return _Graph(spec, value, None, (schemas["config_schema"], schemas["context_schema"]))
+    return _Graph(
+        spec, value, None, (schemas["config_schema"], schemas["context_schema"]), _builds_context(built)
+    )
+
+
+def _builds_context(graph: AnyPregel) -> bool:
+    # As LangGraph decides when it coerces a run's context (pregel's _coerce_context).
+    schema = getattr(graph, "context_schema", None)
+    return isinstance(schema, type) and (issubclass(schema, BaseModel) or dataclasses.is_dataclass(schema))
 
 
 def _graph_schemas(graph: AnyPregel) -> GraphSchemas:

@@ -320,3 +320,26 @@ export const threads = {
   startRun: (threadId: string, body: JsonObject) => call<Run>("POST", `${t(threadId)}/runs`, body),
   join: (threadId: string, runId: string) => call<Json>("GET", `${t(threadId)}/runs/${encodeURIComponent(runId)}/join`),
 };
+
+export interface StoreItem {
+  namespace: string[];
+  key: string;
+  value: JsonObject;
+  created_at: string;
+  updated_at: string;
+  score?: number | null;
+}
+
+export const store = {
+  namespaces: (prefix: string[], limit = 1000) =>
+    call<{ namespaces: string[][] }>("POST", "/store/namespaces", prefix.length ? { prefix, limit } : { limit }),
+  search: (namespacePrefix: string[], filter: JsonObject | null, query: string, limit: number, offset: number) =>
+    call<{ items: StoreItem[] }>("POST", "/store/items/search", {
+      namespace_prefix: namespacePrefix,
+      ...(filter && Object.keys(filter).length ? { filter } : {}),
+      ...(query ? { query } : {}),
+      limit,
+      offset,
+    }),
+  remove: (namespace: string[], key: string) => call<null>("DELETE", "/store/items", { namespace, key }),
+};

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from graphdock.errors import ConfigError
+
+log = structlog.get_logger("graphdock.config")
+# The config is read by the CLI and again by the app: a missing env file is named once.
+_WARNED_MISSING: set[Path] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +36,30 @@ class GraphSpec:
     def location(self) -> str:
         """How the user wrote it, for error messages."""
         return f"{self.file or self.module}:{self.attr}"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSpec:
+    """`store.index`: which embeddings, how many dimensions, which fields of a value to embed."""
+
+    embed: str  # "./file.py:attr", "pkg.module:attr" or "provider:model" (LangChain's init_embeddings)
+    dims: int
+    fields: tuple[str, ...] | None = None  # None: the whole value ("$")
+
+
+@dataclass(frozen=True, slots=True)
+class TtlSpec:
+    """`store.ttl`, in minutes as in langgraph.json."""
+
+    default_ttl: float | None = None
+    refresh_on_read: bool = True
+    sweep_interval_minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSpec:
+    index: IndexSpec | None = None
+    ttl: TtlSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +80,19 @@ class WebhooksSpec:
     url: WebhookUrlPolicy = field(default_factory=WebhookUrlPolicy)
     # Header name → value, or a template naming `${{ env.LG_WEBHOOK_* }}` variables, filled at start.
     headers: dict[str, str] = field(default_factory=dict)
-    # `http.disable_webhooks`: runs keep their webhook, nothing is sent.
-    disabled: bool = False
     # Only these fields of the payload are sent (None: all of them).
     allowed_fields: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSpec:
+    """langgraph.json's `http` section: which optional protocol routes are served."""
+
+    # Assistants as MCP tools at /mcp, and as A2A agents at /a2a/{assistant_id}: on by default.
+    disable_mcp: bool = False
+    disable_a2a: bool = False
+    # Runs and crons keep their webhook; nothing is sent.
+    disable_webhooks: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +102,9 @@ class ProjectConfig:
     env: dict[str, str] = field(default_factory=dict)
     dependencies: tuple[Path, ...] = ()
     auth: dict[str, Any] | None = None
+    store: StoreSpec = field(default_factory=StoreSpec)
     webhooks: WebhooksSpec = field(default_factory=WebhooksSpec)
+    http: HttpSpec = HttpSpec()
 
     @property
     def root(self) -> Path:
@@ -102,7 +143,9 @@ def load_project_config(path: Path) -> ProjectConfig:
         env=_env(path, root, raw.get("env")),
         dependencies=local,
         auth=auth,
-        webhooks=_webhooks(path, raw.get("webhooks"), raw.get("http")),
+        store=_store(path, raw.get("store")),
+        webhooks=_webhooks(path, raw.get("webhooks")),
+        http=_http(path, raw.get("http")),
     )
 
 
@@ -117,14 +160,9 @@ _URL_POLICY_KEYS = {
 _TEMPLATE = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-def _webhooks(path: Path, section: object, http: object) -> WebhooksSpec:
-    disabled = False
-    if isinstance(http, dict) and "disable_webhooks" in http:
-        disabled = http["disable_webhooks"]
-        if not isinstance(disabled, bool):
-            raise ConfigError(f"{path}: http.disable_webhooks must be true or false")
+def _webhooks(path: Path, section: object) -> WebhooksSpec:
     if section is None:
-        return WebhooksSpec(disabled=disabled)
+        return WebhooksSpec()
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: 'webhooks' must be an object")
     unknown = set(section) - {"url", "headers", "allowed_fields"}
@@ -164,7 +202,6 @@ def _webhooks(path: Path, section: object, http: object) -> WebhooksSpec:
     return WebhooksSpec(
         url=policy,
         headers=dict(headers),
-        disabled=disabled,
         allowed_fields=tuple(allowed) if allowed else None,
     )
 
@@ -211,6 +248,20 @@ def _positive(path: Path, section: dict[str, Any], key: str, default: int) -> in
     return value
 
 
+def _http(path: Path, http: object) -> HttpSpec:
+    if http is None:
+        return HttpSpec()
+    if not isinstance(http, dict):
+        raise ConfigError(f"{path}: 'http' must be an object")
+    flags = {}
+    for key in ("disable_mcp", "disable_a2a", "disable_webhooks"):
+        value = http.get(key, False)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: http.{key} must be true or false, got {value!r}")
+        flags[key] = value
+    return HttpSpec(**flags)
+
+
 def _graph_spec(path: Path, root: Path, graph_id: object, value: object) -> GraphSpec:
     description: str | None = None
     if isinstance(value, dict):
@@ -232,6 +283,58 @@ def _graph_spec(path: Path, root: Path, graph_id: object, value: object) -> Grap
     return GraphSpec(graph_id, None, target, attr, description)
 
 
+def _store(path: Path, raw: object) -> StoreSpec:
+    if raw is None:
+        return StoreSpec()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: 'store' must be an object with 'index' and/or 'ttl'")
+    unknown = sorted(set(raw) - {"index", "ttl"})
+    if unknown:
+        raise ConfigError(f"{path}: store: unknown key(s) {', '.join(unknown)}; expected index, ttl")
+    return StoreSpec(index=_index(path, raw.get("index")), ttl=_ttl(path, raw.get("ttl")))
+
+
+def _index(path: Path, raw: object) -> IndexSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: store.index must be an object with 'embed' and 'dims'")
+    embed, dims, fields = raw.get("embed"), raw.get("dims"), raw.get("fields")
+    if not isinstance(embed, str) or ":" not in embed:
+        raise ConfigError(
+            f"{path}: store.index.embed must look like './file.py:attr' or 'provider:model' "
+            f"(e.g. 'openai:text-embedding-3-small'), got {embed!r}"
+        )
+    if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
+        raise ConfigError(f"{path}: store.index.dims must be a positive integer, got {dims!r}")
+    if fields is not None and (
+        not isinstance(fields, list) or not fields or not all(isinstance(f, str) and f for f in fields)
+    ):
+        raise ConfigError(f"{path}: store.index.fields must be a non-empty list of field paths")
+    return IndexSpec(embed, dims, tuple(fields) if fields is not None else None)
+
+
+def _ttl(path: Path, raw: object) -> TtlSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: store.ttl must be an object")
+    default_ttl, refresh, sweep = (
+        raw.get("default_ttl"),
+        raw.get("refresh_on_read", True),
+        raw.get("sweep_interval_minutes"),
+    )
+    if default_ttl is not None and (
+        isinstance(default_ttl, bool) or not isinstance(default_ttl, int | float) or default_ttl <= 0
+    ):
+        raise ConfigError(f"{path}: store.ttl.default_ttl must be a positive number of minutes")
+    if not isinstance(refresh, bool):
+        raise ConfigError(f"{path}: store.ttl.refresh_on_read must be true or false")
+    if sweep is not None and (isinstance(sweep, bool) or not isinstance(sweep, int) or sweep < 1):
+        raise ConfigError(f"{path}: store.ttl.sweep_interval_minutes must be a positive integer")
+    return TtlSpec(float(default_ttl) if default_ttl is not None else None, refresh, sweep)
+
+
 def _env(path: Path, root: Path, env: object) -> dict[str, str]:
     if env is None:
         return {}
@@ -241,6 +344,12 @@ def _env(path: Path, root: Path, env: object) -> dict[str, str]:
         env_file = root / env
         try:
             lines = env_file.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            # As `langgraph dev`: a project's .env is often not committed; the graphs may need none.
+            if env_file not in _WARNED_MISSING:
+                _WARNED_MISSING.add(env_file)
+                log.warning("config.env_file_missing", path=str(path), env_file=str(env_file))
+            return {}
         except OSError as exc:
             raise ConfigError(f"{path}: env file {env_file} cannot be read: {exc}") from exc
         return dict(_dotenv_line(line) for line in lines if _is_assignment(line))

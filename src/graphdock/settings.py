@@ -52,6 +52,9 @@ class Settings:
     # the name is recorded as who made each version. Custom auth (langgraph.json's `auth.path`)
     # is the other option; the two are exclusive.
     api_keys: str | None = None
+    # While a run is silent, runs.wait/join bodies get a newline and SSE streams a `: heartbeat`
+    # comment this often, so proxies and load balancers with idle timeouts keep the request.
+    heartbeat_seconds: float = 5.0
 
     @property
     def project_dir(self) -> Path:
@@ -101,6 +104,10 @@ class Settings:
                 f"redis_url {settings.redis_url!r} must start with redis://, rediss:// or unix://"
                 " (--redis-url / GRAPHDOCK_REDIS_URL)"
             )
+        if not 0.01 <= settings.heartbeat_seconds <= 3600:
+            raise ConfigError(
+                "heartbeat_seconds must be from 0.01 to 3600 (--heartbeat-seconds / GRAPHDOCK_HEARTBEAT_SECONDS)"
+            )
         if settings.cron_tick_seconds < 1:
             raise ConfigError(
                 "cron_tick_seconds must be at least 1 (--cron-tick-seconds / GRAPHDOCK_CRON_TICK_SECONDS)"
@@ -138,6 +145,8 @@ def _coerce(name: str, annotation: object, raw: str) -> Any:
     try:
         if kind == "int":
             return int(raw)
+        if kind == "float":
+            return float(raw)
         if kind == "bool":
             if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
                 raise ValueError(raw)

@@ -103,6 +103,8 @@ def test_a_busy_port_is_a_clear_error_naming_the_flag(project: Path) -> None:
             assert done.returncode == 2, done.stderr
             assert f"port {port}" in done.stderr, done.stderr
             assert "--port" in done.stderr, done.stderr
+            # `make dev` passes its own --port, which beats GRAPHDOCK_PORT: the message names its way.
+            assert "make dev PORT=" in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize(

@@ -148,13 +148,16 @@ class Creation:
             raise NotFound(f"Graph '{snapshot.graph_id}' of this assistant is not served here")
         config_schema, context_schema = self._graphs.write_schemas(snapshot.graph_id)
         context = run_context(snapshot, request.config, request.context, context_schema)
-        # configurable may omit what the context supplies; the merged context is what the graph
-        # gets, so it must be complete.
+        # configurable may omit what the context supplies. The merged context is what the graph
+        # gets: refused here only where LangGraph would refuse it, so a wrong type or enum value
+        # always, a missing field only when LangGraph must build the context's class from it (a
+        # TypedDict context is passed as given, and the template graphs read it with .get()).
         self._validators.check(
             [("config.configurable", request.config.get("configurable") or {}, config_schema)]
         )
         self._validators.check(
-            [("context", context if context is not None else {}, context_schema)], complete=True
+            [("context", context if context is not None else {}, context_schema)],
+            complete=self._graphs.builds_context(snapshot.graph_id),
         )
 
 

@@ -90,6 +90,11 @@ class Runs:
             await self._replicas.start(on_wake=self.worker.wake, on_cancel=self._cancellation.on_signal)
         self.worker.start()
 
+    @property
+    def problem(self) -> str | None:
+        """Why runs cannot start here right now (None when they can): the health check's answer."""
+        return self.worker.problem
+
     async def stop(self, grace_seconds: float) -> None:
         await self.worker.shutdown(grace_seconds)
         if self._replicas is not None:

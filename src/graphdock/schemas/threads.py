@@ -36,7 +36,7 @@ class ThreadSearch(ThreadFilterBody):
     limit: Limit = 10
     offset: Offset = 0
     sort_by: Literal["thread_id", "status", "created_at", "updated_at"] | None = None
-    sort_order: Literal["asc", "desc", "ASC", "DESC"] | None = None
+    sort_order: Literal["asc", "desc"] | None = None
     select: list[StrictStr] | None = None
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from graphdock.errors import Conflict, NotFound, PreconditionFailed
+from graphdock.storage.assistant_runs import AssistantRunFilter, StatsRule, VersionRunStats, VersionTally
 from graphdock.storage.crons import Cron, CronFilter, CronSortField, NextFiring, ReviseCron
 from graphdock.storage.records import (
     CREATED,
@@ -331,3 +332,21 @@ class Storage(Protocol):
         """Enabled crons due by `now` (at most `limit`), each moved to `next_firing(cron, now)` in the
         same transaction, so that each firing is handed out once across processes and replicas.
         Returns them as they were when due."""
+
+    # -- an assistant's runs across threads -------------------------------------------------------
+
+    async def search_assistant_runs(self, where: AssistantRunFilter, page: Page) -> tuple[list[Run], bool]:
+        """Newest first, and whether more follow; runs on threads `where.visible` hides are left out."""
+
+    async def version_run_stats(
+        self,
+        assistant_id: str,
+        versions: Sequence[int],
+        rule: StatsRule,
+        *,
+        visible: Visibility | None = None,
+    ) -> dict[int, VersionRunStats]:
+        """Tallies of the runs each version ran, by `rule`; a version without runs is absent."""
+
+    async def version_tallies(self, assistant_ids: Sequence[str]) -> dict[str, VersionTally]:
+        """Version count and next number per assistant; unknown ids are absent."""

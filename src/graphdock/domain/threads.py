@@ -18,7 +18,7 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.types import StateSnapshot
 
 from graphdock.domain.defaults import default_assistant_id
-from graphdock.errors import InvalidRequest, NotFound
+from graphdock.errors import InvalidRequest, NotApplicable, NotFound
 from graphdock.runtime import checkpoints
 from graphdock.runtime.checkpoints import Saver
 from graphdock.runtime.execution import interrupts_of
@@ -141,7 +141,7 @@ class Threads:
         thread = await self.get(thread_id, visible=visible)
         graph = await self._graph(thread)
         if graph is None:
-            raise InvalidRequest(
+            raise NotApplicable(
                 f"Thread {thread_id} has no graph yet: run an assistant on it before updating its state"
             )
         try:

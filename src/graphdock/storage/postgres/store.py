@@ -35,6 +35,8 @@ from graphdock.storage.base import (
 from graphdock.storage.columns import ASSISTANT, VERSION
 from graphdock.storage.migrations import apply_pending
 from graphdock.storage.postgres import transfer
+from graphdock.storage.postgres.assistant_runs import PostgresAssistantRuns
+from graphdock.storage.postgres.crons import PostgresCrons
 from graphdock.storage.postgres.rows import (
     SORT_SQL,
     snapshot_params,
@@ -65,7 +67,7 @@ log = structlog.get_logger("graphdock.storage")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
 
-class PostgresStorage(PostgresThreads):
+class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns):
     def __init__(self, url: str, *, max_connections: int = 10) -> None:
         self._url = url.replace("postgresql+psycopg://", "postgresql://").replace(
             "postgres://", "postgresql://", 1
@@ -163,8 +165,9 @@ class PostgresStorage(PostgresThreads):
             require_version(
                 to_assistant(await _fetch_assistant(c, assistant_id, lock=True, visible=visible)), if_version
             )
-            # Versions go with it (ON DELETE CASCADE).
+            # Versions go with it (ON DELETE CASCADE), its crons here, in the same transaction.
             await c.execute("DELETE FROM assistants WHERE assistant_id = %s", (assistant_id,))
+            await c.execute("DELETE FROM crons WHERE assistant_id = %s", (assistant_id,))
 
     async def delete_version(
         self,

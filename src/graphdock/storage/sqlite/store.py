@@ -52,6 +52,8 @@ from graphdock.storage.records import (
     utc_now,
 )
 from graphdock.storage.sqlite import transfer
+from graphdock.storage.sqlite.assistant_runs import SqliteAssistantRuns
+from graphdock.storage.sqlite.crons import SqliteCrons
 from graphdock.storage.sqlite.lockfile import FileLock, LockHeld, held, sibling
 from graphdock.storage.sqlite.rows import (
     SORT_SQL,
@@ -79,7 +81,7 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-class SqliteStorage(SqliteThreads):
+class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns):
     def __init__(self, url: str) -> None:
         self._path = sqlite_path(url)
         self._conn: sqlite3.Connection | None = None
@@ -193,9 +195,10 @@ class SqliteStorage(SqliteThreads):
         with self._write() as c:
             if if_version is not None or visible is not None:
                 require_version(to_assistant(_fetch_assistant(c, assistant_id, visible=visible)), if_version)
-            # Versions and metadata index rows go with it (ON DELETE CASCADE).
+            # Versions and metadata index rows go with it (ON DELETE CASCADE), its crons here.
             if not c.execute("DELETE FROM assistants WHERE assistant_id = ?", (assistant_id,)).rowcount:
                 raise assistant_not_found(assistant_id)
+            c.execute("DELETE FROM crons WHERE assistant_id = ?", (assistant_id,))
 
     async def delete_version(
         self,

@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from graphdock.api import assistants, runs, system, threads, transfer, ui, versions
+from graphdock.api import assistants, runs, system, thread_stream, threads, transfer, ui, versions
 from graphdock.api.auth import Authentication
 from graphdock.api.endpoints import JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
@@ -41,6 +41,7 @@ API = (
     *versions.ENDPOINTS,
     *threads.ENDPOINTS,
     *runs.ENDPOINTS,
+    *thread_stream.ENDPOINTS,
 )
 
 

@@ -10,6 +10,7 @@ operation), so it is the same test every time; `make fuzz` runs it longer with f
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -73,7 +74,21 @@ def test_every_operation_answers_as_its_document_says(fuzzed: ServerProcess) -> 
     tested, failed = _junit(reports)
     assert not failed, failed
     assert len(tested) >= MIN_OPERATIONS, (tested, output)
-    assert "Traceback" not in server_log, server_log
+    assert "Traceback" not in _without_graph_failures(server_log), server_log
+
+
+def _without_graph_failures(log: str) -> str:
+    """The server log less the graphs' own failures (`run.graph_failed`, logged with their
+    traceback by design: an input the graph cannot take is the graph's error, not graphdock's)."""
+    kept: list[str] = []
+    skipping = False
+    for line in log.splitlines():
+        # A new entry: graphdock's (timestamped), uvicorn's (`INFO:`), or the start-up line.
+        if re.match(r"\d{4}-\d\d-\d\d[T ]|[A-Z]+:\s|graphdock:", line):
+            skipping = "run.graph_failed" in line
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def _junit(reports: Path) -> tuple[list[str], list[str]]:

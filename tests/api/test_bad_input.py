@@ -68,7 +68,10 @@ async def send(
 
 
 def assert_error(r: httpx.Response, status: int) -> str:
-    """The error contract: the status, a JSON `{"detail": <non-empty str>}` body, an x-request-id."""
+    """The error contract: the status, a JSON `{"detail": <non-empty str>}` body, an x-request-id.
+
+    A 422 may also carry `loc`, where the problem is as data (["context", "model_name"]): the
+    path that `detail` names first, so a client need not parse the message."""
     where = f"{r.request.method} {r.request.url.raw_path.decode()[:150]}"
     assert r.status_code == status, f"{where}: expected {status}, got {r.status_code}: {r.text[:500]}"
     assert r.headers.get("x-request-id"), f"{where}: {status} answered without an x-request-id header"
@@ -76,10 +79,18 @@ def assert_error(r: httpx.Response, status: int) -> str:
     assert content_type.startswith("application/json"), f"{where}: error content-type is {content_type!r}"
     body = r.json()
     assert isinstance(body, dict), f"{where}: error body is not an object: {body!r}"
-    assert list(body) == ["detail"], f"{where}: error body is not {{'detail': ...}}: {body!r}"
+    allowed = (["detail"], ["detail", "loc"]) if status == 422 else (["detail"],)
+    assert list(body) in allowed, f"{where}: error body is not {{'detail': ...}}: {body!r}"
     detail = body["detail"]
     assert isinstance(detail, str), f"{where}: detail is not a string: {body!r}"
     assert detail.strip(), f"{where}: detail is empty: {body!r}"
+    if "loc" in body:
+        loc = body["loc"]
+        assert isinstance(loc, list), f"{where}: loc {loc!r}"
+        assert all(isinstance(p, str | int) for p in loc), f"{where}: loc {loc!r}"
+        assert detail.startswith(".".join(str(p) for p in loc) or "body"), (
+            f"{where}: loc {loc!r} vs {detail!r}"
+        )
     return detail
 
 

@@ -114,7 +114,7 @@ async def test_history_newest_first_with_limit_before_and_metadata(client: LangG
     assert [h["metadata"]["source"] for h in inputs] == ["input"]
 
 
-@pytest.mark.parametrize("key", ["a b", "", "é", "a'b", "step\n", "$.x"])
+@pytest.mark.parametrize("key", ["a b", "", "é", "a'b", "step\n", "$.x", ".a", "a.", "a..b"])
 async def test_a_history_filter_key_a_checkpointer_cannot_match_is_422(
     client: LangGraphClient, key: str
 ) -> None:

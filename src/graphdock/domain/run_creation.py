@@ -54,6 +54,8 @@ class RunRequest:
     after_seconds: float | None = None
     checkpoint: Json | None = None
     durability: str | None = None
+    # POSTed the finished run (domain/webhooks.py); checked against the URL policy before this.
+    webhook: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,13 @@ class Creation:
         log.debug("run.created", run_id=run.run_id, thread_id=thread_id, assistant_id=ref.assistant_id)
         return Started(run, stream)
 
+    async def check(self, request: RunRequest, *, assistant_visible: Visibility | None = None) -> None:
+        """Whether the run could be created now (404/422/400 as create answers), creating nothing:
+        a cron is accepted only if the runs it will make could start."""
+        ref = parse_assistant_ref(request.assistant_id, self._graphs.graph_ids)
+        snapshot = await assistant_snapshot(self._storage, ref.assistant_id, ref.version, assistant_visible)
+        self._check(snapshot, request)
+
     def _check(self, snapshot: Snapshot, request: RunRequest) -> None:
         if request.config.get("configurable") and request.context:
             raise ConflictingInput(BOTH_GIVEN)
@@ -179,6 +188,7 @@ def _kwargs(request: RunRequest, stateless: bool) -> Json:
         "interrupt_after": request.interrupt_after,
         "checkpoint": request.checkpoint,
         "durability": request.durability,
+        "webhook": request.webhook,
         # As in the official server's run kwargs (the row's `temporary` column is what graphdock reads).
         "temporary": stateless and request.on_completion == "delete",
     }

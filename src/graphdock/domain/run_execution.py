@@ -10,6 +10,7 @@ a graph error, a cancellation, or a crash of graphdock's own bookkeeping.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -36,6 +37,10 @@ from graphdock.storage.threads import Run, ThreadOutcome
 # Each run's lifecycle logs at debug: at hundreds of runs a second, info lines cost ~15% of the CPU.
 log = structlog.get_logger("graphdock.runs")
 
+# Called once a run's end is recorded: (the run as claimed, as finished, its final values). The
+# webhook sender (app.py wires it) hands delivery to a task of its own and returns at once.
+OnFinished = Callable[[Run, Run, Any], None]
+
 
 class Execution:
     def __init__(
@@ -55,6 +60,7 @@ class Execution:
         self._streams = streams
         self._cancellation = cancellation
         self._worker = worker
+        self.on_finished: OnFinished | None = None
 
     async def execute(self, run: Run) -> None:
         """One run, start to end; called by the worker once it has claimed the run."""
@@ -150,7 +156,7 @@ class Execution:
             )
             stream.result = result_body(result.values, result.interrupts)
         try:
-            await self._storage.finish_run(
+            finished = await self._storage.finish_run(
                 run.run_id,
                 result.status,
                 error=result.error,
@@ -161,6 +167,8 @@ class Execution:
         except NotFound:
             return  # rolled back (deleted) while it ran, or taken over after a lost lease
         log.debug("run.finished", run_id=run.run_id, status=result.status)
+        if self.on_finished is not None:
+            self.on_finished(run, finished, result.values)
         if run.temporary:
             await self._threads.delete(run.thread_id)
 
@@ -179,7 +187,7 @@ class Execution:
             error["message"] = "The server shut down before this run finished"
         stream.result = {"__error__": error}
         try:
-            await self._storage.finish_run(
+            finished = await self._storage.finish_run(
                 run.run_id,
                 "interrupted",
                 error=error,
@@ -189,6 +197,8 @@ class Execution:
             )
         except NotFound:
             return True  # its thread was deleted meanwhile
+        if self.on_finished is not None:
+            self.on_finished(run, finished, None)
         if run.temporary:
             await self._threads.delete(run.thread_id)
         else:

@@ -97,7 +97,7 @@ async def execute(plan: RunPlan, stream: RunStream) -> RunResult:
     if plan.stateful:
         # The thread's state now: without the checkpoint_id a run may have started from (resuming
         # at a checkpoint the client named), which would read that old checkpoint back.
-        configurable = {k: v for k, v in plan.config["configurable"].items() if k != "checkpoint_id"}
+        configurable = {k: v for k, v in plan.config.get("configurable", {}).items() if k != "checkpoint_id"}
         latest = {**plan.config, "configurable": configurable}
         state = await plan.graph.aget_state(cast(RunnableConfig, latest))
         return RunResult(

@@ -31,6 +31,8 @@ class Access:
 
     why: AccessContext
     context: Any = None
+    # The server's store (runtime.store), set by the registry.
+    store: Any = None
 
 
 # A factory normalised to one calling convention: (the full config, why it is called).
@@ -93,9 +95,8 @@ def _config_of(config: dict[str, Any], access: Access) -> Any:
 
 
 def _runtime_of(config: dict[str, Any], access: Access) -> Any:
-    # No store is served yet (runtime.store is None) and no user is handed over (runtime.user is
-    # None); the rest is as on the platform.
-    store: Any = None
+    # No user is handed over (runtime.user is None); the rest is as on the platform.
+    store = access.store
     if access.why == "threads.create_run":
         return _ExecutionRuntime(access_context=access.why, store=store, context=access.context)
     return _ReadRuntime(access_context=access.why, store=store)

@@ -12,7 +12,7 @@ import sys
 import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +22,7 @@ import structlog
 from langgraph.channels import BaseChannel
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
+from langgraph.store.base import BaseStore
 from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, create_model
 
 from graphdock.errors import GraphLoadError, InvalidRequest, NotFound
@@ -67,6 +68,11 @@ class _Graph:
 class GraphRegistry:
     def __init__(self, graphs: dict[str, _Graph]) -> None:
         self._graphs = graphs
+        self._store: BaseStore | None = None
+
+    def use_store(self, store: BaseStore) -> None:
+        """The Store every graph built from now on gets (runtime.store, a node's `store`, get_store())."""
+        self._store = store
 
     @classmethod
     async def load(cls, project: ProjectConfig) -> GraphRegistry:
@@ -105,10 +111,14 @@ class GraphRegistry:
         """The graph for one use (a factory's graph is built for it, and exited after it)."""
         graph = self._get(graph_id)
         if isinstance(graph.source, Pregel):
-            yield graph.source
+            yield self._with_store(graph.source)
             return
-        async with _built(graph.spec, graph.source, config, access) as built:
-            yield built
+        async with _built(graph.spec, graph.source, config, replace(access, store=self._store)) as built:
+            yield self._with_store(built)
+
+    def _with_store(self, graph: AnyPregel) -> AnyPregel:
+        # As on the official server, the server's store replaces any the graph was compiled with.
+        return graph if self._store is None else graph.copy(update={"store": self._store})
 
     async def schemas(self, graph_id: str, config: dict[str, Any]) -> GraphSchemas:
         """The schemas of the graph; cached ones are shared, so treat the result as read-only."""

@@ -120,6 +120,35 @@ class AssistantVersionOut(BaseModel):
     restored_from: int | None = Field(description="For a restore: the version it copied.")
 
 
+class RunStatsOut(BaseModel):
+    """graphdock: the runs a version ran, as far as the caller may see their threads."""
+
+    runs: int = Field(description="Runs that used this version (counted from when they started).")
+    errors: int = Field(description="Of those, runs that ended in error or timeout.")
+    p50_duration_ms: float | None = Field(
+        description="Median time from creation to the final status over runs that ended; null if none."
+    )
+    p95_duration_ms: float | None = Field(description="95th percentile (nearest rank) of the same.")
+    last_run_at: str | None = Field(description="When the newest of these runs was created.")
+
+
+class AssistantVersionStatsOut(AssistantVersionOut):
+    """An item of the versions list: a version with its run stats."""
+
+    run_stats: RunStatsOut | None = Field(
+        description="graphdock: null when the caller may not search threads (threads.search refused)."
+    )
+
+
+class VersionSummaryOut(BaseModel):
+    """graphdock: how many versions an assistant keeps and the number its next one gets."""
+
+    assistant_id: str
+    version: int = Field(description="The active version.")
+    version_count: int = Field(description="Versions kept (deleted ones are gone).")
+    next_version: int = Field(description="The number the next update gets; numbers are never reused.")
+
+
 class FieldChangeOut(BaseModel):
     field: Literal["graph_id", "config", "context", "metadata", "name", "description"]
     path: list[str] = Field(description="Keys below the field; [] when the whole value changed.")
@@ -146,6 +175,11 @@ class GraphSchemasOut(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: str
+    loc: list[str | int] | None = Field(
+        None,
+        description="graphdock, on some 422s: where the problem is (['context', 'model_name']), as data; "
+        "`detail` starts with the same path.",
+    )
 
 
 ASSISTANT_FIELDS = frozenset(AssistantOut.model_fields)

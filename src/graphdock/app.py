@@ -39,6 +39,7 @@ from graphdock.auth.loading import load_policy
 from graphdock.auth.policy import Policy
 from graphdock.domain.assistants import Assistants
 from graphdock.domain.crons import CheckRun, Crons
+from graphdock.domain.retention import Retention
 from graphdock.domain.run_stats import AssistantRuns
 from graphdock.domain.runs import Runs, Scaling
 from graphdock.domain.scheduler import Scheduler, StartRun
@@ -111,6 +112,8 @@ def create_app(
                 app.state.assistant_runs = AssistantRuns(storage)
                 await app.state.assistants.ensure_defaults()
                 await app.state.runs.start()
+                app.state.retention = Retention(storage, saver, project.thread_ttl)
+                app.state.retention.start()
                 scheduler.start()
                 log.info(
                     "server.ready", graphs=list(registry.graph_ids), database=settings.resolved_database_url
@@ -126,6 +129,7 @@ def create_app(
                 finally:
                     await scheduler.stop()
                     app.state.mcp = app.state.a2a = None
+                    await app.state.retention.stop()
                     await app.state.runs.stop(settings.shutdown_grace_seconds)
                     await app.state.webhooks.close()
         finally:
@@ -168,7 +172,7 @@ def _webhooks(project: ProjectConfig) -> WebhookSender:
     return WebhookSender(
         WebhookPolicy(spec.url),
         fill_header_templates(spec.headers, webhook_environment(project.env)),
-        disabled=spec.disabled,
+        disabled=project.http.disable_webhooks,
         allowed_fields=spec.allowed_fields,
     )
 

@@ -37,6 +37,7 @@ from graphdock.storage.migrations import apply_pending
 from graphdock.storage.postgres import transfer
 from graphdock.storage.postgres.assistant_runs import PostgresAssistantRuns
 from graphdock.storage.postgres.crons import PostgresCrons
+from graphdock.storage.postgres.retention import PostgresRetention
 from graphdock.storage.postgres.rows import (
     SORT_SQL,
     snapshot_params,
@@ -67,7 +68,7 @@ log = structlog.get_logger("graphdock.storage")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
 
-class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns):
+class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, PostgresRetention):
     def __init__(self, url: str, *, max_connections: int = 10) -> None:
         self._url = url.replace("postgresql+psycopg://", "postgresql://").replace(
             "postgres://", "postgresql://", 1
@@ -287,6 +288,8 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns):
             ) from exc
         except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as exc:
             raise Unavailable("The database could not order concurrent writes; retry the request") from exc
+        except psycopg.errors.DiskFull as exc:
+            raise Unavailable("The database's disk is full; nothing was written") from exc
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
             raise Unavailable("The database is unreachable or busy; retry the request") from exc
 

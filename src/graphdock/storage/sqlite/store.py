@@ -55,6 +55,7 @@ from graphdock.storage.sqlite import transfer
 from graphdock.storage.sqlite.assistant_runs import SqliteAssistantRuns
 from graphdock.storage.sqlite.crons import SqliteCrons
 from graphdock.storage.sqlite.lockfile import FileLock, LockHeld, held, sibling
+from graphdock.storage.sqlite.retention import SqliteRetention
 from graphdock.storage.sqlite.rows import (
     SORT_SQL,
     VERSION_PLACEHOLDERS,
@@ -81,7 +82,7 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns):
+class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteRetention):
     def __init__(self, url: str) -> None:
         self._path = sqlite_path(url)
         self._conn: sqlite3.Connection | None = None
@@ -294,7 +295,8 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns):
             try:
                 yield c
             except BaseException:
-                c.execute("ROLLBACK")
+                if c.in_transaction:  # SQLite itself rolls back on some errors (a full disk)
+                    c.execute("ROLLBACK")
                 raise
             c.execute("COMMIT")
 
@@ -312,6 +314,8 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns):
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise Unavailable("The database is busy; retry the request") from exc
+            if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                raise Unavailable("The database's disk is full; nothing was written") from exc
             raise
 
 

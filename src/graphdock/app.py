@@ -25,6 +25,7 @@ from graphdock.api import (
     runs,
     store,
     system,
+    thread_stream,
     threads,
     transfer,
     ui,
@@ -68,6 +69,7 @@ API = (
     *assistant_runs.ENDPOINTS,
     *threads.ENDPOINTS,
     *runs.ENDPOINTS,
+    *thread_stream.ENDPOINTS,
     *store.ENDPOINTS,
     *crons.ENDPOINTS,
 )

@@ -214,3 +214,27 @@ async def test_a_run_whose_replica_is_killed_is_retried_from_its_last_checkpoint
         failed = await client.runs.get(thread_id, run_id)
         assert failed["error"]["error"] == "RunAbandoned"  # type: ignore[typeddict-item]
         assert (await client.threads.get(thread_id))["status"] == "error"
+
+
+async def test_a_thread_stream_on_one_replica_follows_runs_created_and_executed_on_another(
+    api_and_worker: tuple[Replica, Replica],
+) -> None:
+    api, worker = api_and_worker
+    client, other = sdk(api), sdk(worker)
+    thread_id = (await client.threads.create())["thread_id"]
+    parts = await client.threads.join_stream(thread_id)  # type: ignore[misc]
+    try:
+        # The SDK sends its request on the first read; the run is long enough to be seen either
+        # way: from its start if the stream came first, else from the moment the stream opened.
+        first = asyncio.ensure_future(anext(parts))
+        run = await other.runs.create(thread_id, "slow", input={"delay": 0.5})
+        seen = [await asyncio.wait_for(first, 60)]
+        async with asyncio.timeout(60):
+            async for part in parts:
+                seen.append(part)
+                if part.event == "values" and part.data.get("steps") == ["a", "b", "c"]:
+                    break
+    finally:
+        await parts.aclose()
+    assert seen[-1].data["steps"] == ["a", "b", "c"]
+    assert {str(p.id).split(":")[0] for p in seen} == {run["run_id"]}

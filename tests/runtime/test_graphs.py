@@ -20,7 +20,8 @@ from langgraph.pregel import Pregel
 
 from graphdock.errors import GraphLoadError, InvalidRequest, NotFound
 from graphdock.graph_config import GraphSpec, ProjectConfig, load_project_config
-from graphdock.runtime.graphs import GraphRegistry
+from graphdock.runtime.factories import Access
+from graphdock.runtime.graphs import AnyPregel, GraphRegistry
 
 GRAPHS = Path(__file__).parents[1] / "graphs"
 GREETING = "GRAPHDOCK_TEST_GREETING"  # set by tests/graphs/langgraph.json's env
@@ -36,6 +37,12 @@ def write_project(tmp_path: Path, graphs: dict[str, str], files: dict[str, str])
         (tmp_path / name).write_text(source, encoding="utf-8")
     (tmp_path / "langgraph.json").write_text(json.dumps({"graphs": graphs}), encoding="utf-8")
     return load_project_config(tmp_path / "langgraph.json")
+
+
+async def built(registry: GraphRegistry, graph_id: str, config: dict[str, Any]) -> AnyPregel:
+    """The graph as one use gets it (a factory's is built for it)."""
+    async with registry.using(graph_id, config, Access("assistants.read")) as graph:
+        return graph
 
 
 def node_ids(drawn: dict[str, Any]) -> set[str]:
@@ -105,7 +112,7 @@ async def test_each_loading_form_builds_a_runnable_graph(
     context: Any,
     expected: Any,
 ) -> None:
-    graph = await registry.build(graph_id, config)
+    graph = await built(registry, graph_id, config)
     assert isinstance(graph, Pregel)
     result = await graph.ainvoke(graph_input, context=context)
     if graph_id == "agent":
@@ -115,25 +122,25 @@ async def test_each_loading_form_builds_a_runnable_graph(
 
 
 async def test_unnamed_graphs_are_named_after_their_graph_id(registry: GraphRegistry) -> None:
-    assert (await registry.build("plain", {})).name == "plain"
-    assert (await registry.build("factory_async", {})).name == "factory_async"
-    assert (await registry.build("functional", {})).name == "functional"
+    assert (await built(registry, "plain", {})).name == "plain"
+    assert (await built(registry, "factory_async", {})).name == "factory_async"
+    assert (await built(registry, "functional", {})).name == "functional"
 
 
 async def test_a_compiled_graph_is_built_once_and_a_factory_per_call(registry: GraphRegistry) -> None:
-    assert await registry.build("agent", {}) is await registry.build("agent", {})
-    assert await registry.build("factory", {}) is not await registry.build("factory", {})
+    assert await built(registry, "agent", {}) is await built(registry, "agent", {})
+    assert await built(registry, "factory", {}) is not await built(registry, "factory", {})
 
 
 async def test_a_factory_cannot_change_the_callers_config(registry: GraphRegistry) -> None:
     config: dict[str, Any] = {"configurable": {"variant": "loud"}}
-    await registry.build("factory_config", config)
+    await built(registry, "factory_config", config)
     assert config == {"configurable": {"variant": "loud"}}
 
 
 async def test_unknown_graph_is_not_found_and_names_the_known_graphs(registry: GraphRegistry) -> None:
     for call in (
-        lambda: registry.build("nope", {}),
+        lambda: built(registry, "nope", {}),
         lambda: registry.schemas("nope", {}),
         lambda: registry.drawable("nope", {}, False),
         lambda: registry.subgraphs("nope", {}, None, False),
@@ -163,15 +170,15 @@ async def test_files_with_the_same_basename_load_as_different_modules() -> None:
     assert node_ids(await registry.drawable("b", {}, False)) == {"__start__", "echo", "__end__"}
     # Each file's classes stay reachable under their own module name (the serializer's lookup).
     for graph_id, folder in (("a", "nested"), ("b", "plain")):
-        state = (await registry.build(graph_id, {})).builder.state_schema
+        state = (await built(registry, graph_id, {})).builder.state_schema
         module = importlib.import_module(state.__module__)
         assert module.__file__ == str(GRAPHS / folder / "graph.py")
         assert module.State is state
 
 
 async def test_graphs_of_one_file_share_one_importable_module(registry: GraphRegistry) -> None:
-    typed = await registry.build("uncompiled", {})
-    data = await registry.build("dataclass", {})
+    typed = await built(registry, "uncompiled", {})
+    data = await built(registry, "dataclass", {})
     module = sys.modules[data.context_schema.__module__]
     assert typed.context_schema is module.TypedContext
     # The checkpoint serializer re-imports a state or context class by its module name.
@@ -185,7 +192,7 @@ async def test_env_from_langgraph_json_is_applied_before_import(monkeypatch: pyt
     monkeypatch.setenv(GREETING, "placeholder")  # so that monkeypatch restores the variable
     monkeypatch.delenv(GREETING)
     registry = await GraphRegistry.load(load_project_config(GRAPHS / "langgraph.json"))
-    graph = await registry.build("factory", {})
+    graph = await built(registry, "factory", {})
     assert await graph.ainvoke({"text": "t"}) == {"text": "hello from langgraph.json: t"}
 
 
@@ -194,7 +201,7 @@ async def test_env_from_langgraph_json_does_not_override_the_environment(
 ) -> None:
     monkeypatch.setenv(GREETING, "hello from the shell")
     registry = await GraphRegistry.load(load_project_config(GRAPHS / "langgraph.json"))
-    graph = await registry.build("factory", {})
+    graph = await built(registry, "factory", {})
     assert await graph.ainvoke({"text": "t"}) == {"text": "hello from the shell: t"}
 
 
@@ -238,7 +245,12 @@ async def test_an_exception_at_import_is_chained_and_leaves_no_module_behind() -
         ("./bad.py:graph", "def graph(:\n", ["'g'", "bad.py:graph", "SyntaxError"]),
         ("./nowhere.py:graph", None, ["'g'", "nowhere.py:graph", "FileNotFoundError"]),
         ("no_such_pkg_for_graphdock.mod:graph", None, ["ModuleNotFoundError", "no_such_pkg_for_graphdock"]),
-        ("./two.py:make", "def make(config, runtime):\n    pass\n", ["TypeError", "(config, runtime)"]),
+        # (config, runtime) is a ServerRuntime factory; three required arguments fit no form.
+        (
+            "./three.py:make",
+            "def make(config, runtime, extra):\n    pass\n",
+            ["TypeError", "(config, runtime, extra)"],
+        ),
     ],
 )
 async def test_unimportable_graphs_fail_to_load(
@@ -438,10 +450,10 @@ async def test_a_factory_that_needs_config_still_loads_without_write_schemas(tmp
     project = write_project(tmp_path, {"needy": "./needy.py:make"}, {"needy.py": FACTORY_NEEDING_CONFIG})
     registry = await GraphRegistry.load(project)
     assert registry.write_schemas("needy") == (None, None)
-    graph = await registry.build("needy", {"configurable": {"suffix": "!"}})
+    graph = await built(registry, "needy", {"configurable": {"suffix": "!"}})
     assert await graph.ainvoke({"text": "t"}) == {"text": "t!"}
     with pytest.raises(KeyError):
-        await registry.build("needy", {})
+        await built(registry, "needy", {})
 
 
 # --- drawing and subgraphs -------------------------------------------------------------------

@@ -129,6 +129,7 @@ class Creation:
         except BaseException:
             self._streams.abandon(run.run_id)
             raise
+        self._streams.announce(run, stream)
         await self._cancellation.displace(displaced, request.multitask_strategy)
         await self._wake()
         log.debug("run.created", run_id=run.run_id, thread_id=thread_id, assistant_id=ref.assistant_id)

@@ -26,11 +26,12 @@ from graphdock.domain.worker import Worker
 from graphdock.errors import GraphdockError, NotFound
 from graphdock.runtime.checkpoints import Saver
 from graphdock.runtime.execution import RunPlan, RunResult, execute
-from graphdock.runtime.graphs import GraphRegistry
+from graphdock.runtime.factories import Access
+from graphdock.runtime.graphs import AnyPregel, GraphRegistry
 from graphdock.runtime.serialize import dumps
 from graphdock.runtime.streams import RunStream
 from graphdock.storage.base import Storage
-from graphdock.storage.records import Json, Snapshot
+from graphdock.storage.records import Json
 from graphdock.storage.threads import Run, ThreadOutcome
 
 # Each run's lifecycle logs at debug: at hundreds of runs a second, info lines cost ~15% of the CPU.
@@ -112,10 +113,6 @@ class Execution:
             dumps({"run_id": run.run_id, "attempt": max(run.attempt, 1), "assistant_version": version}),
         )
         log.debug("run.started", run_id=run.run_id, assistant_version=version)
-        plan = await self._plan(run, snapshot, version)
-        return await execute(plan, stream)
-
-    async def _plan(self, run: Run, snapshot: Snapshot, version: int) -> RunPlan:
         k = run.kwargs
         who = RunIdentity(run.run_id, run.thread_id, run.assistant_id, version, snapshot.graph_id)
         config = run_config(snapshot, k.get("config") or {}, who, run.metadata)
@@ -123,7 +120,13 @@ class Execution:
             config["configurable"].update({key: v for key, v in checkpoint.items() if key != "thread_id"})
         _, context_schema = self._graphs.write_schemas(snapshot.graph_id)
         context = run_context(snapshot, k.get("config") or {}, k.get("context"), context_schema)
-        graph = await self._graphs.build(snapshot.graph_id, config)
+        # A factory's graph lives for the run: a context-manager factory is exited after it.
+        access = Access("threads.create_run", context=context)
+        async with self._graphs.using(snapshot.graph_id, config, access) as graph:
+            return await execute(self._plan(run, graph, config, context), stream)
+
+    def _plan(self, run: Run, graph: AnyPregel, config: Json, context: Json | None) -> RunPlan:
+        k = run.kwargs
         if not run.temporary:
             graph = graph.copy(update={"checkpointer": self._saver})
         # A retry needs nothing special to continue where its earlier attempt stopped: its config

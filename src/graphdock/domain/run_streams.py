@@ -9,6 +9,7 @@ run's stream is kept for a while after its end so that a client cut off can fetc
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from functools import partial
 
@@ -25,12 +26,31 @@ class RunStreams:
         self._storage = storage
         self._replicas = replicas
         self._hub = StreamHub()
+        # Thread streams listening here, by thread: each gets every run created on its thread.
+        self._watchers: dict[str, set[asyncio.Queue[tuple[Run, Followable] | None]]] = {}
 
     def for_creator(self, run_id: str) -> Followable:
         """The stream of a run about to be created, open from its first event."""
         if self._replicas is not None:
             return self._replicas.follower(run_id, self._still_active(run_id))
         return self._hub.open(run_id)
+
+    def announce(self, run: Run, stream: Followable) -> None:
+        """A run was just queued on its thread: thread streams listening here follow it from its start."""
+        for queue in self._watchers.get(run.thread_id, ()):
+            queue.put_nowait((run, stream))
+
+    def watch(self, thread_id: str) -> asyncio.Queue[tuple[Run, Followable] | None]:
+        queue: asyncio.Queue[tuple[Run, Followable] | None] = asyncio.Queue()
+        self._watchers.setdefault(thread_id, set()).add(queue)
+        return queue
+
+    def unwatch(self, thread_id: str, queue: asyncio.Queue[tuple[Run, Followable] | None]) -> None:
+        watchers = self._watchers.get(thread_id)
+        if watchers is not None:
+            watchers.discard(queue)
+            if not watchers:
+                del self._watchers[thread_id]
 
     def abandon(self, run_id: str) -> None:
         """Forget the stream of a run whose creation failed: nothing will ever publish into it."""
@@ -76,6 +96,9 @@ class RunStreams:
 
     def shutdown(self) -> None:
         self._hub.shutdown()
+        for watchers in self._watchers.values():
+            for queue in watchers:
+                queue.put_nowait(None)  # the server stops: thread streams end too
 
     async def _is_active(self, run_id: str) -> bool:
         return await run_status(self._storage, run_id) in ACTIVE_RUN

@@ -22,6 +22,7 @@ from graphdock.domain.run_creation import Creation, RunRequest, Started
 from graphdock.domain.run_execution import Execution, OnFinished
 from graphdock.domain.run_rules import result_body
 from graphdock.domain.run_streams import RunStreams
+from graphdock.domain.thread_streams import ThreadEvent, ThreadStreams
 from graphdock.domain.threads import Threads
 from graphdock.domain.worker import Worker
 from graphdock.errors import Conflict, NotFound
@@ -68,6 +69,7 @@ class Runs:
             on_expired=self._expired,
         )
         self._streams = RunStreams(storage, scaling.replicas)
+        self._thread_streams = ThreadStreams(storage, self._streams, replicated=scaling.replicas is not None)
         self._cancellation = Cancellation(
             storage, self.worker, self._streams, threads, saver, scaling.replicas, scaling.lease_seconds
         )
@@ -167,7 +169,14 @@ class Runs:
         async for event in stream.follow(last_event_id):
             yield event
 
-    # -- cancelling and deleting ------------------------------------------------------------------
+    async def thread_stream(
+        self, thread_id: str, last_event_id: str | None, *, visible: Visibility | None = None
+    ) -> AsyncIterator[ThreadEvent]:
+        """Every run's events on the thread, from now on (or after `last_event_id`), until the client leaves."""
+        await self._storage.get_thread(thread_id, visible=visible)
+        return await self._thread_streams.open(thread_id, last_event_id)
+
+        # -- cancelling and deleting ------------------------------------------------------------------
 
     async def cancel(self, runs: Sequence[Run], action: CancelAction) -> None:
         await self._cancellation.cancel(runs, action)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
@@ -22,6 +23,7 @@ from graphdock.errors import InvalidRequest, NotApplicable, NotFound
 from graphdock.runtime import checkpoints
 from graphdock.runtime.checkpoints import Saver
 from graphdock.runtime.execution import interrupts_of
+from graphdock.runtime.factories import Access, AccessContext
 from graphdock.runtime.graphs import AnyPregel, GraphRegistry
 from graphdock.runtime.serialize import to_json
 from graphdock.storage.base import Storage
@@ -131,11 +133,10 @@ class Threads:
         visible: Visibility | None = None,
     ) -> Json:
         thread = await self.get(thread_id, visible=visible)
-        graph = await self._graph(thread)
-        if graph is None:
-            return _empty_state(thread_id)
-        config = _config(thread_id, checkpoint)
-        snapshot = await graph.aget_state(config, subgraphs=subgraphs)
+        async with self._graph(thread, "threads.read") as graph:
+            if graph is None:
+                return _empty_state(thread_id)
+            snapshot = await graph.aget_state(_config(thread_id, checkpoint), subgraphs=subgraphs)
         if checkpoint and checkpoint.get("checkpoint_id") and not snapshot.metadata:
             raise NotFound(f"Checkpoint {checkpoint['checkpoint_id']} not found on thread {thread_id}")
         return state_to_wire(snapshot, thread_id)
@@ -150,16 +151,16 @@ class Threads:
         visible: Visibility | None = None,
     ) -> Json:
         thread = await self.get(thread_id, visible=visible)
-        graph = await self._graph(thread)
-        if graph is None:
-            raise NotApplicable(
-                f"Thread {thread_id} has no graph yet: run an assistant on it before updating its state"
-            )
-        try:
-            saved = await graph.aupdate_state(_config(thread_id, checkpoint), values, as_node=as_node)
-        except (InvalidUpdateError, ValueError, KeyError, TypeError) as exc:
-            # LangGraph's own refusals: an unknown node, an ambiguous update, a value of the wrong shape.
-            raise InvalidRequest(f"Cannot update the state: {exc}") from exc
+        async with self._graph(thread, "threads.update") as graph:
+            if graph is None:
+                raise NotApplicable(
+                    f"Thread {thread_id} has no graph yet: run an assistant on it before updating its state"
+                )
+            try:
+                saved = await graph.aupdate_state(_config(thread_id, checkpoint), values, as_node=as_node)
+            except (InvalidUpdateError, ValueError, KeyError, TypeError) as exc:
+                # LangGraph's own refusals: an unknown node, an ambiguous update, a wrong shape.
+                raise InvalidRequest(f"Cannot update the state: {exc}") from exc
         await self.refresh(thread_id)
         return {"checkpoint": to_json(saved["configurable"])}
 
@@ -169,10 +170,11 @@ class Threads:
             thread = await self.get(thread_id)
         except NotFound:
             return  # deleted meanwhile
-        graph = await self._graph(thread)
-        if graph is not None:
+        async with self._graph(thread, "threads.read") as graph:
+            if graph is None:
+                return
             snapshot = await graph.aget_state(_config(thread_id, None))
-            await self._storage.set_thread_state(thread_id, outcome_of(snapshot))
+        await self._storage.set_thread_state(thread_id, outcome_of(snapshot))
 
     async def history(
         self,
@@ -191,29 +193,32 @@ class Threads:
                     "between them"
                 )
         thread = await self.get(thread_id, visible=visible)
-        graph = await self._graph(thread)
-        if graph is None:
-            return []
         before_config = RunnableConfig(configurable={"thread_id": thread_id, **before}) if before else None
-        return [
-            state_to_wire(s, thread_id)
-            async for s in graph.aget_state_history(
-                _config(thread_id, checkpoint), filter=metadata or None, before=before_config, limit=limit
-            )
-        ]
+        async with self._graph(thread, "threads.read") as graph:
+            if graph is None:
+                return []
+            return [
+                state_to_wire(s, thread_id)
+                async for s in graph.aget_state_history(
+                    _config(thread_id, checkpoint), filter=metadata or None, before=before_config, limit=limit
+                )
+            ]
 
-    async def _graph(self, thread: Thread) -> AnyPregel | None:
+    @asynccontextmanager
+    async def _graph(self, thread: Thread, why: AccessContext) -> AsyncIterator[AnyPregel | None]:
+        """The thread's graph with the checkpointer, for one use; None for a thread no run has used."""
         graph_id = thread.metadata.get("graph_id")
         if not isinstance(graph_id, str) or not self._graphs.has(graph_id):
-            return None
+            yield None
+            return
         assistant_id = thread.metadata.get("assistant_id")
         config: Json = {}
         if isinstance(assistant_id, str) and assistant_id != default_assistant_id(graph_id):
             # If the assistant went away, the graph still reads the thread's checkpoints.
             with contextlib.suppress(NotFound):
                 config = (await self._storage.get_assistant(assistant_id)).snapshot.config
-        graph = await self._graphs.build(graph_id, config)
-        return graph.copy(update={"checkpointer": self._saver})
+        async with self._graphs.using(graph_id, config, Access(why)) as graph:
+            yield graph.copy(update={"checkpointer": self._saver})
 
 
 # The checkpointers write a history filter's keys into their SQL, and SQLite's refuses any other

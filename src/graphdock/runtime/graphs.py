@@ -6,20 +6,19 @@ import dataclasses
 import hashlib
 import importlib
 import importlib.util
-import inspect
 import os
 import re
 import sys
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeAlias, TypedDict, cast
 
 import structlog
-from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import ensure_config
 from langgraph.channels import BaseChannel
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
@@ -28,8 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, creat
 
 from graphdock.errors import GraphLoadError, InvalidRequest, NotFound
 from graphdock.graph_config import GraphSpec, ProjectConfig
+from graphdock.runtime.factories import Access, Factory, as_factory, entered
 
 log = structlog.get_logger(__name__)
+
+# Schemas, drawings, subgraphs: the graph's structure only.
+_INTROSPECTION = Access("assistants.read")
 
 # Keys langgraph itself reads from `configurable`; the official server hides them from config_schema.
 _INTERNAL_KEYS = ("__pregel_checkpointer", "__pregel_store", "checkpoint_id", "checkpoint_ns", "thread_id")
@@ -49,15 +52,13 @@ class GraphSchemas(TypedDict):
     context_schema: dict[str, Any] | None
 
 
-# A graph factory normalised to one calling convention: it takes the run's config.
-_Factory = Callable[[dict[str, Any]], Any]
 _WriteSchemas = tuple[dict[str, Any] | None, dict[str, Any] | None]
 
 
 @dataclass(frozen=True, slots=True)
 class _Graph:
     spec: GraphSpec
-    source: AnyPregel | _Factory
+    source: AnyPregel | Factory
     schemas: GraphSchemas | None  # cached for compiled graphs only: a factory's graph depends on config
     write_schemas: _WriteSchemas
     # Whether LangGraph builds the context into its class (pydantic, dataclass): see builds_context.
@@ -105,28 +106,34 @@ class GraphRegistry:
     def description(self, graph_id: str) -> str | None:
         return self._get(graph_id).spec.description
 
-    async def build(self, graph_id: str, config: dict[str, Any]) -> AnyPregel:
+    @asynccontextmanager
+    async def using(self, graph_id: str, config: dict[str, Any], access: Access) -> AsyncIterator[AnyPregel]:
+        """The graph for one use (a factory's graph is built for it, and exited after it)."""
         graph = self._get(graph_id)
         if isinstance(graph.source, Pregel):
-            built = graph.source
-        else:
-            built = await _call_factory(graph.spec, graph.source, config)
+            yield self._with_store(graph.source)
+            return
+        async with _built(graph.spec, graph.source, config, replace(access, store=self._store)) as built:
+            yield self._with_store(built)
+
+    def _with_store(self, graph: AnyPregel) -> AnyPregel:
         # As on the official server, the server's store replaces any the graph was compiled with.
-        return built if self._store is None else built.copy(update={"store": self._store})
+        return graph if self._store is None else graph.copy(update={"store": self._store})
 
     async def schemas(self, graph_id: str, config: dict[str, Any]) -> GraphSchemas:
         """The schemas of the graph; cached ones are shared, so treat the result as read-only."""
         cached = self._get(graph_id).schemas
         if cached is not None:
             return GraphSchemas(**cached)
-        return _graph_schemas(await self.build(graph_id, config))
+        async with self.using(graph_id, config, _INTROSPECTION) as graph:
+            return _graph_schemas(graph)
 
     async def drawable(self, graph_id: str, config: dict[str, Any], xray: bool | int) -> dict[str, Any]:
-        graph = await self.build(graph_id, config)
-        try:
-            drawn = (await graph.aget_graph(xray=xray)).to_json()
-        except NotImplementedError:
-            raise InvalidRequest("The graph does not support visualization") from None
+        async with self.using(graph_id, config, _INTROSPECTION) as graph:
+            try:
+                drawn = (await graph.aget_graph(xray=xray)).to_json()
+            except NotImplementedError:
+                raise InvalidRequest("The graph does not support visualization") from None
         # The official server drops each runnable's class path (`data.id`): it leaks module names.
         for node in drawn.get("nodes", []):
             if isinstance(data := node.get("data"), dict):
@@ -136,15 +143,15 @@ class GraphRegistry:
     async def subgraphs(
         self, graph_id: str, config: dict[str, Any], namespace: str | None, recurse: bool
     ) -> dict[str, GraphSchemas]:
-        graph = await self.build(graph_id, config)
-        try:
-            # A remote subgraph (RemoteGraph) would have to be asked over HTTP; it gets null schemas.
-            return {
-                ns: _graph_schemas(subgraph) if isinstance(subgraph, Pregel) else _no_schemas()
-                async for ns, subgraph in graph.aget_subgraphs(namespace=namespace, recurse=recurse)
-            }
-        except NotImplementedError:
-            raise InvalidRequest("The graph does not support visualization") from None
+        async with self.using(graph_id, config, _INTROSPECTION) as graph:
+            try:
+                # A remote subgraph (RemoteGraph) would have to be asked over HTTP: null schemas.
+                return {
+                    ns: _graph_schemas(subgraph) if isinstance(subgraph, Pregel) else _no_schemas()
+                    async for ns, subgraph in graph.aget_subgraphs(namespace=namespace, recurse=recurse)
+                }
+            except NotImplementedError:
+                raise InvalidRequest("The graph does not support visualization") from None
 
     def write_schemas(self, graph_id: str) -> _WriteSchemas:
         """(config_schema, context_schema) to validate an assistant's configurable and context against."""
@@ -168,7 +175,7 @@ def _load_error(spec: GraphSpec, reason: str) -> GraphLoadError:
     return GraphLoadError(f"Cannot load graph {spec.graph_id!r} from {spec.location}: {reason}")
 
 
-def _resolve(spec: GraphSpec, root: Path, modules: dict[str, ModuleType]) -> AnyPregel | _Factory:
+def _resolve(spec: GraphSpec, root: Path, modules: dict[str, ModuleType]) -> AnyPregel | Factory:
     key = str(spec.file) if spec.file is not None else cast(str, spec.module)
     if key not in modules:
         modules[key] = import_file(spec.file, root) if spec.file is not None else importlib.import_module(key)
@@ -184,7 +191,7 @@ def _resolve(spec: GraphSpec, root: Path, modules: dict[str, ModuleType]) -> Any
     if isinstance(value, StateGraph):
         return _named(value.compile(), spec.graph_id)
     if callable(value):
-        return _as_factory(spec, value)
+        return as_factory(value, partial(_load_error, spec))
     kind = type(value).__name__
     raise _load_error(
         spec, f"TypeError: {spec.attr} is a {kind}, not a graph, a StateGraph or a graph factory"
@@ -212,33 +219,15 @@ def import_file(file: Path, root: Path) -> ModuleType:
     return module
 
 
-def _as_factory(spec: GraphSpec, fn: Callable[..., Any]) -> _Factory:
-    try:
-        params = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError) as exc:
-        raise _load_error(spec, f"cannot read the factory's signature: {exc}") from exc
-    if not params:
-        return lambda config: fn()
-    if len(params) == 1:
-        param = params[0]
-        if param.kind is inspect.Parameter.KEYWORD_ONLY:
-            return lambda config: fn(**{param.name: config})
-        return lambda config: fn(config)
-    names = ", ".join(param.name for param in params)
-    raise _load_error(spec, f"TypeError: a graph factory takes no argument or one `config`, not ({names})")
-
-
-async def _call_factory(spec: GraphSpec, factory: _Factory, config: dict[str, Any]) -> AnyPregel:
-    # Factories are written against a full RunnableConfig (config["configurable"][...]), as the
-    # official server passes; ensure_config also copies, so a factory cannot mutate the caller's.
-    result = factory(cast(dict[str, Any], ensure_config(cast(RunnableConfig, config))))
-    if inspect.isawaitable(result):
-        result = await result
-    if isinstance(result, StateGraph):
-        result = result.compile()
-    if not isinstance(result, Pregel):
-        raise _load_error(spec, f"the factory returned a {type(result).__name__}, not a graph")
-    return _named(result, spec.graph_id)
+@asynccontextmanager
+async def _built(
+    spec: GraphSpec, factory: Factory, config: dict[str, Any], access: Access
+) -> AsyncIterator[AnyPregel]:
+    async with entered(factory, config, access) as result:
+        graph = result.compile() if isinstance(result, StateGraph) else result
+        if not isinstance(graph, Pregel):
+            raise _load_error(spec, f"the factory returned a {type(result).__name__}, not a graph")
+        yield _named(graph, spec.graph_id)
 
 
 def _named(graph: AnyPregel, graph_id: str) -> AnyPregel:
@@ -247,7 +236,7 @@ def _named(graph: AnyPregel, graph_id: str) -> AnyPregel:
     return graph.copy(update={"name": graph_id}) if graph.name == "LangGraph" else graph
 
 
-async def _prepare(spec: GraphSpec, value: AnyPregel | _Factory) -> _Graph:
+async def _prepare(spec: GraphSpec, value: AnyPregel | Factory) -> _Graph:
     if isinstance(value, Pregel):
         schemas = _graph_schemas(value)
         return _Graph(
@@ -261,16 +250,15 @@ async def _prepare(spec: GraphSpec, value: AnyPregel | _Factory) -> _Graph:
     # factory builds for an empty config. A factory that needs config to build anything must not
     # stop the server (the official one never calls factories at start-up): it gets no validation.
     try:
-        built = await _call_factory(spec, value, {})
+        async with _built(spec, value, {}, _INTROSPECTION) as built:
+            schemas = _graph_schemas(built)
+            builds_context = _builds_context(built)
     except Exception as exc:
         log.warning(
             "graph.factory_failed_at_load", graph_id=spec.graph_id, error=f"{type(exc).__name__}: {exc}"
         )
         return _Graph(spec, value, None, (None, None))
-    schemas = _graph_schemas(built)
-    return _Graph(
-        spec, value, None, (schemas["config_schema"], schemas["context_schema"]), _builds_context(built)
-    )
+    return _Graph(spec, value, None, (schemas["config_schema"], schemas["context_schema"]), builds_context)
 
 
 def _builds_context(graph: AnyPregel) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
-from pydantic.json_schema import SkipJsonSchema
 
 from graphdock.schemas.common import Body, JsonObject, NotNull, Offset, UuidStr
 from graphdock.storage.records import SortField
@@ -34,12 +33,10 @@ class AssistantCreate(Body):
     assistant_id: UuidStr | None = Field(
         None, description="Chosen id; any UUID spelling, stored lower-case dashed."
     )
-    config: Annotated[AssistantConfig | SkipJsonSchema[None], NotNull] = None
-    context: Annotated[JsonObject | SkipJsonSchema[None], NotNull] = None
-    metadata: Annotated[JsonObject | SkipJsonSchema[None], NotNull] = None
-    name: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = Field(
-        None, description='Empty or missing: "Untitled".'
-    )
+    config: Annotated[AssistantConfig | None, *NotNull] = None
+    context: Annotated[JsonObject | None, *NotNull] = None
+    metadata: Annotated[JsonObject | None, *NotNull] = None
+    name: Annotated[StrictStr | None, *NotNull] = Field(None, description='Empty or missing: "Untitled".')
     description: StrictStr | None = None
     if_exists: Literal["raise", "do_nothing"] | None = Field(
         None,
@@ -50,22 +47,22 @@ class AssistantCreate(Body):
 class AssistantPatch(Body):
     """Every field optional; each successful PATCH appends a version and makes it active."""
 
-    graph_id: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = None
-    config: Annotated[AssistantConfig | SkipJsonSchema[None], NotNull] = Field(
+    graph_id: Annotated[StrictStr | None, *NotNull] = None
+    config: Annotated[AssistantConfig | None, *NotNull] = Field(
         None, description="Replaces the whole config; {} counts as omitted."
     )
-    context: Annotated[JsonObject | SkipJsonSchema[None], NotNull] = None
-    metadata: Annotated[JsonObject | SkipJsonSchema[None], NotNull] = Field(
+    context: Annotated[JsonObject | None, *NotNull] = None
+    metadata: Annotated[JsonObject | None, *NotNull] = Field(
         None, description="Shallow-merged into the current metadata."
     )
-    name: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = None
+    name: Annotated[StrictStr | None, *NotNull] = None
     description: StrictStr | None = None
 
 
 class AssistantFilterBody(Body):
     metadata: JsonObject | None = Field(None, description="JSON containment, nested objects included.")
-    graph_id: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = None
-    name: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = Field(
+    graph_id: Annotated[StrictStr | None, *NotNull] = None
+    name: Annotated[StrictStr | None, *NotNull] = Field(
         None, description="Case-insensitive substring of the name."
     )
 

@@ -40,9 +40,22 @@ def _refuse_null(value: Any) -> Any:
     return value
 
 
+def _no_null_in_schema(schema: dict[str, Any]) -> None:
+    # The document says what is accepted: the value's own schema, without the null branch.
+    options = schema.pop("anyOf", None)
+    if options is None:
+        return
+    kept = [option for option in options if option != {"type": "null"}]
+    if len(kept) == 1:
+        schema.update(kept[0])
+    else:
+        schema["anyOf"] = kept
+
+
 # A field that may be omitted but not sent as null (as on the official server): null could mean
 # "clear it" to one client and "leave it" to another, so it is refused, naming the field.
-NotNull = BeforeValidator(_refuse_null)
+# Use as Annotated[X | None, *NotNull] = None.
+NotNull = (BeforeValidator(_refuse_null), Field(json_schema_extra=_no_null_in_schema))
 # Databases count rows in signed 64-bit integers; a larger offset is a client error, not a 500.
 Offset = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
 

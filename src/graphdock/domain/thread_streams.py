@@ -1,0 +1,122 @@
+"""A thread's stream: every run's events on one thread, in order, for as long as the client listens.
+
+Runs on a thread execute one after another, so the thread's stream is their streams one after
+another: the run in progress from now on (or, after `Last-Event-ID`, from where the client left
+off), then each later run from its first event. A run created on this replica is announced with
+its stream the moment it is queued, so even one that ends at once is not missed; with several
+replicas, runs created elsewhere are found by looking at the thread's runs while it is quiet, and
+followed through the relay. Event ids are `<run_id>:<n>`, so a reconnecting client resumes in the
+right run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from graphdock.domain.run_streams import RunStreams
+from graphdock.errors import InvalidRequest, NotFound
+from graphdock.runtime.streams import Event, Followable
+from graphdock.storage.base import Storage
+from graphdock.storage.records import Page, utc_now
+from graphdock.storage.threads import Run
+
+# With several replicas, how often a quiet thread's runs are looked at for one created elsewhere.
+_LOOK_SECONDS = 0.5
+# How many of a thread's newest runs a reconnecting client may have missed and still get.
+_CATCH_UP = 100
+
+
+# A run to follow next: its stream if already known, and the event id to follow it after
+# (None: from now on).
+Next = tuple[Run, Followable | None, int | None]
+Announced = asyncio.Queue[tuple[Run, Followable] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadEvent:
+    run_id: str
+    event: Event
+
+    @property
+    def id(self) -> str:
+        return f"{self.run_id}:{self.event.id}"
+
+
+class ThreadStreams:
+    def __init__(self, storage: Storage, streams: RunStreams, *, replicated: bool) -> None:
+        self._storage = storage
+        self._streams = streams
+        self._replicated = replicated
+
+    async def open(self, thread_id: str, last_event_id: str | None) -> AsyncIterator[ThreadEvent]:
+        """The thread's runs' events, from now on or after `last_event_id`, until the client leaves.
+
+        A bad `last_event_id` is refused here, before anything is streamed."""
+        announced = self._streams.watch(thread_id)  # first: no run created from now on is missed
+        try:
+            opened = utc_now()
+            queue = await self._start(thread_id, last_event_id)
+        except BaseException:
+            self._streams.unwatch(thread_id, announced)
+            raise
+        return self._follow(thread_id, announced, queue, queue[-1][0].created_at if queue else opened)
+
+    async def _follow(
+        self, thread_id: str, announced: Announced, queue: list[Next], since: str
+    ) -> AsyncIterator[ThreadEvent]:
+        try:
+            seen: set[str] = set()
+            while True:
+                while queue:
+                    run, stream, after = queue.pop(0)
+                    seen.add(run.run_id)
+                    stream = stream or await self._streams.live(run)
+                    if stream is not None:
+                        async for event in stream.follow(after):
+                            yield ThreadEvent(run.run_id, event)
+                    since = max(since, run.created_at)
+                queue = await self._next(thread_id, announced, seen, since)
+                if not queue:
+                    return  # the server is stopping
+        finally:
+            self._streams.unwatch(thread_id, announced)
+
+    async def _start(self, thread_id: str, last_event_id: str | None) -> list[Next]:
+        if last_event_id is None:
+            active = await self._storage.find_active_runs(thread_id=thread_id)
+            # The run in progress from now on; those still waiting from their first event.
+            return [(run, None, None if run.status == "running" else 0) for run in active]
+        run_id, _, number = last_event_id.rpartition(":")
+        if not run_id or not number.isdigit() or len(number) > 18:
+            raise InvalidRequest(
+                f"Last-Event-ID: expected an id this stream sent (<run_id>:<n>), got {last_event_id!r}"
+            )
+        try:
+            last = await self._storage.get_run(thread_id, run_id)
+        except NotFound:
+            raise InvalidRequest(f"Last-Event-ID: run {run_id} is not a run of thread {thread_id}") from None
+        later = await self._storage.list_runs(thread_id, None, Page(limit=_CATCH_UP))
+        after: list[Next] = [(r, None, 0) for r in reversed(later) if r.created_at > last.created_at]
+        return [(last, None, int(number)), *after]
+
+    async def _next(self, thread_id: str, announced: Announced, seen: set[str], since: str) -> list[Next]:
+        """Wait for the thread's next run: announced here, or (with replicas) found in storage."""
+        while True:
+            timeout = _LOOK_SECONDS if self._replicated else None
+            with contextlib.suppress(TimeoutError):
+                news = await asyncio.wait_for(announced.get(), timeout)
+                if news is None:
+                    return []
+                run, stream = news
+                if run.run_id not in seen:
+                    return [(run, stream, 0)]
+                continue
+            recent = await self._storage.list_runs(thread_id, None, Page(limit=_CATCH_UP))
+            found: list[Next] = [
+                (r, None, 0) for r in reversed(recent) if r.run_id not in seen and r.created_at >= since
+            ]
+            if found:
+                return found

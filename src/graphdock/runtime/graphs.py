@@ -105,6 +105,13 @@ class GraphRegistry:
     def description(self, graph_id: str) -> str | None:
         return self._get(graph_id).spec.description
 
+    def display_name(self, graph_id: str) -> str:
+        """The name the graph gave itself (`compile(name=...)`), else its id: as the official server names
+        default assistants. "LangGraph" is LangGraph's own default, so it names nothing."""
+        source = self._get(graph_id).source
+        name = source.name if isinstance(source, Pregel) else None
+        return name if name and name != "LangGraph" else graph_id
+
     async def build(self, graph_id: str, config: dict[str, Any]) -> AnyPregel:
         graph = self._get(graph_id)
         if isinstance(graph.source, Pregel):

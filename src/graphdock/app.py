@@ -170,7 +170,7 @@ def _webhooks(project: ProjectConfig) -> WebhookSender:
     return WebhookSender(
         WebhookPolicy(spec.url),
         fill_header_templates(spec.headers, webhook_environment(project.env)),
-        disabled=spec.disabled,
+        disabled=project.http.disable_webhooks,
         allowed_fields=spec.allowed_fields,
     )
 

@@ -102,8 +102,6 @@ class WebhooksSpec:
     url: WebhookUrlPolicy = field(default_factory=WebhookUrlPolicy)
     # Header name → value, or a template naming `${{ env.LG_WEBHOOK_* }}` variables, filled at start.
     headers: dict[str, str] = field(default_factory=dict)
-    # `http.disable_webhooks`: runs keep their webhook, nothing is sent.
-    disabled: bool = False
     # Only these fields of the payload are sent (None: all of them).
     allowed_fields: tuple[str, ...] | None = None
 
@@ -115,6 +113,8 @@ class HttpSpec:
     # Assistants as MCP tools at /mcp, and as A2A agents at /a2a/{assistant_id}: on by default.
     disable_mcp: bool = False
     disable_a2a: bool = False
+    # Runs and crons keep their webhook; nothing is sent.
+    disable_webhooks: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +169,7 @@ def load_project_config(path: Path) -> ProjectConfig:
         auth=auth,
         thread_ttl=_thread_ttl(path, raw.get("checkpointer")),
         store=_store(path, raw.get("store")),
-        webhooks=_webhooks(path, raw.get("webhooks"), raw.get("http")),
+        webhooks=_webhooks(path, raw.get("webhooks")),
         http=_http(path, raw.get("http")),
     )
 
@@ -219,14 +219,9 @@ _URL_POLICY_KEYS = {
 _TEMPLATE = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-def _webhooks(path: Path, section: object, http: object) -> WebhooksSpec:
-    disabled = False
-    if isinstance(http, dict) and "disable_webhooks" in http:
-        disabled = http["disable_webhooks"]
-        if not isinstance(disabled, bool):
-            raise ConfigError(f"{path}: http.disable_webhooks must be true or false")
+def _webhooks(path: Path, section: object) -> WebhooksSpec:
     if section is None:
-        return WebhooksSpec(disabled=disabled)
+        return WebhooksSpec()
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: 'webhooks' must be an object")
     unknown = set(section) - {"url", "headers", "allowed_fields"}
@@ -266,7 +261,6 @@ def _webhooks(path: Path, section: object, http: object) -> WebhooksSpec:
     return WebhooksSpec(
         url=policy,
         headers=dict(headers),
-        disabled=disabled,
         allowed_fields=tuple(allowed) if allowed else None,
     )
 
@@ -319,7 +313,7 @@ def _http(path: Path, http: object) -> HttpSpec:
     if not isinstance(http, dict):
         raise ConfigError(f"{path}: 'http' must be an object")
     flags = {}
-    for key in ("disable_mcp", "disable_a2a"):
+    for key in ("disable_mcp", "disable_a2a", "disable_webhooks"):
         value = http.get(key, False)
         if not isinstance(value, bool):
             raise ConfigError(f"{path}: http.{key} must be true or false, got {value!r}")

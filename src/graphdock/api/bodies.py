@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -54,7 +55,7 @@ async def read_body(request: Request, model: type[Model]) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRequest(describe(exc), loc=tuple(exc.errors(include_url=False)[0]["loc"])) from None
+        raise invalid(exc, data) from None
 
 
 def parse_value(data: Any, model: type[Model]) -> Model:
@@ -68,15 +69,36 @@ def parse_value(data: Any, model: type[Model]) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRequest(describe(exc)) from None
+        raise invalid(exc, data) from None
 
 
-def describe(exc: ValidationError) -> str:
-    """The first problem, as 'field.path: message' (the SDKs show `detail` verbatim)."""
+def invalid(exc: ValidationError, data: Any) -> InvalidRequest:
+    """The first problem, as 'field.path: message' (the SDKs show `detail` verbatim), with the
+    same path as data in `loc`."""
     error = exc.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in error["loc"]) or "body"
+    loc = field_path(error["loc"], data)
+    where = ".".join(str(p) for p in loc) or "body"
     more = exc.error_count() - 1
-    return f"{where}: {error['msg']}" + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
+    detail = f"{where}: {error['msg']}" + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
+    return InvalidRequest(detail, loc=loc)
+
+
+def field_path(loc: Sequence[int | str], data: Any) -> tuple[int | str, ...]:
+    """Pydantic's error location without the names it adds for a union's members
+    (`config.AssistantConfig.configurable`, `name.str`): walking the input, a step that is not a
+    key of the object it is on (unless it is the last, a missing field) or an index of the list it
+    is on, or that goes below a plain value, is such a tag and is dropped."""
+    path: list[int | str] = []
+    current = data
+    for n, step in enumerate(loc):
+        if isinstance(current, dict) and isinstance(step, str) and (step in current or n == len(loc) - 1):
+            current = current.get(step)
+        elif isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current):
+            current = current[step]
+        else:
+            continue
+        path.append(step)
+    return tuple(path)
 
 
 def _check_storable(value: Any, path: str, depth: int, raw: bytes) -> None:

@@ -89,6 +89,11 @@ class GraphRegistry:
                 value = _resolve(spec, project.root, modules)
             except GraphLoadError:
                 raise
+            except ModuleNotFoundError as exc:
+                # LangChain's templates import their own package (`from react_agent import ...`) from a
+                # `src/` layout, which is importable only once the project is installed.
+                hint = f"; install the project and its dependencies first: pip install -e {project.root}"
+                raise _load_error(spec, f"ModuleNotFoundError: {exc}{hint}") from exc
             except Exception as exc:  # anything the user's module raises at import
                 raise _load_error(spec, f"{type(exc).__name__}: {exc}") from exc
             graphs[spec.graph_id] = await _prepare(spec, value)

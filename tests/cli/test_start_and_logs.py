@@ -65,6 +65,26 @@ def test_a_missing_env_file_is_a_warning_not_a_failed_start(tmp_path: Path) -> N
     assert str(TEMPLATE.parent / ".env") in line, said
 
 
+def test_a_src_layout_project_not_yet_installed_is_told_to_install_itself(tmp_path: Path) -> None:
+    # Laid out like LangChain's react-agent: src/<package>/graph.py imports its own package.
+    package = tmp_path / "project" / "src" / "gd_trial_agent"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "context.py").write_text("NAME = 'trial'\n")
+    (package / "graph.py").write_text("from gd_trial_agent.context import NAME\ngraph = None\n")
+    config = tmp_path / "project" / "langgraph.json"
+    config.write_text('{"dependencies": ["."], "graphs": {"agent": "./src/gd_trial_agent/graph.py:graph"}}')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHDOCK_")}
+    argv = [sys.executable, "-m", "graphdock", "serve", "--config", str(config), "--port", "0"]
+    argv += ["--database-url", f"sqlite:///{tmp_path / 'db.sqlite3'}"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, said
+    assert "No module named 'gd_trial_agent'" in said, said
+    assert f"pip install -e {config.parent}" in said, said
+    assert "Traceback" not in said, "one line naming the problem, not a traceback"
+
+
 def test_a_graphs_exception_is_logged_with_its_traceback_and_the_runs_identity(tmp_path: Path) -> None:
     with serving(GRAPHS, tmp_path) as (url, log):
         run = httpx.post(

@@ -49,6 +49,17 @@ async def test_the_templates_default_assistant_runs_without_context(template: La
     assert streamed[-1] == {"changeme": "output from call_model. Configured with None"}
 
 
+async def test_the_default_assistant_is_named_after_the_compiled_graph_as_on_the_official_server(
+    template: LangGraphClient,
+) -> None:
+    # The template compiles with name="New Graph"; `langgraph dev` lists its default assistant so.
+    (default,) = await template.assistants.search(graph_id="agent", metadata={"created_by": "system"})
+    assert (default["name"], default["version"]) == ("New Graph", 1)
+    versions = await template.assistants.get_versions(default["assistant_id"])
+    assert [v["name"] for v in versions] == ["New Graph"]
+    assert await template.assistants.search(name="New Graph", metadata={"created_by": "system"}) == [default]
+
+
 async def test_the_templates_context_reaches_the_graph(template: LangGraphClient) -> None:
     result = await template.runs.wait(None, "agent", input={}, context={"my_configurable_param": "x"})
     assert result == {"changeme": "output from call_model. Configured with x"}

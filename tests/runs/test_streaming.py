@@ -104,6 +104,10 @@ async def test_messages_mode_sends_metadata_then_partials_accumulating_the_reply
     prefixes = ["".join(CHAT_TOKENS[: i + 1]) for i in range(len(CHAT_TOKENS))]
     assert [p[0]["content"] for p in partials] == prefixes
     assert prefixes[-1] == "hello there friend"
+    # A partial is the message so far, not a chunk: "ai", as the official server sends (chat UIs
+    # reading the legacy mode filter on type "ai"); messages-tuple keeps "AIMessageChunk".
+    assert {p[0]["type"] for p in partials} == {"ai"}
+    assert all("tool_call_chunks" not in p[0] for p in partials)
 
 
 async def test_messages_tuple_mode_sends_each_token_with_its_metadata(client: LangGraphClient) -> None:

@@ -67,7 +67,8 @@ class Assistants:
     async def ensure_defaults(self) -> None:
         """One assistant per graph; an existing one (maybe edited by a user) is left as it is."""
         for graph_id in self._graphs.graph_ids:
-            snapshot = default_snapshot(graph_id, self._graphs.description(graph_id))
+            name, description = self._graphs.display_name(graph_id), self._graphs.description(graph_id)
+            snapshot = default_snapshot(graph_id, name, description)
             await self._storage.create_assistant(default_assistant_id(graph_id), snapshot, "do_nothing")
 
     async def create(

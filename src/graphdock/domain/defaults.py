@@ -16,14 +16,15 @@ def default_assistant_id(graph_id: str) -> str:
     return str(uuid.uuid5(DEFAULT_ASSISTANT_NAMESPACE, graph_id))
 
 
-def default_snapshot(graph_id: str, description: str | None) -> Snapshot:
-    return Snapshot(graph_id, {}, {}, dict(SYSTEM_METADATA), graph_id, description)
+def default_snapshot(graph_id: str, name: str, description: str | None) -> Snapshot:
+    return Snapshot(graph_id, {}, {}, dict(SYSTEM_METADATA), name, description)
 
 
 def is_untouched_default(history: AssistantHistory) -> bool:
     """A default assistant exactly as start-up made it: a placeholder, no user's work in it.
 
-    The description is not compared: it comes from langgraph.json, which may differ by server.
+    Neither description nor name is compared: they come from langgraph.json and the graph's code
+    (`compile(name=...)`), which may differ by server and by release.
     """
     a = history.assistant
     s = a.snapshot
@@ -32,5 +33,5 @@ def is_untouched_default(history: AssistantHistory) -> bool:
         and history.last_version == 1
         and len(history.versions) == 1
         and history.versions[0].change.kind == "create"
-        and (s.config, s.context, s.metadata, s.name) == ({}, {}, SYSTEM_METADATA, s.graph_id)
+        and (s.config, s.context, s.metadata) == ({}, {}, SYSTEM_METADATA)
     )

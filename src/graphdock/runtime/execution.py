@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 import structlog
-from langchain_core.messages import BaseMessage, BaseMessageChunk
+from langchain_core.messages import BaseMessage, BaseMessageChunk, message_chunk_to_message
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
@@ -179,6 +179,7 @@ class _Emitter:
                 self._messages[key] = message
             else:
                 self._messages[key] = self._messages[key] + message
-            self.publish("messages/partial" + suffix, [self._messages[key]])
+            # The message so far, as a message (type "ai", not "AIMessageChunk"), as the official server sends it.
+            self.publish("messages/partial" + suffix, [message_chunk_to_message(self._messages[key])])
         else:
             self.publish("messages/complete" + suffix, [message])

@@ -90,6 +90,11 @@ class GraphRegistry:
                 value = _resolve(spec, project.root, modules)
             except GraphLoadError:
                 raise
+            except ModuleNotFoundError as exc:
+                # LangChain's templates import their own package (`from react_agent import ...`) from a
+                # `src/` layout, which is importable only once the project is installed.
+                hint = f"; install the project and its dependencies first: pip install -e {project.root}"
+                raise _load_error(spec, f"ModuleNotFoundError: {exc}{hint}") from exc
             except Exception as exc:  # anything the user's module raises at import
                 raise _load_error(spec, f"{type(exc).__name__}: {exc}") from exc
             graphs[spec.graph_id] = await _prepare(spec, value)
@@ -105,6 +110,13 @@ class GraphRegistry:
 
     def description(self, graph_id: str) -> str | None:
         return self._get(graph_id).spec.description
+
+    def display_name(self, graph_id: str) -> str:
+        """The name the graph gave itself (`compile(name=...)`), else its id: as the official server names
+        default assistants. "LangGraph" is LangGraph's own default, so it names nothing."""
+        source = self._get(graph_id).source
+        name = source.name if isinstance(source, Pregel) else None
+        return name if name and name != "LangGraph" else graph_id
 
     @asynccontextmanager
     async def using(self, graph_id: str, config: dict[str, Any], access: Access) -> AsyncIterator[AnyPregel]:

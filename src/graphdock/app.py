@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -13,10 +14,13 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
 
-from graphdock.api import assistants, runs, system, threads, transfer, ui, versions
+from graphdock import http_app
+from graphdock.api import assistants, observe, runs, system, threads, transfer, ui, versions
 from graphdock.api.auth import Authentication
-from graphdock.api.endpoints import JSONResponse, routes
+from graphdock.api.cors import cors_middleware
+from graphdock.api.endpoints import Endpoint, JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
 from graphdock.api.openapi import build_openapi
 from graphdock.auth.loading import load_policy
@@ -25,7 +29,9 @@ from graphdock.domain.assistants import Assistants
 from graphdock.domain.runs import Runs, Scaling
 from graphdock.domain.threads import Threads
 from graphdock.errors import AuthError, GraphdockError
-from graphdock.graph_config import load_project_config
+from graphdock.graph_config import ProjectConfig, load_project_config
+from graphdock.http_config import ROUTE_GROUPS
+from graphdock.metrics import Metrics, SlotUsage
 from graphdock.runtime.checkpoints import open_saver
 from graphdock.runtime.graphs import GraphRegistry
 from graphdock.settings import Settings
@@ -33,24 +39,36 @@ from graphdock.storage import storage_for
 
 log = structlog.get_logger("graphdock")
 
-API = (
-    *system.ENDPOINTS,
-    *transfer.ENDPOINTS,
-    *assistants.ENDPOINTS,
-    *versions.ENDPOINTS,
-    *threads.ENDPOINTS,
-    *runs.ENDPOINTS,
-)
+# The route groups an `http.disable_<group>` flag turns off (see http_config.ROUTE_GROUPS): a new
+# group of routes is one entry here. Groups graphdock does not serve (yet) have none.
+DOCUMENTED: dict[str, tuple[Endpoint, ...]] = {
+    "meta": (*system.ENDPOINTS, *observe.ENDPOINTS),
+    "assistants": (*transfer.ENDPOINTS, *assistants.ENDPOINTS, *versions.ENDPOINTS),
+    "threads": threads.ENDPOINTS,
+    "runs": runs.ENDPOINTS,
+}
+# Served but not part of the API's OpenAPI document.
+UNDOCUMENTED: dict[str, tuple[Endpoint, ...]] = {"meta": system.META_ENDPOINTS, "ui": ui.ENDPOINTS}
+assert set(DOCUMENTED) | set(UNDOCUMENTED) <= set(ROUTE_GROUPS)
+API = tuple(e for endpoints in DOCUMENTED.values() for e in endpoints)
 
 
 def create_app(
     settings: Settings, graphs: GraphRegistry | None = None, policy: Policy | None = None
 ) -> Starlette:
     """`graphs` and `policy` may be loaded beforehand (the CLI does, to report errors cleanly)."""
+    project = load_project_config(settings.config)
+    if project.unimplemented:
+        log.warning(
+            "config.not_implemented",
+            keys=list(project.unimplemented),
+            detail="graphdock accepts these langgraph.json keys but does not act on them (yet)",
+        )
+    custom = http_app.load_custom_app(project)
+    metrics = Metrics()
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        project = load_project_config(settings.config)
+    async def lifespan(app: Starlette) -> AsyncIterator[Mapping[str, Any]]:
         registry = graphs or await GraphRegistry.load(project)
         # After the graphs: the auth file may import the project's modules, now on sys.path.
         app.state.policy = policy or load_policy(project, settings.api_keys)
@@ -66,11 +84,17 @@ def create_app(
                 )
                 await app.state.assistants.ensure_defaults()
                 await app.state.runs.start()
+                worker = app.state.runs.worker
+                metrics.watch(lambda: SlotUsage(worker.busy, settings.run_concurrency), storage.pool_usage)
                 log.info(
                     "server.ready", graphs=list(registry.graph_ids), database=settings.resolved_database_url
                 )
                 try:
-                    yield
+                    if custom is None:
+                        yield {}
+                    else:  # the project's app starts once graphdock is ready, and stops first
+                        async with custom.router.lifespan_context(custom) as state:
+                            yield state or {}
                 finally:
                     await app.state.runs.stop(settings.shutdown_grace_seconds)
         finally:
@@ -78,15 +102,68 @@ def create_app(
                 await redis.aclose()
             await storage.close()
 
+    served = _served(project)
+    extra = http_app.custom_routes(custom) if custom is not None else []
+    http_app.check_collisions(f"{project.path}: http.app", extra, routes(served))
     app = Starlette(
-        routes=routes((*API, *system.META_ENDPOINTS, *ui.ENDPOINTS)),
-        middleware=[Middleware(RequestGuard), Middleware(Authentication)],
-        exception_handlers={GraphdockError: _graphdock_error, HTTPException: _http_error},
+        routes=_mounted(project, [*routes(served), *extra]),
+        middleware=_middleware(project, metrics, custom, extra),
+        exception_handlers={
+            **(custom.exception_handlers if custom is not None else {}),
+            GraphdockError: _graphdock_error,
+            HTTPException: _http_error,
+        },
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.openapi = build_openapi(API, title="graphdock", version=system.VERSION)
+    app.state.http = project.http
+    app.state.metrics = metrics
+    documented = tuple(e for e in served if e in API)
+    app.state.openapi = build_openapi(documented, title="graphdock", version=system.VERSION)
+    if custom is not None:
+        paths, schemas = http_app.openapi_paths(custom)
+        app.state.openapi["paths"] = {**paths, **app.state.openapi["paths"]}
+        app.state.openapi["components"]["schemas"] = {**schemas, **app.state.openapi["components"]["schemas"]}
     return app
+
+
+def _served(project: ProjectConfig) -> tuple[Endpoint, ...]:
+    disabled = project.http.disabled
+    return tuple(
+        e
+        for groups in (DOCUMENTED, UNDOCUMENTED)
+        for group, endpoints in groups.items()
+        if group not in disabled
+        for e in endpoints
+    )
+
+
+def _mounted(project: ProjectConfig, served: list[BaseRoute]) -> list[BaseRoute]:
+    """Everything under `http.mount_prefix`; health and metrics also stay at the root, where
+    load balancers and scrapers look for them."""
+    prefix = project.http.mount_prefix
+    if not prefix:
+        return served
+    root = [e for e in DOCUMENTED["meta"] if e.path in ("/ok", "/metrics")]
+    return [*routes(root), Mount(prefix, routes=served)]
+
+
+def _middleware(
+    project: ProjectConfig, metrics: Metrics, custom: Starlette | None, extra: list[BaseRoute]
+) -> list[Middleware]:
+    """Outermost first. CORS answers preflights before anything asks for credentials and adds its
+    headers to every answer, errors included; the guard turns anything unforeseen into a 500."""
+    http = project.http
+    open_routes = () if http.enable_custom_route_auth else extra
+    auth = Middleware(Authentication, open_routes=open_routes, prefix=http.mount_prefix)
+    theirs = http_app.custom_middleware(custom) if custom is not None else []
+    inner = [auth, *theirs] if http.middleware_order == "auth_first" else [*theirs, auth]
+    return [
+        cors_middleware(http.cors),
+        Middleware(observe.Observe, metrics=metrics, logged_headers=http.logging_headers),
+        Middleware(RequestGuard),
+        *inner,
+    ]
 
 
 def _scaling(settings: Settings, redis: Redis | None) -> Scaling:

@@ -2,8 +2,10 @@
 
 The format is the langgraph-cli one: `graphs` maps a graph id to `"./file.py:attr"` (or a module
 path `"pkg.module:attr"`), or to `{"path": ..., "description": ...}`; `env` is a mapping or the
-path of a dotenv file; `dependencies` lists local folders to put on `sys.path`. Keys graphdock does
-not use (python_version, dockerfile_lines, …) are accepted and ignored, so one file serves both.
+path of a dotenv file; `dependencies` lists local folders to put on `sys.path`; `auth` and `http`
+are the platform's. Keys that only shape a Docker image (python_version, dockerfile_lines, …) are
+accepted silently, so one file serves both; any other key graphdock does not implement is named in
+one warning at start (`ProjectConfig.unimplemented`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,25 @@ from pathlib import Path
 from typing import Any
 
 from graphdock.errors import ConfigError
+from graphdock.http_config import HttpSpec, parse_http
+
+# The top-level keys graphdock acts on. A helper implementing another key (store, webhooks, …)
+# adds it here, which also takes it out of the start-up warning.
+IMPLEMENTED_KEYS = frozenset({"graphs", "env", "dependencies", "auth", "http"})
+# Keys that only shape the Docker image `langgraph build` makes: nothing for a server to do.
+BUILD_ONLY_KEYS = frozenset(
+    {
+        "$schema",
+        "python_version",
+        "pip_config_file",
+        "pip_installer",
+        "dockerfile_lines",
+        "base_image",
+        "image_distro",
+        "api_version",
+        "keep_pkg_tools",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +59,9 @@ class ProjectConfig:
     env: dict[str, str] = field(default_factory=dict)
     dependencies: tuple[Path, ...] = ()
     auth: dict[str, Any] | None = None
+    http: HttpSpec = field(default_factory=HttpSpec)
+    # Keys of the file (top-level, or `http.<key>`) that graphdock accepts but does not act on yet.
+    unimplemented: tuple[str, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -70,8 +94,16 @@ def load_project_config(path: Path) -> ProjectConfig:
     auth = raw.get("auth")
     if auth is not None and not isinstance(auth, dict):
         raise ConfigError(f"{path}: 'auth' must be an object")
+    http, http_unimplemented = parse_http(path, raw.get("http"))
+    ignored = sorted(k for k in raw if k not in IMPLEMENTED_KEYS | BUILD_ONLY_KEYS)
     return ProjectConfig(
-        path=path, graphs=specs, env=_env(path, root, raw.get("env")), dependencies=local, auth=auth
+        path=path,
+        graphs=specs,
+        env=_env(path, root, raw.get("env")),
+        dependencies=local,
+        auth=auth,
+        http=http,
+        unimplemented=(*ignored, *http_unimplemented),
     )
 
 

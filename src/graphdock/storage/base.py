@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from graphdock.errors import Conflict, NotFound, PreconditionFailed
+from graphdock.metrics import PoolUsage
 from graphdock.storage.records import (
     CREATED,
     UPDATED,
@@ -110,6 +111,10 @@ class Storage(Protocol):
         """Connect and bring the schema up to date."""
 
     async def close(self) -> None: ...
+
+    def pool_usage(self) -> PoolUsage:
+        """The connections this backend holds now, for /metrics."""
+        ...
 
     async def create_assistant(
         self,

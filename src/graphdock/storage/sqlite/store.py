@@ -25,6 +25,7 @@ from graphdock.errors import (
     InvalidRequest,
     Unavailable,
 )
+from graphdock.metrics import PoolUsage
 from graphdock.storage.base import (
     Decide,
     IfVersion,
@@ -96,6 +97,11 @@ class SqliteStorage(SqliteThreads):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def pool_usage(self) -> PoolUsage:
+        # One connection, used only between awaits: never seen in use from another task.
+        is_open = int(self._conn is not None)
+        return PoolUsage(size=is_open, in_use=0, max_size=1, waiting=0)
 
     # -- writes ---------------------------------------------------------------------------------
 

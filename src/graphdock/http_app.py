@@ -49,7 +49,16 @@ def custom_routes(app: Starlette) -> list[BaseRoute]:
     merged /openapi.json itself)."""
     own_docs = {getattr(app, name, None) for name in ("openapi_url", "docs_url", "redoc_url")}
     own_docs |= {f"{url}/oauth2-redirect" for url in own_docs if isinstance(url, str)}
-    return [r for r in app.routes if getattr(r, "path", None) not in own_docs]
+    served = [r for r in app.routes if getattr(r, "path", None) not in own_docs]
+    if type(app).__module__.startswith("fastapi"):
+        # FastAPI's routes expect the exit stack its own app sets up for each request (it
+        # closes uploaded files and dependencies with `yield`); each route gets it here instead.
+        from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+
+        for route in served:
+            if isinstance(route, Route | Mount):
+                route.app = AsyncExitStackMiddleware(route.app)
+    return served
 
 
 def custom_middleware(app: Starlette) -> list[Middleware]:

@@ -55,14 +55,15 @@ def run_request(body: RunCreate) -> RunRequest:
     )
 
 
-def _locations(run: Run, tail: str) -> dict[str, str]:
+def _locations(request: Request, run: Run, tail: str) -> dict[str, str]:
     # Content-Location tells the SDK the run id (on_run_created); Location is where it reconnects.
-    base = _run_path(run)
+    base = _run_path(request, run)
     return {"Content-Location": base, "Location": f"{base}/{tail}"}
 
 
-def _run_path(run: Run) -> str:
-    return f"/threads/{run.thread_id}/runs/{run.run_id}"
+def _run_path(request: Request, run: Run) -> str:
+    # root_path: http.mount_prefix, which a client must keep in the URLs it follows.
+    return f"{request.scope.get('root_path', '')}/threads/{run.thread_id}/runs/{run.run_id}"
 
 
 async def _create(request: Request) -> tuple[Runs, Started, RunCreate]:
@@ -96,13 +97,13 @@ async def _start(request: Request, tid: str | None, body: RunCreate) -> Started:
 
 async def create_run(request: Request) -> Response:
     _, started, _ = await _create(request)
-    return JSONResponse(started.run.to_wire(), headers={"Content-Location": _run_path(started.run)})
+    return JSONResponse(started.run.to_wire(), headers={"Content-Location": _run_path(request, started.run)})
 
 
 async def wait_run(request: Request) -> Response:
     runs, started, _ = await _create(request)
     return JSONResponse(
-        await runs.result(started.run, started.stream), headers=_locations(started.run, "join")
+        await runs.result(started.run, started.stream), headers=_locations(request, started.run, "join")
     )
 
 
@@ -113,7 +114,7 @@ async def stream_run(request: Request) -> Response:
         started.run,
         started.stream.follow(0),
         body.on_disconnect == "cancel",
-        headers=_locations(started.run, "stream"),
+        headers=_locations(request, started.run, "stream"),
     )
 
 
@@ -126,7 +127,7 @@ async def _run(request: Request, action: Action) -> Run:
 
 async def join_run(request: Request) -> Response:
     run = await _run(request, "read")
-    return JSONResponse(await service(request).result(run), headers=_locations(run, "join"))
+    return JSONResponse(await service(request).result(run), headers=_locations(request, run, "join"))
 
 
 async def join_stream(request: Request) -> Response:
@@ -143,7 +144,7 @@ async def join_stream(request: Request) -> Response:
         run,
         _only(events, modes),
         query_flag(request, "cancel_on_disconnect"),
-        headers=_locations(run, "stream"),
+        headers=_locations(request, run, "stream"),
     )
 
 
@@ -161,7 +162,7 @@ async def cancel_run(request: Request) -> Response:
     if not query_flag(request, "wait"):
         await runs.cancel([run], action)
         return Response(status_code=202)
-    return JSONResponse(await runs.cancel_and_wait(run, action), headers=_locations(run, "join"))
+    return JSONResponse(await runs.cancel_and_wait(run, action), headers=_locations(request, run, "join"))
 
 
 async def cancel_runs(request: Request) -> Response:

@@ -17,7 +17,11 @@ def project(folder: Path, http: dict[str, Any] | None = None, **top: Any) -> Pat
     folder.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {
         "dependencies": [str(GRAPHS)],
-        "graphs": {"echo": f"{GRAPHS}/runs.py:echo", "agent": f"{GRAPHS}/agent.py:graph"},
+        "graphs": {
+            "echo": f"{GRAPHS}/runs.py:echo",
+            "agent": f"{GRAPHS}/agent.py:graph",
+            **top.pop("graphs", {}),
+        },
         **top,
     }
     if http is not None:

@@ -18,6 +18,7 @@ from graphdock.api.threads import on_thread, thread_id
 from graphdock.auth.policy import Action
 from graphdock.domain.runs import CancelAction, RunRequest, Runs, Started
 from graphdock.errors import InvalidRequest
+from graphdock.http_config import HttpSpec
 from graphdock.schemas.threads import RunBatch, RunCreate, RunOut, RunsCancel
 from graphdock.storage.records import Page
 from graphdock.storage.threads import RUN_STATUSES, Run
@@ -91,7 +92,9 @@ async def _start(request: Request, tid: str | None, body: RunCreate) -> Started:
     }
     visible = await authorize(request, "threads", "create_run", value)
     assistant_visible = await authorize(request, "assistants", "read", {"assistant_id": wanted.assistant_id})
-    wanted = replace(wanted, metadata=value.get("metadata") or {})
+    http: HttpSpec = request.app.state.http
+    headers = http.configurable_headers.pick(request.scope["headers"])
+    wanted = replace(wanted, metadata=value.get("metadata") or {}, headers=headers)
     return await service(request).create(tid, wanted, visible=visible, assistant_visible=assistant_visible)
 
 

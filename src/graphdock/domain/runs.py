@@ -101,6 +101,9 @@ class RunRequest:
     after_seconds: float | None = None
     checkpoint: Json | None = None
     durability: str | None = None
+    # Request headers langgraph.json's http.configurable_headers lets through; they reach the
+    # run's configurable over its own (as on the platform), under the assistant's identity keys.
+    headers: Json = field(default_factory=dict)
 
 
 class Runs:
@@ -569,7 +572,7 @@ def _kwargs(request: RunRequest, stateless: bool) -> Json:
     return {
         "input": request.input,
         "command": request.command,
-        "config": request.config,
+        "config": _with_headers(request.config, request.headers),
         "context": request.context,
         "stream_mode": list(request.stream_mode),
         "stream_subgraphs": request.stream_subgraphs,
@@ -581,6 +584,12 @@ def _kwargs(request: RunRequest, stateless: bool) -> Json:
         # As in the official server's run kwargs (the row's `temporary` column is what graphdock reads).
         "temporary": stateless and request.on_completion == "delete",
     }
+
+
+def _with_headers(config: Json, headers: Json) -> Json:
+    if not headers:
+        return config
+    return {**config, "configurable": {**(config.get("configurable") or {}), **headers}}
 
 
 def _after(seconds: float | None) -> str | None:

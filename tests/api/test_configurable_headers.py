@@ -79,3 +79,20 @@ def test_by_default_no_header_reaches_a_run(
 )
 def test_header_patterns(patterns: HeaderPatterns, name: str, allowed: bool) -> None:
     assert patterns.allows(name) is allowed
+
+
+def test_logging_headers_log_each_request_with_the_matching_headers(
+    start_server: Callable[..., RunningServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    running = start_server(project(tmp_path, {"logging_headers": {"includes": ["x-*", "user-agent"]}}))
+    capsys.readouterr()
+    r = httpx.get(running.url + "/info", headers=SENT, timeout=30)
+    assert r.status_code == 200, r.text
+    lines = [
+        line for line in capsys.readouterr().out.splitlines() if "http.request" in line and "/info" in line
+    ]
+    assert len(lines) == 1, lines
+    assert "x-user-tier" in lines[0]
+    assert "probe/1.0" in lines[0]
+    for secret in ("secret-token", "secret-key", "tenant", "service"):
+        assert secret not in lines[0]

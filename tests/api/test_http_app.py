@@ -210,3 +210,15 @@ def test_one_warning_names_every_key_graphdock_ignores(
         assert key in warning[0]
     for build_only in ("python_version", "dockerfile_lines", "graphs", "dependencies"):
         assert build_only not in warning[0]
+
+
+def test_under_a_mount_prefix_the_open_paths_stay_open_and_the_rest_needs_a_key(
+    start_server: Callable[..., RunningServer], tmp_path: Path
+) -> None:
+    running = start_server(project(tmp_path, {"mount_prefix": "/p"}), api_keys=KEY)
+    with httpx.Client(base_url=running.url, timeout=30) as client:
+        for path in ("/ok", "/metrics", "/p/ok", "/p/info", "/p/openapi.json"):
+            assert client.get(path).status_code == 200, path
+        assert client.post("/p/threads", json={}).status_code == 401
+        r = client.post("/p/threads", json={}, headers={"x-api-key": KEY.split(":")[1]})
+        assert r.status_code == 200, r.text

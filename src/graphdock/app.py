@@ -144,7 +144,8 @@ def _mounted(project: ProjectConfig, served: list[BaseRoute]) -> list[BaseRoute]
     prefix = project.http.mount_prefix
     if not prefix:
         return served
-    root = [e for e in DOCUMENTED["meta"] if e.path in ("/ok", "/metrics")]
+    served_at_root = () if "meta" in project.http.disabled else ("/ok", "/metrics")
+    root = [e for e in DOCUMENTED["meta"] if e.path in served_at_root]
     return [*routes(root), Mount(prefix, routes=served)]
 
 

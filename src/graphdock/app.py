@@ -34,6 +34,7 @@ from graphdock.http_config import ROUTE_GROUPS
 from graphdock.metrics import Metrics, SlotUsage
 from graphdock.runtime.checkpoints import open_saver
 from graphdock.runtime.graphs import GraphRegistry
+from graphdock.runtime.replicas import Replicas
 from graphdock.settings import Settings
 from graphdock.storage import storage_for
 
@@ -78,7 +79,14 @@ def create_app(
         try:
             async with open_saver(settings.resolved_database_url) as saver:
                 app.state.threads = Threads(storage, registry, saver)
-                app.state.runs = Runs(storage, registry, app.state.threads, saver, _scaling(settings, redis))
+                app.state.runs = Runs(
+                    storage,
+                    registry,
+                    app.state.threads,
+                    saver,
+                    _scaling(settings, redis),
+                    on_run_end=metrics.observe_run,
+                )
                 app.state.assistants = Assistants(
                     storage, registry, delete_threads=app.state.runs.delete_assistant_threads
                 )
@@ -174,8 +182,7 @@ def _scaling(settings: Settings, redis: Redis | None) -> Scaling:
         concurrency=settings.run_concurrency,
         lease_seconds=settings.run_lease_seconds,
         max_attempts=settings.run_max_attempts,
-        redis=redis,
-        redis_prefix=f"graphdock:{database}:",
+        replicas=Replicas(redis, f"graphdock:{database}:") if redis is not None else None,
     )
 
 

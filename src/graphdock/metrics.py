@@ -83,12 +83,11 @@ class Metrics:
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method).observe(seconds)
 
-    def observe_run(self, status: str, queued_seconds: float | None, ran_seconds: float | None) -> None:
+    def observe_run(self, status: str, queued_seconds: float, ran_seconds: float) -> None:
         self.runs.labels(status).inc()
-        if queued_seconds is not None:
-            self.queue_wait.observe(max(queued_seconds, 0.0))
-        if ran_seconds is not None:
-            self.duration.observe(max(ran_seconds, 0.0))
+        # Clocks of replicas (which stamp created_at) may disagree by a little: never below zero.
+        self.queue_wait.observe(max(queued_seconds, 0.0))
+        self.duration.observe(max(ran_seconds, 0.0))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

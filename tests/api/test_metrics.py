@@ -3,6 +3,7 @@ by route template, method and status with latency histograms, runs, run slots, t
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from tests.api.http_projects import project
+from tests.api.http_projects import GRAPHS, project
 from tests.conftest import RunningServer
 
 
@@ -33,7 +34,8 @@ def _value(samples: list[Sample], name: str, **labels: str) -> float:
 def test_requests_are_counted_and_timed_by_route_template(
     start_server: Callable[..., RunningServer], tmp_path: Path
 ) -> None:
-    running = start_server(project(tmp_path), run_concurrency=3)
+    config = project(tmp_path, graphs={"failing": f"{GRAPHS}/runs.py:failing"})
+    running = start_server(config, run_concurrency=3)
     with httpx.Client(base_url=running.url, timeout=30) as client:
         for _ in range(3):
             assert client.get(f"/threads/{uuid.uuid4()}").status_code == 404
@@ -44,7 +46,17 @@ def test_requests_are_counted_and_timed_by_route_template(
             f"/threads/{thread['thread_id']}/runs/wait", json={"assistant_id": "echo", "input": {}}
         )
         assert r.status_code == 200, r.text
-    samples = _samples(running.url)
+        r = client.post("/runs/wait", json={"assistant_id": "failing", "input": {}})
+        assert r.status_code == 200, r.text
+        assert "__error__" in r.json()
+    # A run is counted as its executor finishes, just after its waiter got the answer.
+    deadline = time.monotonic() + 60
+    while True:
+        samples = _samples(running.url)
+        if len([s for s in samples if s.name == "graphdock_runs_finished_total"]) == 2:
+            break
+        assert time.monotonic() < deadline, [s for s in samples if s.name.startswith("graphdock_run")]
+        time.sleep(0.05)
     route = "/threads/{thread_id}"
     assert _value(samples, "graphdock_http_requests_total", route=route, method="GET", status="404") == 3
     assert _value(samples, "graphdock_http_requests_total", route=route, method="GET", status="200") == 1
@@ -61,6 +73,12 @@ def test_requests_are_counted_and_timed_by_route_template(
         samples, "graphdock_http_request_duration_seconds_bucket", route=route, method="GET", le="+Inf"
     )
     assert inf == 4
+    # Runs by final status, with their queue wait and duration.
+    assert _value(samples, "graphdock_runs_finished_total", status="success") == 1
+    assert _value(samples, "graphdock_runs_finished_total", status="error") == 1
+    assert _value(samples, "graphdock_run_queue_wait_seconds_count") == 2
+    assert _value(samples, "graphdock_run_duration_seconds_count") == 2
+    assert _value(samples, "graphdock_run_duration_seconds_sum") > 0
     # Scrape-time gauges: the run slots of this replica and the database pool.
     busy = _value(samples, "graphdock_run_slots", state="busy")
     free = _value(samples, "graphdock_run_slots", state="free")

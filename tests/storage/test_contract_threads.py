@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from graphdock.domain.run_rules import admission, thread_after_run
 from graphdock.errors import Conflict, NotFound
 from graphdock.storage.base import Storage
 from graphdock.storage.containment import contains
@@ -87,7 +89,7 @@ async def add_run(
 ) -> list[Run]:
     new_thread = NewThread({}) if create else None
     _, displaced = await storage.create_run(
-        run, new_thread=new_thread, strategy=strategy or run.multitask_strategy
+        run, new_thread=new_thread, admit=admission(strategy or run.multitask_strategy)
     )
     return displaced
 
@@ -353,7 +355,7 @@ async def test_create_run_with_new_thread_creates_the_thread_owned_by_its_assist
         not_before=ts(10),
     )
     created, displaced = await storage.create_run(
-        run, new_thread=NewThread({"graph_id": "agent", "k": [1]}), strategy="reject"
+        run, new_thread=NewThread({"graph_id": "agent", "k": [1]}), admit=admission("reject")
     )
     assert (created, displaced) == (run, [])
     assert await storage.get_run(tid(1), rid(1)) == run, "the run round-trips whole"
@@ -369,7 +371,7 @@ async def test_create_run_with_new_thread_on_an_existing_thread_leaves_the_threa
 ) -> None:
     await storage.create_thread(tid(1), {"mine": True}, "raise")
     await storage.create_run(
-        make_run(rid(1), tid(1)), new_thread=NewThread({"theirs": True}), strategy="reject"
+        make_run(rid(1), tid(1)), new_thread=NewThread({"theirs": True}), admit=admission("reject")
     )
     assert (await storage.get_thread(tid(1))).metadata == {"mine": True}
     assert await storage.assistant_thread_ids(AID) == [tid(1)], "a run on a thread makes it its assistant's"
@@ -408,7 +410,7 @@ async def test_reject_refuses_a_run_while_another_is_active_and_accepts_it_after
     with pytest.raises(NotFound):
         await storage.get_run(None, rid(2))
     assert await run_statuses(storage, rid(1)) == [active]
-    await storage.finish_run(rid(1), "success", error=None, outcome=OUTCOME)
+    await storage.finish_run(rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run)
     assert await add_run(storage, make_run(rid(3), tid(1)), "reject") == []
     assert await status_of(storage, tid(1)) == "busy"
 
@@ -496,7 +498,7 @@ async def test_claim_never_starts_a_second_run_on_a_thread_with_one_running(stor
     await add_run(storage, make_run(rid(2), tid(1), created_at=ts(2)))
     await add_run(storage, make_run(rid(3), tid(2), created_at=ts(3)))
     assert [await claimed_id(storage, ts(10)) for _ in range(3)] == [rid(1), rid(3), None]
-    await storage.finish_run(rid(1), "success", error=None, outcome=OUTCOME)
+    await storage.finish_run(rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run)
     assert await claimed_id(storage, ts(10)) == rid(2)
 
 
@@ -527,13 +529,39 @@ async def test_start_run_records_the_assistant_version_that_ran(storage: Storage
         await storage.start_run(MISSING, 1)
 
 
+async def test_create_run_hands_the_multitask_rule_the_threads_active_runs_oldest_first(
+    storage: Storage,
+) -> None:
+    # Inserted newest first: the rule must still see them in the order they were created.
+    await add_run(storage, make_run(rid(1), tid(1), created_at=ts(5)), create=True)
+    await add_run(storage, make_run(rid(2), tid(1), created_at=ts(3)))
+    seen: list[tuple[str, list[str]]] = []
+
+    def admit(thread_id: str, active: Sequence[Run]) -> list[Run]:
+        seen.append((thread_id, [r.run_id for r in active]))
+        return [r for r in active if r.run_id == rid(2)]
+
+    _, displaced = await storage.create_run(
+        make_run(rid(3), tid(1), created_at=ts(7)), new_thread=None, admit=admit
+    )
+    assert seen == [(tid(1), [rid(2), rid(1)])]
+    assert [r.run_id for r in displaced] == [rid(2)]
+    # Only the displaced pending run is interrupted; the other waits its turn.
+    statuses = {r: (await storage.get_run(tid(1), r)).status for r in (rid(1), rid(2), rid(3))}
+    assert statuses == {rid(1): "pending", rid(2): "interrupted", rid(3): "pending"}
+
+
 async def test_finish_run_writes_the_run_status_error_and_thread_outcome(storage: Storage) -> None:
     await add_run(storage, make_run(rid(1), tid(1)), create=True)
     await storage.claim_run(utc_now())
     error = {"error": "ValueError", "message": "bad ü"}
     interrupts = {"t1": [{"value": {"ask": "?"}, "id": "x"}]}
     finished = await storage.finish_run(
-        rid(1), "error", error=error, outcome=ThreadOutcome("error", {"partial": [1]}, interrupts)
+        rid(1),
+        "error",
+        error=error,
+        outcome=ThreadOutcome("error", {"partial": [1]}, interrupts),
+        after=thread_after_run,
     )
     assert (finished.status, finished.error) == ("error", error)
     assert await storage.get_run(tid(1), rid(1)) == finished
@@ -541,7 +569,7 @@ async def test_finish_run_writes_the_run_status_error_and_thread_outcome(storage
     assert (thread.status, thread.values, thread.interrupts) == ("error", {"partial": [1]}, interrupts)
 
     with pytest.raises(NotFound, match=f"Run {MISSING}"):
-        await storage.finish_run(MISSING, "success", error=None, outcome=None)
+        await storage.finish_run(MISSING, "success", error=None, outcome=None, after=thread_after_run)
 
 
 async def test_finish_run_keeps_the_thread_busy_while_another_run_waits(storage: Storage) -> None:
@@ -550,14 +578,18 @@ async def test_finish_run_keeps_the_thread_busy_while_another_run_waits(storage:
     await add_run(storage, make_run(rid(2), tid(1), created_at=ts(2)))
     await storage.claim_run(ts(10))
 
-    done = await storage.finish_run(rid(1), "success", error=None, outcome=OUTCOME)
+    done = await storage.finish_run(rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run)
     assert (done.status, done.error) == ("success", None)
     thread = await storage.get_thread(tid(1))
     assert (thread.status, thread.values) == ("busy", OUTCOME.values), "values are written all the same"
 
     await storage.claim_run(ts(10))
     await storage.finish_run(
-        rid(2), "interrupted", error=None, outcome=ThreadOutcome("interrupted", {"n": 2}, {})
+        rid(2),
+        "interrupted",
+        error=None,
+        outcome=ThreadOutcome("interrupted", {"n": 2}, {}),
+        after=thread_after_run,
     )
     thread = await storage.get_thread(tid(1))
     assert (thread.status, thread.values) == ("interrupted", {"n": 2}), "the last run's outcome stands"
@@ -571,10 +603,10 @@ async def test_finish_run_without_an_outcome_settles_a_busy_thread_and_keeps_its
     await add_run(storage, make_run(rid(1), tid(1), created_at=ts(1)))
     await add_run(storage, make_run(rid(2), tid(1), created_at=ts(2)))
     await storage.claim_run(ts(10))
-    await storage.finish_run(rid(1), "timeout", error=None, outcome=None)
+    await storage.finish_run(rid(1), "timeout", error=None, outcome=None, after=thread_after_run)
     assert await status_of(storage, tid(1)) == "busy", "a run still waits"
     await storage.claim_run(ts(10))
-    await storage.finish_run(rid(2), "success", error=None, outcome=None)
+    await storage.finish_run(rid(2), "success", error=None, outcome=None, after=thread_after_run)
     thread = await storage.get_thread(tid(1))
     assert (thread.status, thread.values) == ("idle", {"kept": True})
 
@@ -584,7 +616,7 @@ async def test_finish_run_on_a_deleted_run_is_not_found(storage: Storage) -> Non
     await storage.claim_run(utc_now())
     await storage.delete_run(tid(1), rid(1))
     with pytest.raises(NotFound, match=f"Run {rid(1)}"):
-        await storage.finish_run(rid(1), "success", error=None, outcome=OUTCOME)
+        await storage.finish_run(rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run)
     assert await status_of(storage, tid(1)) == "idle"
 
 
@@ -598,7 +630,7 @@ async def test_list_runs_is_newest_first_filtered_by_status_and_paged(storage: S
         await add_run(storage, make_run(rid(n), tid(1), created_at=ts(n)))
     await add_run(storage, make_run(rid(9), tid(2), created_at=ts(9)))
     await storage.claim_run(ts(10))
-    await storage.finish_run(rid(1), "success", error=None, outcome=None)
+    await storage.finish_run(rid(1), "success", error=None, outcome=None, after=thread_after_run)
     await storage.claim_run(ts(10))
 
     async def listed(status: Any = None, page: Page | None = None) -> list[str]:
@@ -647,7 +679,7 @@ async def test_find_active_runs_lists_pending_and_running_oldest_first_narrowed_
         await add_run(storage, make_run(rid(n), thread, created_at=ts(n)))
     await storage.claim_run(ts(10))  # 1 runs
     await storage.claim_run(ts(10))  # 2 runs
-    await storage.finish_run(rid(2), "success", error=None, outcome=None)
+    await storage.finish_run(rid(2), "success", error=None, outcome=None, after=thread_after_run)
     await storage.interrupt_pending([rid(5)])
 
     async def active(**narrow: Any) -> list[tuple[str, str]]:
@@ -706,7 +738,13 @@ async def test_delete_run_removes_it_and_settles_its_thread(storage: Storage) ->
 async def test_delete_run_leaves_a_thread_that_is_not_busy_as_it_is(storage: Storage) -> None:
     await add_run(storage, make_run(rid(1), tid(1)), create=True)
     await storage.claim_run(utc_now())
-    await storage.finish_run(rid(1), "error", error={"error": "E"}, outcome=ThreadOutcome("error", None, {}))
+    await storage.finish_run(
+        rid(1),
+        "error",
+        error={"error": "E"},
+        outcome=ThreadOutcome("error", None, {}),
+        after=thread_after_run,
+    )
     await storage.delete_run(tid(1), rid(1))
     assert await status_of(storage, tid(1)) == "error"
 
@@ -786,9 +824,13 @@ async def test_only_the_attempt_that_holds_the_run_may_finish_it(storage: Storag
     await storage.expire_leases(ts(21), max_attempts=2, error=ABANDONED)
     await storage.claim_run(ts(22), lease("w2", 40))  # attempt 2
     with pytest.raises(NotFound):
-        await storage.finish_run(rid(1), "success", error=None, outcome=OUTCOME, attempt=1)
+        await storage.finish_run(
+            rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run, attempt=1
+        )
     assert await run_statuses(storage, rid(1)) == ["running"]
-    done = await storage.finish_run(rid(1), "success", error=None, outcome=OUTCOME, attempt=2)
+    done = await storage.finish_run(
+        rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run, attempt=2
+    )
     assert (done.status, done.attempt) == ("success", 2)
     assert await storage.renew_leases(lease("w2", 50)) == [], "a finished run holds no lease"
 
@@ -819,7 +861,7 @@ async def _drain_concurrently(stores: list[Storage], claimers: int) -> None:
             assert [r.run_id for r in active if r.status == "running"] == [run.run_id]
             await asyncio.sleep(0.002)
             running.discard(run.thread_id)  # before finishing: the store may start the next at once
-            await store.finish_run(run.run_id, "success", error=None, outcome=OUTCOME)
+            await store.finish_run(run.run_id, "success", error=None, outcome=OUTCOME, after=thread_after_run)
             finished += 1
 
     async def all_claimers() -> None:

@@ -1,9 +1,12 @@
 """The storage interface: everything the domain may ask of a database, nothing more.
 
-Each backend (SQLite now, PostgreSQL next) implements it and is held to the same contract suite
-(tests/storage). Writes that touch two rows (the active row and a version) happen in one
-transaction inside the backend; version numbers are allocated there too, and so is the If-Match
-check (`if_version`), so that "check, then write" can never interleave with another writer.
+Each backend (SQLite and PostgreSQL) implements it and is held to the same contract suite
+(tests/storage). Writes that touch two rows (the active row and a version; a run and its thread)
+happen in one transaction inside the backend; version numbers are allocated there too, and so is
+the If-Match check (`if_version`), so that "check, then write" can never interleave with another
+writer. Where a write needs a decision (the next snapshot, an import, a multitask strategy, a
+thread's status after a run), the domain hands its rule in (`Revise`, `Decide`, `Admit`,
+`AfterRun`) and the backend calls it inside the transaction: the rules are written once.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from graphdock.storage.records import (
 from graphdock.storage.threads import (
     ExpiredLeases,
     Lease,
-    MultitaskStrategy,
     NewThread,
     Run,
     RunStatus,
@@ -38,6 +40,7 @@ from graphdock.storage.threads import (
     ThreadFilter,
     ThreadOutcome,
     ThreadSortField,
+    ThreadStatus,
 )
 from graphdock.storage.visibility import Visibility
 
@@ -52,6 +55,12 @@ ImportOutcome = Literal["create", "replace", "unchanged", "conflict"]
 # The domain's rule for one imported history, given what is stored under its id (or None);
 # called inside the import transaction, so the decision and the write see the same rows.
 Decide = Callable[[AssistantHistory | None, AssistantHistory], ImportOutcome]
+# The domain's multitask rule (domain/run_rules.py): given a thread and its active runs, oldest
+# first, returns the runs a new run displaces, or raises (Conflict) to refuse it.
+Admit = Callable[[str, Sequence[Run]], list[Run]]
+# The domain's rule for a thread's status once a run ends: (its status now, whether other runs
+# are still active on it, the status the run's outcome asks for or None) -> its new status.
+AfterRun = Callable[[ThreadStatus, bool, ThreadStatus | None], ThreadStatus]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +95,6 @@ def thread_not_found(thread_id: str) -> NotFound:
 
 def run_not_found(run_id: str) -> NotFound:
     return NotFound(f"Run {run_id} not found")
-
-
-def refuse_busy_thread(thread_id: str) -> Conflict:
-    return Conflict(
-        f"Thread {thread_id} is busy with another run; wait for it, cancel it, or choose "
-        "multitask_strategy interrupt, rollback or enqueue"
-    )
 
 
 def require_version(current: Assistant, if_version: IfVersion) -> Assistant:
@@ -242,16 +244,16 @@ class Storage(Protocol):
         run: Run,
         *,
         new_thread: NewThread | None,
-        strategy: MultitaskStrategy,
+        admit: Admit,
         visible: Visibility | None = None,
     ) -> tuple[Run, list[Run]]:
         """Insert a pending run and mark its thread busy, in one transaction.
 
         A missing thread is created from `new_thread` (NotFound when None); an existing one gets
-        the run's metadata `graph_id` and `assistant_id` merged into its metadata. The thread's active
-        runs meet `strategy`: reject raises Conflict; interrupt and rollback mark pending ones
-        interrupted and return every displaced run (running ones are for the executor to stop);
-        enqueue leaves them be.
+        the run's metadata `graph_id` and `assistant_id` merged into its metadata. `admit` gets the
+        thread's active runs, oldest first, and returns those the run displaces (or raises, which
+        rolls everything back): the pending ones among them are marked interrupted, and all are
+        returned (running ones are for the executor to stop).
         """
 
     async def claim_run(self, now: str, lease: Lease | None = None) -> Run | None:
@@ -276,11 +278,14 @@ class Storage(Protocol):
         *,
         error: Json | None,
         outcome: ThreadOutcome | None,
+        after: AfterRun,
         attempt: int | None = None,
     ) -> Run:
         """The run's final status and its thread's outcome, in one transaction.
 
-        The thread stays busy while other runs wait on it. With `attempt`, only that attempt of a
+        The outcome's values and interrupts are written to the thread; its status is what `after`
+        answers (the thread's row is left alone when there is no outcome and other runs are
+        still active on it). With `attempt`, only that attempt of a
         running run may finish it: NotFound otherwise (its lease was taken over, or it was deleted).
         """
 

@@ -1,4 +1,4 @@
-"""Threads and runs on PostgreSQL: the rows, the run queue and the multitask rules at write time.
+"""Threads and runs on PostgreSQL: the rows, and the run queue, applying the domain's run rules at write time.
 
 The queue is the runs table itself, as on SQLite. What SQLite gets from its single writer,
 PostgreSQL gets from one rule: every transaction that changes a thread's runs first locks the
@@ -18,7 +18,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from graphdock.errors import Conflict
-from graphdock.storage.base import refuse_busy_thread, run_not_found, thread_not_found
+from graphdock.storage.base import Admit, AfterRun, run_not_found, thread_not_found
 from graphdock.storage.columns import RUN, RUN_COUNT, THREAD
 from graphdock.storage.postgres.rows import timestamp
 from graphdock.storage.records import Json, Page, utc_now
@@ -26,7 +26,6 @@ from graphdock.storage.thread_rows import run_from_row, run_params, thread_from_
 from graphdock.storage.threads import (
     ExpiredLeases,
     Lease,
-    MultitaskStrategy,
     NewThread,
     Run,
     RunStatus,
@@ -162,7 +161,7 @@ class PostgresThreads:
         run: Run,
         *,
         new_thread: NewThread | None,
-        strategy: MultitaskStrategy,
+        admit: Admit,
         visible: Visibility | None = None,
     ) -> tuple[Run, list[Run]]:
         async with self._write() as c:
@@ -178,16 +177,14 @@ class PostgresThreads:
             active = await _runs(
                 c, f"WHERE thread_id = %s AND {_ACTIVE} ORDER BY created_at, seq", (run.thread_id,)
             )
-            displaced: list[Run] = []
-            if active and strategy == "reject":
-                raise refuse_busy_thread(run.thread_id)
-            if active and strategy in ("interrupt", "rollback"):
+            displaced = admit(run.thread_id, active)
+            pending = [r.run_id for r in displaced if r.status == "pending"]
+            if pending:
                 await c.execute(
                     "UPDATE runs SET status = 'interrupted', updated_at = %s"
-                    " WHERE thread_id = %s AND status = 'pending'",
-                    (utc_now(), run.thread_id),
+                    " WHERE status = 'pending' AND run_id = ANY(%s)",
+                    (utc_now(), pending),
                 )
-                displaced = active
             await c.execute(
                 f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", run_params(run, json=Jsonb)
             )
@@ -265,6 +262,7 @@ class PostgresThreads:
         *,
         error: Json | None,
         outcome: ThreadOutcome | None,
+        after: AfterRun,
         attempt: int | None = None,
     ) -> Run:
         async with self._write() as c:
@@ -291,16 +289,23 @@ class PostgresThreads:
             if row is None:
                 raise run_not_found(run_id)
             run = _run_row(row)
-            waiting = await _one(
-                c, f"SELECT 1 FROM runs WHERE thread_id = %s AND {_ACTIVE} LIMIT 1", (run.thread_id,)
-            )
+            waiting = (
+                await _one(
+                    c, f"SELECT 1 FROM runs WHERE thread_id = %s AND {_ACTIVE} LIMIT 1", (run.thread_id,)
+                )
+            ) is not None
+            current = await _one(c, "SELECT status FROM threads WHERE thread_id = %s", (run.thread_id,))
+            if current is None:
+                return run
+            thread_status = after(current[0], waiting, outcome.status if outcome is not None else None)
             if outcome is not None:
-                await _write_outcome(c, run.thread_id, outcome, busy=waiting is not None)
-            elif waiting is None:
+                await _write_outcome(
+                    c, run.thread_id, ThreadOutcome(thread_status, outcome.values, outcome.interrupts)
+                )
+            elif not waiting:
                 await c.execute(
-                    "UPDATE threads SET status = CASE status WHEN 'busy' THEN 'idle' ELSE status END,"
-                    " updated_at = %s WHERE thread_id = %s",
-                    (now, run.thread_id),
+                    "UPDATE threads SET status = %s, updated_at = %s WHERE thread_id = %s",
+                    (thread_status, now, run.thread_id),
                 )
             return run
 
@@ -454,10 +459,10 @@ def _outcome_params(outcome: ThreadOutcome) -> tuple[Any, ...]:
     return (Jsonb(outcome.values) if outcome.values is not None else None, Jsonb(outcome.interrupts))
 
 
-async def _write_outcome(c: Conn, thread_id: str, outcome: ThreadOutcome, *, busy: bool = False) -> None:
+async def _write_outcome(c: Conn, thread_id: str, outcome: ThreadOutcome) -> None:
     await c.execute(
         'UPDATE threads SET status = %s, "values" = %s, interrupts = %s, updated_at = %s WHERE thread_id = %s',
-        ("busy" if busy else outcome.status, *_outcome_params(outcome), utc_now(), thread_id),
+        (outcome.status, *_outcome_params(outcome), utc_now(), thread_id),
     )
 
 

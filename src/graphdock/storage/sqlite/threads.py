@@ -1,4 +1,4 @@
-"""Threads and runs on SQLite: the rows, the run queue and the multitask rules at write time.
+"""Threads and runs on SQLite: the rows, and the run queue, applying the domain's run rules at write time.
 
 The queue is the runs table itself: a run is claimed by flipping it from pending to running in
 one statement, and a thread's next run is only claimable once nothing runs on that thread, which
@@ -15,14 +15,13 @@ from typing import Any, Literal, Protocol
 import orjson
 
 from graphdock.errors import Conflict
-from graphdock.storage.base import refuse_busy_thread, run_not_found, thread_not_found
+from graphdock.storage.base import Admit, AfterRun, run_not_found, thread_not_found
 from graphdock.storage.columns import RUN, RUN_COUNT, THREAD
 from graphdock.storage.records import Json, Page, utc_now
 from graphdock.storage.thread_rows import run_from_row, run_params, thread_from_row
 from graphdock.storage.threads import (
     ExpiredLeases,
     Lease,
-    MultitaskStrategy,
     NewThread,
     Run,
     RunStatus,
@@ -131,7 +130,7 @@ class SqliteThreads:
         run: Run,
         *,
         new_thread: NewThread | None,
-        strategy: MultitaskStrategy,
+        admit: Admit,
         visible: Visibility | None = None,
     ) -> tuple[Run, list[Run]]:
         with self._write() as c:
@@ -145,18 +144,19 @@ class SqliteThreads:
                 "UPDATE threads SET metadata = json_patch(metadata, ?), assistant_id = ? WHERE thread_id = ?",
                 (_json_text(stamp), run.assistant_id, run.thread_id),
             )
-            active = _runs(c, "WHERE thread_id = ? AND status IN ('pending', 'running')", (run.thread_id,))
-            displaced: list[Run] = []
-            if active and strategy == "reject":
-                raise refuse_busy_thread(run.thread_id)
-            if active and strategy in ("interrupt", "rollback"):
-                now = utc_now()
+            active = _runs(
+                c,
+                "WHERE thread_id = ? AND status IN ('pending', 'running') ORDER BY created_at, rowid",
+                (run.thread_id,),
+            )
+            displaced = admit(run.thread_id, active)
+            pending = [r.run_id for r in displaced if r.status == "pending"]
+            if pending:
                 c.execute(
-                    "UPDATE runs SET status = 'interrupted', updated_at = ? "
-                    "WHERE thread_id = ? AND status = 'pending'",
-                    (now, run.thread_id),
+                    "UPDATE runs SET status = 'interrupted', updated_at = ?"
+                    f" WHERE status = 'pending' AND run_id IN ({','.join('?' * len(pending))})",
+                    (utc_now(), *pending),
                 )
-                displaced = active
             c.execute(
                 f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", run_params(run, json=_json_text)
             )
@@ -192,6 +192,7 @@ class SqliteThreads:
         *,
         error: Json | None,
         outcome: ThreadOutcome | None,
+        after: AfterRun,
         attempt: int | None = None,
     ) -> Run:
         with self._write() as c:
@@ -211,17 +212,24 @@ class SqliteThreads:
             if row is None:  # deleted while it ran (a rollback), or taken over: nothing to record
                 raise run_not_found(run_id)
             run = _run_row(row)
-            waiting = c.execute(
-                "SELECT 1 FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1",
-                (run.thread_id,),
-            ).fetchone()
+            waiting = bool(
+                c.execute(
+                    "SELECT 1 FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1",
+                    (run.thread_id,),
+                ).fetchone()
+            )
+            current = c.execute("SELECT status FROM threads WHERE thread_id = ?", (run.thread_id,)).fetchone()
+            if current is None:
+                return run
+            thread_status = after(current[0], waiting, outcome.status if outcome is not None else None)
             if outcome is not None:
-                _write_outcome(c, run.thread_id, outcome, busy=bool(waiting))
+                _write_outcome(
+                    c, run.thread_id, ThreadOutcome(thread_status, outcome.values, outcome.interrupts)
+                )
             elif not waiting:
                 c.execute(
-                    "UPDATE threads SET status = CASE status WHEN 'busy' THEN 'idle' ELSE status END,"
-                    " updated_at = ? WHERE thread_id = ?",
-                    (now, run.thread_id),
+                    "UPDATE threads SET status = ?, updated_at = ? WHERE thread_id = ?",
+                    (thread_status, now, run.thread_id),
                 )
             return run
 
@@ -330,13 +338,11 @@ def _insert_thread(
     return bool(inserted)
 
 
-def _write_outcome(
-    c: sqlite3.Connection, thread_id: str, outcome: ThreadOutcome, *, busy: bool = False
-) -> None:
+def _write_outcome(c: sqlite3.Connection, thread_id: str, outcome: ThreadOutcome) -> None:
     c.execute(
         'UPDATE threads SET status = ?, "values" = ?, interrupts = ?, updated_at = ? WHERE thread_id = ?',
         (
-            "busy" if busy else outcome.status,
+            outcome.status,
             _json_text(outcome.values) if outcome.values is not None else None,
             _json_text(outcome.interrupts),
             utc_now(),

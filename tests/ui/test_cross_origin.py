@@ -107,3 +107,13 @@ def test_a_page_on_another_origin_uses_the_js_sdk(
         refused = cross_origin_page.evaluate("(url) => window.unauthorized(url)", server.url)
         assert refused["ok"] is False
         assert refused["status"] == 401, refused
+
+
+def test_an_origin_http_cors_does_not_allow_is_blocked_by_the_browser(
+    cross_origin_page: Any, start_server: Callable[..., RunningServer], tmp_path: Path
+) -> None:
+    server = start_server(project(tmp_path, {"cors": {"allow_origins": ["https://elsewhere.example"]}}))
+    outcome = cross_origin_page.evaluate(
+        "(url) => window.crossOrigin(url, null).then(() => 'allowed', (e) => 'blocked: ' + e)", server.url
+    )
+    assert outcome.startswith("blocked: "), outcome

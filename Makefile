@@ -32,7 +32,7 @@ typecheck: setup
 # PostgreSQL at 127.0.0.1:5432 (GRAPHDOCK_TEST_POSTGRES_URL to point elsewhere; under CI=true an
 # unreachable server fails the run instead of skipping).
 PG_SUITES := tests/api tests/runs tests/test_guide.py tests/cli/test_transfer.py tests/test_js_sdk.py
-PG_SUITES += tests/fuzz
+PG_SUITES += tests/fuzz tests/store
 
 pytest: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import structlog
@@ -14,10 +14,25 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 
 from graphdock import http_app
-from graphdock.api import assistants, observe, runs, system, threads, transfer, ui, versions
+from graphdock.api import (
+    a2a_agents,
+    a2a_routes,
+    assistant_runs,
+    assistants,
+    crons,
+    mcp_tools,
+    observe,
+    runs,
+    store,
+    system,
+    threads,
+    transfer,
+    ui,
+    versions,
+)
 from graphdock.api.auth import Authentication
 from graphdock.api.cors import cors_middleware
 from graphdock.api.endpoints import Endpoint, JSONResponse, routes
@@ -26,31 +41,53 @@ from graphdock.api.openapi import build_openapi
 from graphdock.auth.loading import load_policy
 from graphdock.auth.policy import Policy
 from graphdock.domain.assistants import Assistants
+from graphdock.domain.crons import CheckRun, Crons
+from graphdock.domain.run_stats import AssistantRuns
 from graphdock.domain.runs import Runs, Scaling
+from graphdock.domain.scheduler import Scheduler, StartRun
+from graphdock.domain.store import StoreItems
 from graphdock.domain.threads import Threads
-from graphdock.errors import AuthError, GraphdockError
-from graphdock.graph_config import ProjectConfig, load_project_config
+from graphdock.domain.webhook_policy import WebhookPolicy
+from graphdock.domain.webhooks import WebhookSender
+from graphdock.errors import AuthError, GraphdockError, InvalidRequest
+from graphdock.graph_config import ProjectConfig, fill_header_templates, load_project_config
 from graphdock.http_config import ROUTE_GROUPS
 from graphdock.metrics import Metrics, SlotUsage
 from graphdock.runtime.checkpoints import open_saver
 from graphdock.runtime.graphs import GraphRegistry
 from graphdock.runtime.replicas import Replicas
-from graphdock.settings import Settings
+from graphdock.runtime.store import open_store
+from graphdock.schemas.threads import RunCreate
+from graphdock.settings import Settings, webhook_environment
 from graphdock.storage import storage_for
+from graphdock.storage.records import Json
+from graphdock.storage.visibility import Visibility
 
 log = structlog.get_logger("graphdock")
 
 # The route groups an `http.disable_<group>` flag turns off (see http_config.ROUTE_GROUPS): a new
-# group of routes is one entry here. Groups graphdock does not serve (yet) have none.
+# group of routes is one entry here.
 DOCUMENTED: dict[str, tuple[Endpoint, ...]] = {
     "meta": (*system.ENDPOINTS, *observe.ENDPOINTS),
-    "assistants": (*transfer.ENDPOINTS, *assistants.ENDPOINTS, *versions.ENDPOINTS),
+    "assistants": (
+        *transfer.ENDPOINTS,
+        *assistants.ENDPOINTS,
+        *versions.ENDPOINTS,
+        *assistant_runs.ENDPOINTS,
+    ),
     "threads": threads.ENDPOINTS,
-    "runs": runs.ENDPOINTS,
+    "runs": (*runs.ENDPOINTS, *crons.ENDPOINTS),
+    "store": store.ENDPOINTS,
 }
 # Served but not part of the API's OpenAPI document.
 UNDOCUMENTED: dict[str, tuple[Endpoint, ...]] = {"meta": system.META_ENDPOINTS, "ui": ui.ENDPOINTS}
-assert set(DOCUMENTED) | set(UNDOCUMENTED) <= set(ROUTE_GROUPS)
+# MCP and A2A are JSON-RPC protocols with their own specifications, served through their SDKs:
+# left out of /openapi.json (which cannot describe them), as their own routes.
+PROTOCOLS: dict[str, list[BaseRoute]] = {
+    "mcp": [Route(mcp_tools.PATH, mcp_tools.McpApp())],
+    "a2a": list(a2a_routes.ROUTES),
+}
+assert set(DOCUMENTED) | set(UNDOCUMENTED) | set(PROTOCOLS) <= set(ROUTE_GROUPS)
 API = tuple(e for endpoints in DOCUMENTED.values() for e in endpoints)
 
 
@@ -73,11 +110,17 @@ def create_app(
         registry = graphs or await GraphRegistry.load(project)
         # After the graphs: the auth file may import the project's modules, now on sys.path.
         app.state.policy = policy or load_policy(project, settings.api_keys)
+        app.state.webhooks = _webhooks(project)
         storage = storage_for(settings.resolved_database_url)
         await storage.open()
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         try:
-            async with open_saver(settings.resolved_database_url) as saver:
+            async with (
+                open_saver(settings.resolved_database_url) as saver,
+                open_store(settings.resolved_database_url, project.store, project.root) as memory,
+            ):
+                registry.use_store(memory)
+                app.state.store = StoreItems(memory, indexed=project.store.index is not None)
                 app.state.threads = Threads(storage, registry, saver)
                 app.state.runs = Runs(
                     storage,
@@ -87,34 +130,53 @@ def create_app(
                     _scaling(settings, redis),
                     on_run_end=metrics.observe_run,
                 )
+                app.state.runs.on_finished = app.state.webhooks.run_finished
                 app.state.assistants = Assistants(
                     storage, registry, delete_threads=app.state.runs.delete_assistant_threads
                 )
+                app.state.crons = Crons(
+                    storage, registry.graph_ids, app.state.webhooks, _cron_check(app.state.runs)
+                )
+                scheduler = Scheduler(
+                    storage, _cron_runs(app.state.runs), tick_seconds=settings.cron_tick_seconds
+                )
+                app.state.assistant_runs = AssistantRuns(storage)
                 await app.state.assistants.ensure_defaults()
                 await app.state.runs.start()
                 worker = app.state.runs.worker
                 metrics.watch(lambda: SlotUsage(worker.busy, settings.run_concurrency), storage.pool_usage)
+                scheduler.start()
                 log.info(
                     "server.ready", graphs=list(registry.graph_ids), database=settings.resolved_database_url
                 )
                 try:
-                    if custom is None:
-                        yield {}
-                    else:  # the project's app starts once graphdock is ready, and stops first
-                        async with custom.router.lifespan_context(custom) as state:
-                            yield state or {}
+                    async with AsyncExitStack() as protocols:
+                        if "mcp" not in project.http.disabled:
+                            app.state.mcp = mcp_tools.session_manager(system.VERSION, settings.max_body_bytes)
+                            await protocols.enter_async_context(app.state.mcp.run())
+                        if "a2a" not in project.http.disabled:
+                            app.state.a2a = a2a_agents.dispatcher()
+                        if custom is None:
+                            yield {}
+                        else:  # the project's app starts once graphdock is ready, and stops first
+                            async with custom.router.lifespan_context(custom) as state:
+                                yield state or {}
                 finally:
+                    await scheduler.stop()
+                    app.state.mcp = app.state.a2a = None
                     await app.state.runs.stop(settings.shutdown_grace_seconds)
+                    await app.state.webhooks.close()
         finally:
             if redis is not None:
                 await redis.aclose()
             await storage.close()
 
     served = _served(project)
+    protocols = [r for group, rs in PROTOCOLS.items() if group not in project.http.disabled for r in rs]
     extra = http_app.custom_routes(custom) if custom is not None else []
-    http_app.check_collisions(f"{project.path}: http.app", extra, routes(served))
+    http_app.check_collisions(f"{project.path}: http.app", extra, [*routes(served), *protocols])
     app = Starlette(
-        routes=_mounted(project, [*routes(served), *extra]),
+        routes=_mounted(project, [*routes(served), *protocols, *extra]),
         middleware=_middleware(project, metrics, custom, extra),
         exception_handlers={
             **(custom.exception_handlers if custom is not None else {}),
@@ -126,6 +188,8 @@ def create_app(
     app.state.settings = settings
     app.state.http = project.http
     app.state.metrics = metrics
+    # The protocols' servers, set while serving unless http.disable_mcp / http.disable_a2a.
+    app.state.mcp = app.state.a2a = None
     documented = tuple(e for e in served if e in API)
     app.state.openapi = build_openapi(documented, title="graphdock", version=system.VERSION)
     if custom is not None:
@@ -186,6 +250,37 @@ def _scaling(settings: Settings, redis: Redis | None) -> Scaling:
     )
 
 
+def _webhooks(project: ProjectConfig) -> WebhookSender:
+    spec = project.webhooks
+    return WebhookSender(
+        WebhookPolicy(spec.url),
+        fill_header_templates(spec.headers, webhook_environment(project.env)),
+        disabled=spec.disabled,
+        allowed_fields=spec.allowed_fields,
+    )
+
+
+def _cron_runs(runs_: Runs) -> StartRun:
+    """A cron's firing is an ordinary run: its payload read as a RunCreate body, then created as
+    the API creates runs (version resolution, validation, queue, assistant_version recorded)."""
+
+    async def start(thread_id: str | None, payload: Json) -> str:
+        request = runs.run_request(RunCreate.model_validate(payload))
+        return (await runs_.create(thread_id, request)).run.run_id
+
+    return start
+
+
+def _cron_check(runs_: Runs) -> CheckRun:
+    """A cron's payload is checked as its runs will be created: read as a RunCreate body."""
+
+    async def check(payload: Json, assistant_visible: Visibility | None) -> None:
+        request = runs.run_request(RunCreate.model_validate(payload))
+        await runs_.check(request, assistant_visible=assistant_visible)
+
+    return check
+
+
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` (the reloading dev server builds the app in a child)."""
     return create_app(Settings.build())
@@ -194,7 +289,10 @@ def app_from_env() -> Starlette:
 async def _graphdock_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GraphdockError)
     headers = exc.headers if isinstance(exc, AuthError) else None
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+    body: dict[str, object] = {"detail": exc.detail}
+    if isinstance(exc, InvalidRequest) and exc.loc is not None:
+        body["loc"] = list(exc.loc)
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -9,12 +9,15 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from graphdock.errors import CommandError, ConfigError, GraphdockError
-from graphdock.settings import Settings
+from graphdock.settings import Settings, webhook_environment
+
+if TYPE_CHECKING:
+    from graphdock.graph_config import ProjectConfig
 
 # Idle keep-alive connections stay open this long: longer than a client or proxy in front keeps
 # them (httpx, under the Python SDK, drops them after 5 s; a load balancer's default is 60 s), so
@@ -94,6 +97,17 @@ def _parser() -> argparse.ArgumentParser:
             help="attempts a run gets before a lost lease fails it [GRAPHDOCK_RUN_MAX_ATTEMPTS; default 3]",
         )
         sub.add_argument(
+            "--heartbeat-seconds",
+            type=float,
+            help="while a run is silent, wait/join send a newline and SSE a comment this often"
+            " [GRAPHDOCK_HEARTBEAT_SECONDS; default 5]",
+        )
+        sub.add_argument(
+            "--cron-tick-seconds",
+            type=int,
+            help="how often the cron scheduler looks for due crons [GRAPHDOCK_CRON_TICK_SECONDS; default 5]",
+        )
+        sub.add_argument(
             "--api-keys",
             help="built-in auth: comma-separated name:key entries; prefer the variable, flags show in ps"
             " [GRAPHDOCK_API_KEYS]",
@@ -139,7 +153,7 @@ def _serve(settings: Settings) -> int:
 
     from graphdock.app import create_app
     from graphdock.auth.loading import load_policy
-    from graphdock.graph_config import load_project_config
+    from graphdock.graph_config import fill_header_templates, load_project_config
     from graphdock.logs import configure_logging
     from graphdock.runtime.graphs import GraphRegistry
 
@@ -150,6 +164,7 @@ def _serve(settings: Settings) -> int:
         # Graphs and auth load before the server starts, so an import error is one clear message
         # and an exit code, not a traceback from inside the ASGI lifespan.
         project = load_project_config(settings.config)
+        fill_header_templates(project.webhooks.headers, webhook_environment(project.env))
         graphs = await GraphRegistry.load(project)
         policy = load_policy(project, settings.api_keys)
         if not policy.enabled and settings.exposed:
@@ -160,7 +175,7 @@ def _serve(settings: Settings) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-        await _check_database(settings)
+        await _check_database(settings, project)
         app = create_app(settings, graphs, policy)
         port = sock.getsockname()[1]
         print(
@@ -190,11 +205,13 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
 def _dev(settings: Settings) -> int:
     if not settings.reload:
         return _serve(settings)
-    from graphdock.graph_config import load_project_config
+    from graphdock.graph_config import fill_header_templates, load_project_config
     from graphdock.runtime.graphs import GraphRegistry
 
     # Fail fast, with the same clear message as `serve`, before the reloader takes over.
-    asyncio.run(GraphRegistry.load(load_project_config(settings.config)))
+    project = load_project_config(settings.config)
+    fill_header_templates(project.webhooks.headers, webhook_environment(project.env))
+    asyncio.run(GraphRegistry.load(project))
     _bind(settings).close()
     # The reloading child rebuilds Settings from the environment: same names, same values.
     os.environ.update(settings.to_env())
@@ -216,20 +233,26 @@ def _dev(settings: Settings) -> int:
     return 0
 
 
-async def _check_database(settings: Settings) -> None:
-    """Open the database once (applying migrations), so an unreachable one is a clear message."""
+async def _check_database(settings: Settings, project: ProjectConfig) -> None:
+    """Open the database and the store once (applying migrations and the store's setup), so an
+    unreachable database or a store it cannot serve (no pgvector) is one clear message."""
+    from graphdock.runtime.store import open_store
     from graphdock.storage import storage_for
 
     storage = storage_for(settings.resolved_database_url)
     await storage.open()  # opening applies pending migrations
     await storage.close()
+    async with open_store(settings.resolved_database_url, project.store, project.root):
+        pass
 
 
 def _migrate(settings: Settings) -> int:
+    from graphdock.graph_config import load_project_config
     from graphdock.runtime.checkpoints import open_saver
 
     async def migrate() -> None:
-        await _check_database(settings)
+        # The store's setup may need the project (store.index: embeddings, vector tables).
+        await _check_database(settings, load_project_config(settings.config))
         async with open_saver(settings.resolved_database_url):  # LangGraph's checkpoint tables
             pass
 
@@ -250,7 +273,7 @@ def _bind(settings: Settings) -> socket.socket:
         if exc.errno == errno.EADDRINUSE:
             raise ConfigError(
                 f"port {settings.port} on {settings.host} is already in use; "
-                "choose another with --port (or GRAPHDOCK_PORT)"
+                "choose another with --port (or GRAPHDOCK_PORT; with make dev: make dev PORT=<port>)"
             ) from None
         raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
     sock.set_inheritable(True)

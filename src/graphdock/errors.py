@@ -32,8 +32,21 @@ class GraphdockError(Exception):
 class InvalidRequest(GraphdockError):
     status_code = 422
 
+    def __init__(self, detail: str, *, loc: tuple[str | int, ...] | None = None) -> None:
+        super().__init__(detail)
+        # Where the problem is, as data (["context", "model_name"]), so a client need not parse
+        # `detail`; sent beside it in the body as `loc`, as FastAPI-style clients expect.
+        self.loc = loc
+
 
 class ConflictingInput(InvalidRequest):
+    status_code = 400
+
+
+class NotApplicable(InvalidRequest):
+    """Well-formed, but the target is not in a state it applies to (a state update on a thread no
+    run has used): 400, as on the official server."""
+
     status_code = 400
 
 

@@ -11,16 +11,19 @@ one warning at start (`ProjectConfig.unimplemented`).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import structlog
 
 from graphdock.errors import ConfigError
 from graphdock.http_config import HttpSpec, parse_http
 
 # The top-level keys graphdock acts on. A helper implementing another key (store, webhooks, …)
 # adds it here, which also takes it out of the start-up warning.
-IMPLEMENTED_KEYS = frozenset({"graphs", "env", "dependencies", "auth", "http"})
+IMPLEMENTED_KEYS = frozenset({"graphs", "env", "dependencies", "auth", "http", "store", "webhooks"})
 # Keys that only shape the Docker image `langgraph build` makes: nothing for a server to do.
 BUILD_ONLY_KEYS = frozenset(
     {
@@ -35,6 +38,10 @@ BUILD_ONLY_KEYS = frozenset(
         "keep_pkg_tools",
     }
 )
+
+log = structlog.get_logger("graphdock.config")
+# The config is read by the CLI and again by the app: a missing env file is named once.
+_WARNED_MISSING: set[Path] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +60,62 @@ class GraphSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexSpec:
+    """`store.index`: which embeddings, how many dimensions, which fields of a value to embed."""
+
+    embed: str  # "./file.py:attr", "pkg.module:attr" or "provider:model" (LangChain's init_embeddings)
+    dims: int
+    fields: tuple[str, ...] | None = None  # None: the whole value ("$")
+
+
+@dataclass(frozen=True, slots=True)
+class TtlSpec:
+    """`store.ttl`, in minutes as in langgraph.json."""
+
+    default_ttl: float | None = None
+    refresh_on_read: bool = True
+    sweep_interval_minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSpec:
+    index: IndexSpec | None = None
+    ttl: TtlSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookUrlPolicy:
+    """`webhooks.url`: which URLs a run's or cron's webhook may name (see domain/webhook_policy.py)."""
+
+    # Measured on langgraph dev: https is required once a `webhooks.url` section exists, not before.
+    require_https: bool = False
+    allowed_domains: tuple[str, ...] = ()
+    allowed_ports: tuple[int, ...] = ()
+    max_url_length: int = 2048
+    disable_loopback: bool = True
+    disable_private_ips: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WebhooksSpec:
+    url: WebhookUrlPolicy = field(default_factory=WebhookUrlPolicy)
+    # Header name → value, or a template naming `${{ env.LG_WEBHOOK_* }}` variables, filled at start.
+    headers: dict[str, str] = field(default_factory=dict)
+    # `http.disable_webhooks`: runs keep their webhook, nothing is sent.
+    disabled: bool = False
+    # Only these fields of the payload are sent (None: all of them).
+    allowed_fields: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectConfig:
     path: Path
     graphs: tuple[GraphSpec, ...]
     env: dict[str, str] = field(default_factory=dict)
     dependencies: tuple[Path, ...] = ()
     auth: dict[str, Any] | None = None
+    store: StoreSpec = field(default_factory=StoreSpec)
+    webhooks: WebhooksSpec = field(default_factory=WebhooksSpec)
     http: HttpSpec = field(default_factory=HttpSpec)
     # Keys of the file (top-level, or `http.<key>`) that graphdock accepts but does not act on yet.
     unimplemented: tuple[str, ...] = ()
@@ -102,9 +159,116 @@ def load_project_config(path: Path) -> ProjectConfig:
         env=_env(path, root, raw.get("env")),
         dependencies=local,
         auth=auth,
+        store=_store(path, raw.get("store")),
+        webhooks=_webhooks(path, raw.get("webhooks"), raw.get("http")),
         http=http,
         unimplemented=(*ignored, *http_unimplemented),
     )
+
+
+_URL_POLICY_KEYS = {
+    "require_https",
+    "allowed_domains",
+    "allowed_ports",
+    "max_url_length",
+    "disable_loopback",
+    "disable_private_ips",
+}
+_TEMPLATE = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def _webhooks(path: Path, section: object, http: object) -> WebhooksSpec:
+    disabled = False
+    if isinstance(http, dict) and "disable_webhooks" in http:
+        disabled = http["disable_webhooks"]
+        if not isinstance(disabled, bool):
+            raise ConfigError(f"{path}: http.disable_webhooks must be true or false")
+    if section is None:
+        return WebhooksSpec(disabled=disabled)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: 'webhooks' must be an object")
+    unknown = set(section) - {"url", "headers", "allowed_fields"}
+    if unknown:
+        raise ConfigError(
+            f"{path}: webhooks: unknown keys {sorted(unknown)} (expected url, headers, allowed_fields)"
+        )
+    policy = WebhookUrlPolicy()
+    url = section.get("url")
+    if url is not None:
+        if not isinstance(url, dict) or set(url) - _URL_POLICY_KEYS:
+            raise ConfigError(
+                f"{path}: webhooks.url must be an object with keys among {sorted(_URL_POLICY_KEYS)}"
+            )
+        policy = WebhookUrlPolicy(
+            require_https=_flag(path, url, "require_https", True),
+            allowed_domains=_strings(path, url, "allowed_domains"),
+            allowed_ports=_ports(path, url),
+            max_url_length=_positive(path, url, "max_url_length", 2048),
+            disable_loopback=_flag(path, url, "disable_loopback", True),
+            disable_private_ips=_flag(path, url, "disable_private_ips", False),
+        )
+    headers = section.get("headers") or {}
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise ConfigError(f"{path}: webhooks.headers must map header names to strings")
+    for name, value in headers.items():
+        for variable in _TEMPLATE.findall(value):
+            if not variable.startswith("LG_WEBHOOK_"):
+                raise ConfigError(
+                    f"{path}: webhooks.headers.{name}: only LG_WEBHOOK_* variables may be used, not {variable}"
+                )
+    allowed = section.get("allowed_fields")
+    if allowed is not None and (
+        not isinstance(allowed, list) or not all(isinstance(f, str) for f in allowed)
+    ):
+        raise ConfigError(f"{path}: webhooks.allowed_fields must be a list of payload field names")
+    return WebhooksSpec(
+        url=policy,
+        headers=dict(headers),
+        disabled=disabled,
+        allowed_fields=tuple(allowed) if allowed else None,
+    )
+
+
+def fill_header_templates(headers: dict[str, str], env: dict[str, str]) -> dict[str, str]:
+    """`${{ env.LG_WEBHOOK_X }}` → the variable's value; a variable that is not set is an error."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            raise ConfigError(f"webhooks.headers: the environment variable {name} is not set")
+        return env[name]
+
+    return {name: _TEMPLATE.sub(value, template) for name, template in headers.items()}
+
+
+def _flag(path: Path, section: dict[str, Any], key: str, default: bool) -> bool:
+    value = section.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: webhooks.url.{key} must be true or false")
+    return value
+
+
+def _strings(path: Path, section: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = section.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{path}: webhooks.url.{key} must be a list of host names")
+    return tuple(value)
+
+
+def _ports(path: Path, section: dict[str, Any]) -> tuple[int, ...]:
+    value = section.get("allowed_ports") or []
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 < v < 65536 for v in value
+    ):
+        raise ConfigError(f"{path}: webhooks.url.allowed_ports must be a list of port numbers")
+    return tuple(value)
+
+
+def _positive(path: Path, section: dict[str, Any], key: str, default: int) -> int:
+    value = section.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{path}: webhooks.url.{key} must be a positive integer")
+    return value
 
 
 def _graph_spec(path: Path, root: Path, graph_id: object, value: object) -> GraphSpec:
@@ -128,6 +292,58 @@ def _graph_spec(path: Path, root: Path, graph_id: object, value: object) -> Grap
     return GraphSpec(graph_id, None, target, attr, description)
 
 
+def _store(path: Path, raw: object) -> StoreSpec:
+    if raw is None:
+        return StoreSpec()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: 'store' must be an object with 'index' and/or 'ttl'")
+    unknown = sorted(set(raw) - {"index", "ttl"})
+    if unknown:
+        raise ConfigError(f"{path}: store: unknown key(s) {', '.join(unknown)}; expected index, ttl")
+    return StoreSpec(index=_index(path, raw.get("index")), ttl=_ttl(path, raw.get("ttl")))
+
+
+def _index(path: Path, raw: object) -> IndexSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: store.index must be an object with 'embed' and 'dims'")
+    embed, dims, fields = raw.get("embed"), raw.get("dims"), raw.get("fields")
+    if not isinstance(embed, str) or ":" not in embed:
+        raise ConfigError(
+            f"{path}: store.index.embed must look like './file.py:attr' or 'provider:model' "
+            f"(e.g. 'openai:text-embedding-3-small'), got {embed!r}"
+        )
+    if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
+        raise ConfigError(f"{path}: store.index.dims must be a positive integer, got {dims!r}")
+    if fields is not None and (
+        not isinstance(fields, list) or not fields or not all(isinstance(f, str) and f for f in fields)
+    ):
+        raise ConfigError(f"{path}: store.index.fields must be a non-empty list of field paths")
+    return IndexSpec(embed, dims, tuple(fields) if fields is not None else None)
+
+
+def _ttl(path: Path, raw: object) -> TtlSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: store.ttl must be an object")
+    default_ttl, refresh, sweep = (
+        raw.get("default_ttl"),
+        raw.get("refresh_on_read", True),
+        raw.get("sweep_interval_minutes"),
+    )
+    if default_ttl is not None and (
+        isinstance(default_ttl, bool) or not isinstance(default_ttl, int | float) or default_ttl <= 0
+    ):
+        raise ConfigError(f"{path}: store.ttl.default_ttl must be a positive number of minutes")
+    if not isinstance(refresh, bool):
+        raise ConfigError(f"{path}: store.ttl.refresh_on_read must be true or false")
+    if sweep is not None and (isinstance(sweep, bool) or not isinstance(sweep, int) or sweep < 1):
+        raise ConfigError(f"{path}: store.ttl.sweep_interval_minutes must be a positive integer")
+    return TtlSpec(float(default_ttl) if default_ttl is not None else None, refresh, sweep)
+
+
 def _env(path: Path, root: Path, env: object) -> dict[str, str]:
     if env is None:
         return {}
@@ -137,6 +353,12 @@ def _env(path: Path, root: Path, env: object) -> dict[str, str]:
         env_file = root / env
         try:
             lines = env_file.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            # As `langgraph dev`: a project's .env is often not committed; the graphs may need none.
+            if env_file not in _WARNED_MISSING:
+                _WARNED_MISSING.add(env_file)
+                log.warning("config.env_file_missing", path=str(path), env_file=str(env_file))
+            return {}
         except OSError as exc:
             raise ConfigError(f"{path}: env file {env_file} cannot be read: {exc}") from exc
         return dict(_dotenv_line(line) for line in lines if _is_assignment(line))

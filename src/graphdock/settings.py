@@ -44,11 +44,17 @@ class Settings:
     # run_max_attempts attempts.
     run_lease_seconds: int = 30
     run_max_attempts: int = 3
+    # How often each replica's cron scheduler claims the crons that are due. A cron fires at most
+    # this late; claims are made in the database, so replicas never fire one firing twice.
+    cron_tick_seconds: int = 5
     # Built-in authentication, no code needed: comma-separated `name:key` entries (or bare keys).
     # Clients send a key as `x-api-key` (the SDKs' api_key=) or `Authorization: Bearer <key>`;
     # the name is recorded as who made each version. Custom auth (langgraph.json's `auth.path`)
     # is the other option; the two are exclusive.
     api_keys: str | None = None
+    # While a run is silent, runs.wait/join bodies get a newline and SSE streams a `: heartbeat`
+    # comment this often, so proxies and load balancers with idle timeouts keep the request.
+    heartbeat_seconds: float = 5.0
 
     @property
     def project_dir(self) -> Path:
@@ -98,6 +104,14 @@ class Settings:
                 f"redis_url {settings.redis_url!r} must start with redis://, rediss:// or unix://"
                 " (--redis-url / GRAPHDOCK_REDIS_URL)"
             )
+        if not 0.01 <= settings.heartbeat_seconds <= 3600:
+            raise ConfigError(
+                "heartbeat_seconds must be from 0.01 to 3600 (--heartbeat-seconds / GRAPHDOCK_HEARTBEAT_SECONDS)"
+            )
+        if settings.cron_tick_seconds < 1:
+            raise ConfigError(
+                "cron_tick_seconds must be at least 1 (--cron-tick-seconds / GRAPHDOCK_CRON_TICK_SECONDS)"
+            )
         if settings.shutdown_grace_seconds < 0:
             raise ConfigError(
                 "shutdown_grace_seconds must be 0 or more (--shutdown-grace-seconds / GRAPHDOCK_SHUTDOWN_GRACE_SECONDS)"
@@ -119,11 +133,20 @@ class Settings:
         return out
 
 
+def webhook_environment(project_env: Mapping[str, str]) -> dict[str, str]:
+    """The LG_WEBHOOK_* variables webhook header templates may name: the process environment's,
+    then langgraph.json's `env` over them."""
+    merged = {**os.environ, **project_env}
+    return {k: v for k, v in merged.items() if k.startswith("LG_WEBHOOK_")}
+
+
 def _coerce(name: str, annotation: object, raw: str) -> Any:
     kind = str(annotation)
     try:
         if kind == "int":
             return int(raw)
+        if kind == "float":
+            return float(raw)
         if kind == "bool":
             if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
                 raise ValueError(raw)

@@ -216,6 +216,33 @@ async def test_a_user_can_do_nothing_with_another_users_resources(
     assert [x["run_id"] for x in await owner_client.runs.list(theirs.thread_id)] == [theirs.run_id]
 
 
+@pytest.mark.parametrize("claimed", [{"owner": "alice"}, {"owner": {"$eq": "alice"}}])
+async def test_a_user_cannot_hand_their_rows_to_another_by_editing_metadata(
+    clients: dict[str, LangGraphClient], raw: dict[str, httpx.AsyncClient], claimed: dict[str, Any]
+) -> None:
+    bob, alice = clients["bob"], clients["alice"]
+    mine = await _own(bob, "bob")
+    assistant = await raw["bob"].patch(
+        f"/assistants/{mine.assistant_id}", json={"metadata": {**claimed, "k": 1}, "name": "Friendly"}
+    )
+    assert assistant.status_code == 200, assistant.text
+    thread = await raw["bob"].patch(f"/threads/{mine.thread_id}", json={"metadata": {**claimed, "k": 1}})
+    assert thread.status_code == 200, thread.text
+    # The writer's filter is stamped, as on create: the rows stay bob's, with the rest of the edit.
+    assert assistant.json()["metadata"] == {"owner": "bob", "note": "second", "k": 1}
+    assert thread.json()["metadata"]["owner"] == "bob"
+    assert thread.json()["metadata"]["k"] == 1
+    assert mine.assistant_id not in {a["assistant_id"] for a in await alice.assistants.search(limit=1000)}
+    assert mine.thread_id not in {t["thread_id"] for t in await alice.threads.search(limit=1000)}
+    run = await raw["alice"].post(
+        f"/threads/{mine.thread_id}/runs/wait", json={"assistant_id": mine.assistant_id}
+    )
+    assert run.status_code == 404, run.text
+    stateless = await raw["alice"].post("/runs/wait", json={"assistant_id": mine.assistant_id, "input": {}})
+    assert stateless.status_code == 404, stateless.text
+    assert (await bob.assistants.get(mine.assistant_id))["name"] == "Friendly"
+
+
 async def test_every_route_refuses_a_request_without_credentials(
     auth_server: RunningServer, raw: dict[str, httpx.AsyncClient]
 ) -> None:

@@ -68,7 +68,10 @@ async def send(
 
 
 def assert_error(r: httpx.Response, status: int) -> str:
-    """The error contract: the status, a JSON `{"detail": <non-empty str>}` body, an x-request-id."""
+    """The error contract: the status, a JSON `{"detail": <non-empty str>}` body, an x-request-id.
+
+    A 422 may also carry `loc`, where the problem is as data (["context", "model_name"]): the
+    path that `detail` names first, so a client need not parse the message."""
     where = f"{r.request.method} {r.request.url.raw_path.decode()[:150]}"
     assert r.status_code == status, f"{where}: expected {status}, got {r.status_code}: {r.text[:500]}"
     assert r.headers.get("x-request-id"), f"{where}: {status} answered without an x-request-id header"
@@ -76,10 +79,18 @@ def assert_error(r: httpx.Response, status: int) -> str:
     assert content_type.startswith("application/json"), f"{where}: error content-type is {content_type!r}"
     body = r.json()
     assert isinstance(body, dict), f"{where}: error body is not an object: {body!r}"
-    assert list(body) == ["detail"], f"{where}: error body is not {{'detail': ...}}: {body!r}"
+    allowed = (["detail"], ["detail", "loc"]) if status == 422 else (["detail"],)
+    assert list(body) in allowed, f"{where}: error body is not {{'detail': ...}}: {body!r}"
     detail = body["detail"]
     assert isinstance(detail, str), f"{where}: detail is not a string: {body!r}"
     assert detail.strip(), f"{where}: detail is empty: {body!r}"
+    if "loc" in body:
+        loc = body["loc"]
+        assert isinstance(loc, list), f"{where}: loc {loc!r}"
+        assert all(isinstance(p, str | int) for p in loc), f"{where}: loc {loc!r}"
+        assert detail.startswith(".".join(str(p) for p in loc) or "body"), (
+            f"{where}: loc {loc!r} vs {detail!r}"
+        )
     return detail
 
 
@@ -772,15 +783,51 @@ async def test_unknown_body_keys_are_ignored(stored: Stored, route: str) -> None
         assert "bogus" not in r.json(), "unknown keys are ignored, not echoed"
 
 
-async def test_null_for_an_optional_top_level_field_counts_as_omitted(
+async def test_null_counts_as_omitted_only_where_the_official_server_allows_it(
     http: httpx.AsyncClient, tag: dict[str, str]
 ) -> None:
-    nulls = {"assistant_id": None, "config": None, "context": None, "name": None, "description": None}
+    nulls = {"assistant_id": None, "description": None}
     r = await http.post(
         "/assistants", json={"graph_id": "plain", "metadata": tag, "if_exists": None, **nulls}
     )
     assert r.status_code == 200, r.text
     assert (r.json()["config"], r.json()["context"], r.json()["name"]) == ({}, {}, "Untitled")
+
+
+# Where the official server refuses null, so does graphdock, naming the field: reading it as
+# "omitted" guesses wrong when a client means "clear".
+NOT_NULL = {
+    ("POST", "/assistants"): ("config", "context", "metadata", "name", "graph_id"),
+    ("PATCH", "/assistants/{id}"): ("config", "context", "metadata", "name", "graph_id"),
+    ("POST", "/assistants/search"): ("graph_id", "name"),
+    ("POST", "/assistants/count"): ("graph_id", "name"),
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field"), [(m, p, f) for (m, p), fields in NOT_NULL.items() for f in fields]
+)
+async def test_null_where_the_official_server_refuses_it_is_422_naming_the_field(
+    http: httpx.AsyncClient, tag: dict[str, str], method: str, path: str, field: str
+) -> None:
+    created = await http.post("/assistants", json={"graph_id": "plain", "metadata": tag, "name": "kept"})
+    assert created.status_code == 200, created.text
+    assistant = created.json()
+    body: dict[str, Any] = {"graph_id": "plain"} if path == "/assistants" else {}
+    r = await http.request(
+        method, path.replace("{id}", assistant["assistant_id"]), json={**body, field: None}
+    )
+    assert field in assert_error(r, 422)
+    after = await http.get(f"/assistants/{assistant['assistant_id']}")
+    assert (after.json()["version"], after.json()["name"]) == (1, "kept"), "nothing was changed"
+
+
+@pytest.mark.parametrize("path", ["/assistants/search", "/threads/search"])
+async def test_sort_order_is_asc_or_desc(http: httpx.AsyncClient, path: str) -> None:
+    for order in ("asc", "desc"):
+        r = await http.post(path, json={"sort_order": order, "limit": 1})
+        assert r.status_code == 200, r.text
+    assert "sort_order" in assert_error(await http.post(path, json={"sort_order": "DESC"}), 422)
 
 
 @pytest.mark.parametrize(

@@ -195,20 +195,21 @@ def test_one_warning_names_every_key_graphdock_ignores(
     config = project(
         tmp_path,
         {"disable_store": True, "unknown_http_key": 1},
-        store={"index": {"dims": 3}},
         checkpointer={"ttl": {}},
+        ui={"agent": "./ui.tsx"},
         node_version="20",
         python_version="3.12",
         dockerfile_lines=[],
+        store={"ttl": {"default_ttl": 10}},
     )
     capsys.readouterr()
     create_app(_settings(config, tmp_path))
     out = capsys.readouterr().out
     warning = [line for line in out.splitlines() if "config.not_implemented" in line]
     assert len(warning) == 1, out
-    for key in ("checkpointer", "node_version", "store", "http.unknown_http_key"):
+    for key in ("checkpointer", "node_version", "'ui'", "http.unknown_http_key"):
         assert key in warning[0]
-    for build_only in ("python_version", "dockerfile_lines", "graphs", "dependencies"):
+    for build_only in ("python_version", "dockerfile_lines", "graphs", "dependencies", "store"):
         assert build_only not in warning[0]
 
 

@@ -41,6 +41,8 @@ GRAPHDOCK_OPERATIONS = {
     ("get", _ID + "/diff"),
     ("post", "/assistants/export"),
     ("post", "/assistants/import"),
+    ("get", _ID + "/runs"),
+    ("get", _ID + "/versions/summary"),
 }
 # Served, but about the API rather than part of it.
 # Served but not part of the API it describes: the document itself, its reader, and the web UI.

@@ -103,6 +103,8 @@ def test_a_busy_port_is_a_clear_error_naming_the_flag(project: Path) -> None:
             assert done.returncode == 2, done.stderr
             assert f"port {port}" in done.stderr, done.stderr
             assert "--port" in done.stderr, done.stderr
+            # `make dev` passes its own --port, which beats GRAPHDOCK_PORT: the message names its way.
+            assert "make dev PORT=" in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize(
@@ -110,6 +112,9 @@ def test_a_busy_port_is_a_clear_error_naming_the_flag(project: Path) -> None:
     [
         ("broken/langgraph.json", r"raises\.py.*RuntimeError"),
         ("missing.json", r"missing\.json: no such file"),
+        ("langgraph.unset-webhook-header.json", r"LG_WEBHOOK_NEVER_SET_BY_ANYONE is not set"),
+        ("langgraph.secret-webhook-header.json", r"only LG_WEBHOOK_\* variables may be used, not HOME"),
+        ("langgraph.bad-webhooks.json", r"webhooks\.url\.allowed_ports must be a list of port numbers"),
     ],
 )
 def test_a_graph_or_config_that_fails_to_load_stops_start_up_with_a_message_naming_it(

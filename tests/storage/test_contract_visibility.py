@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from graphdock.errors import Conflict, NotFound
+from graphdock.errors import Conflict, Forbidden, NotFound
 from graphdock.storage.base import Storage
 from graphdock.storage.records import AssistantFilter, Page, Snapshot
 from graphdock.storage.threads import ThreadFilter
@@ -96,6 +96,33 @@ async def test_writes_to_an_invisible_row_are_not_found_and_change_nothing(stora
     assistant = await storage.get_assistant(theirs)
     assert (assistant.version, assistant.snapshot.metadata) == (1, {"owner": "bob"})
     assert (await storage.get_thread(theirs)).metadata == {"owner": "bob"}
+
+
+async def test_a_write_that_would_move_a_row_outside_its_writers_filter_is_refused(
+    storage: Storage,
+) -> None:
+    # A filter whose equalities cannot be stamped: the merged row itself is checked, and
+    # refusing it changes nothing (the version is not allocated, the thread keeps its metadata).
+    mine = Visibility.parse({"members": {"$contains": "bob"}})
+    ids = str(uuid.uuid4()), str(uuid.uuid4())
+    await storage.create_assistant(ids[0], _snapshot({"members": ["bob"]}), "raise")
+    await storage.create_assistant(ids[1], _snapshot({"members": ["alice"]}), "raise")
+    await storage.revise_assistant(ids[1], lambda a: _snapshot({"members": ["alice", "bob"]}))
+    await storage.create_thread(ids[0], {"members": ["bob"]}, "raise")
+    with pytest.raises(Forbidden):
+        await storage.revise_assistant(ids[0], lambda a: _snapshot({"members": ["alice"]}), visible=mine)
+    with pytest.raises(Forbidden):  # reverting to a version the writer could not see
+        await storage.set_active_version(ids[1], 1, visible=mine)
+    with pytest.raises(Forbidden):
+        await storage.update_thread(ids[0], {"members": ["alice"]}, visible=mine)
+    assistant = await storage.get_assistant(ids[0])
+    assert (assistant.version, assistant.snapshot.metadata) == (1, {"members": ["bob"]})
+    assert [v.version for v in await storage.list_versions(ids[0], {}, Page())] == [1]
+    assert (await storage.get_assistant(ids[1])).version == 2
+    assert (await storage.get_thread(ids[0])).metadata == {"members": ["bob"]}
+    # What stays within the filter is written.
+    kept = await storage.update_thread(ids[0], {"members": ["bob", "carol"]}, visible=mine)
+    assert kept.metadata == {"members": ["bob", "carol"]}
 
 
 @pytest.mark.parametrize(

@@ -56,11 +56,17 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, ui_server: RunningServer) -> Iterator[Any]:
-    """A fresh browser context (so an empty localStorage) on `ui_server`; fails on JS errors."""
+    """A fresh browser context (so an empty localStorage) on `ui_server`; fails on JS errors and
+    on anything the page's Content-Security-Policy blocks."""
     context = browser.new_context(base_url=ui_server.url, viewport={"width": 1280, "height": 900})
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Whatever the page's Content-Security-Policy blocks is reported on the console, not thrown.
+    opened.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     yield opened
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"

@@ -85,7 +85,8 @@ def test_sign_in_with_an_api_key_edit_and_sign_out(
     expect(page.get_by_role("heading", name="Version 2")).to_be_visible()
     # Who made it: the key's name, in the history and in the version's details.
     row = page.get_by_role("row").filter(has=page.get_by_role("radio", name="Select version 2"))
-    expect(row.get_by_role("cell").last).to_have_text("alice")
+    # The "By" column (the run stats columns follow it).
+    expect(row.get_by_role("cell").nth(5)).to_have_text("alice")
     by = page.get_by_role("region", name="Version 2").locator("dt:text-is('By') + dd")
     expect(by).to_have_text("alice")
     with httpx.Client(base_url=ui_server.url, headers={"x-api-key": ALICE_KEY}, timeout=30) as api:

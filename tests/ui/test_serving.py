@@ -19,6 +19,23 @@ def test_the_page_is_served_at_the_root_and_always_revalidated(http_sync: httpx.
     assert '<div id="root">' in r.text
 
 
+def test_the_page_forbids_framing_foreign_code_and_sniffing(http_sync: httpx.Client) -> None:
+    # It keeps an API key in localStorage: no other site may frame it, no other origin's code runs.
+    page = http_sync.get("/")
+    policy = {
+        d.split(" ", 1)[0]: d.split(" ", 1)[1]
+        for d in (p.strip() for p in page.headers["content-security-policy"].split(";"))
+    }
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["default-src"] == "'self'"
+    assert "'unsafe-inline'" not in policy["script-src"]
+    assert policy["connect-src"] == "'self'"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    asset = re.findall(r'src="(/ui/assets/[^"]+)"', page.text)[0]
+    assert http_sync.get(asset).headers["x-content-type-options"] == "nosniff"
+
+
 def test_hashed_assets_are_cached_forever_with_their_content_type(http_sync: httpx.Client) -> None:
     page = http_sync.get("/").text
     assets = re.findall(r'(?:src|href)="(/ui/assets/[^"]+)"', page)
@@ -33,7 +50,16 @@ def test_hashed_assets_are_cached_forever_with_their_content_type(http_sync: htt
 
 
 @pytest.mark.parametrize(
-    "path", ["/ui/assets/missing.js", "/ui/%2e%2e/__init__.py", "/ui/..%2f..%2fapp.py", "/ui/", "/ui/assets"]
+    "path",
+    [
+        "/ui/assets/missing.js",
+        "/ui/%2e%2e/__init__.py",
+        "/ui/..%2f..%2fapp.py",
+        "/ui/",
+        "/ui/assets",
+        "/ui/%00",
+        "/ui/assets/a%00.js",
+    ],
 )
 def test_anything_but_a_built_file_is_a_json_404(http_sync: httpx.Client, path: str) -> None:
     r = http_sync.get(path)

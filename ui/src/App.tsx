@@ -6,6 +6,8 @@ import { AssistantsTable } from "./screens/AssistantsTable";
 import { AssistantForm } from "./screens/AssistantForm";
 import { AssistantPage } from "./screens/AssistantPage";
 import { SignIn } from "./screens/SignIn";
+import { ThreadPage } from "./screens/ThreadPage";
+import { ThreadsList } from "./screens/ThreadsList";
 
 export function App() {
   const { parts, query } = useRoute();
@@ -26,6 +28,8 @@ export function App() {
     screen = <AssistantForm key={`edit-${parts[1]}`} assistantId={parts[1]} />;
   else if (parts[0] === "assistants" && parts[1])
     screen = <AssistantPage key={parts[1]} assistantId={parts[1]} tab={parts[2] ?? "versions"} query={query} />;
+  else if (parts[0] === "threads" && parts[1]) screen = <ThreadPage key={parts[1]} threadId={parts[1]} />;
+  else if (parts[0] === "threads") screen = <ThreadsList query={query} />;
   else screen = <AssistantsTable query={query} />;
   return (
     <>
@@ -39,6 +43,7 @@ export function App() {
         <nav aria-label="Main">
           <a href={href("/")}>Assistants</a>
           <a href={href("/new")}>New assistant</a>
+          <a href={href("/threads")}>Threads</a>
           <a href="/docs">API docs</a>
         </nav>
         {signedIn ? (

@@ -15,12 +15,64 @@ export interface Assistant {
   version: number;
   created_at: string;
   updated_at: string;
+  /** graphdock, on search items: versions kept, and the number the next update gets. */
+  version_count?: number | null;
+  next_version?: number | null;
+}
+
+export interface RunStats {
+  runs: number;
+  errors: number;
+  p50_duration_ms: number | null;
+  p95_duration_ms: number | null;
+  last_run_at: string | null;
+}
+
+export interface VersionSummary {
+  assistant_id: string;
+  version: number;
+  version_count: number;
+  next_version: number;
+}
+
+export interface Run {
+  run_id: string;
+  thread_id: string;
+  assistant_id: string;
+  created_at: string;
+  updated_at: string;
+  status: string;
+  metadata: JsonObject;
+  kwargs: JsonObject;
+  assistant_version: number | null;
+  error: { error?: string; message?: string } | null;
+}
+
+export interface Thread {
+  thread_id: string;
+  created_at: string;
+  updated_at: string;
+  metadata: JsonObject;
+  status: string;
+  values: Json;
+  interrupts: { [taskId: string]: { value?: Json; id?: string }[] };
+}
+
+export interface Checkpoint {
+  values: Json;
+  next: string[];
+  checkpoint: { checkpoint_id: string; thread_id?: string; checkpoint_ns?: string };
+  parent_checkpoint: { checkpoint_id: string } | null;
+  metadata: JsonObject;
+  created_at: string;
+  tasks: { id: string; name: string; interrupts?: { value?: Json }[] }[];
 }
 
 export interface Version extends Omit<Assistant, "updated_at"> {
   change?: string | null;
   changed_by?: string | null;
   restored_from?: number | null;
+  run_stats?: RunStats | null;
 }
 
 export interface Change {
@@ -92,6 +144,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly detail: string,
+    /** Where a 422's problem is, as the server says it (`["context", "model_name"]`). */
+    readonly loc: (string | number)[] | null = null,
   ) {
     super(`${status}: ${detail}`);
   }
@@ -107,15 +161,17 @@ function headers(ifMatch?: number, credential = getCredential()): Record<string,
 
 async function failure(response: Response): Promise<ApiError> {
   let detail = response.statusText || "Request failed";
+  let loc: (string | number)[] | null = null;
   try {
     const body = await response.json();
     if (body && typeof body.detail !== "undefined") {
       detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
     }
+    if (body && Array.isArray(body.loc)) loc = body.loc;
   } catch {
     // not JSON: keep the status text
   }
-  const error = new ApiError(response.status, detail);
+  const error = new ApiError(response.status, detail, loc);
   if (error.status === 401) unauthorized(error);
   return error;
 }
@@ -152,6 +208,13 @@ export async function call<T>(method: string, path: string, body?: unknown, ifMa
 }
 
 const a = (id: string) => `/assistants/${encodeURIComponent(id)}`;
+const t = (id: string) => `/threads/${encodeURIComponent(id)}`;
+
+function qs(query: Record<string, string | number | undefined | null>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") params.set(k, String(v));
+  return params.toString();
+}
 
 export const assistants = {
   get: (id: string) => call<Assistant>("GET", a(id)),
@@ -163,6 +226,9 @@ export const assistants = {
   count: (body: JsonObject) => call<number>("POST", "/assistants/count", body),
   versions: (id: string, limit: number, offset: number) =>
     call<Version[]>("POST", `${a(id)}/versions`, { limit, offset }),
+  summary: (id: string) => call<VersionSummary>("GET", `${a(id)}/versions/summary`),
+  runs: (id: string, query: { version?: number; status?: string; limit: number; offset: number }) =>
+    request<Run[]>("GET", `${a(id)}/runs?${qs(query)}`),
   version: (id: string, v: number) => call<Version>("GET", `${a(id)}/versions/${v}`),
   setLatest: (id: string, version: number, ifMatch: number) =>
     call<Assistant>("POST", `${a(id)}/latest`, { version }, ifMatch),
@@ -185,7 +251,7 @@ export async function checkCredential(credential: Credential): Promise<void> {
   }
 }
 
-/** Every version of an assistant (up to 1000), newest first: for counts and version pickers. */
+/** Every version of an assistant (up to 1000), newest first: for version pickers. */
 export async function allVersions(id: string): Promise<Version[]> {
   return assistants.versions(id, 1000, 0);
 }
@@ -246,9 +312,11 @@ export async function streamRun(
 
 export const threads = {
   create: (metadata: JsonObject) => call<{ thread_id: string }>("POST", "/threads", { metadata }),
-  run: (threadId: string, runId: string) =>
-    call<{ run_id: string; status: string; assistant_version?: number }>(
-      "GET",
-      `/threads/${encodeURIComponent(threadId)}/runs/${encodeURIComponent(runId)}`,
-    ),
+  get: (id: string) => call<Thread>("GET", t(id)),
+  search: (body: JsonObject) => request<Thread[]>("POST", "/threads/search", body),
+  history: (id: string, limit: number) => call<Checkpoint[]>("POST", `${t(id)}/history`, { limit }),
+  runs: (id: string) => call<Run[]>("GET", `${t(id)}/runs?limit=20`),
+  run: (threadId: string, runId: string) => call<Run>("GET", `${t(threadId)}/runs/${encodeURIComponent(runId)}`),
+  startRun: (threadId: string, body: JsonObject) => call<Run>("POST", `${t(threadId)}/runs`, body),
+  join: (threadId: string, runId: string) => call<Json>("GET", `${t(threadId)}/runs/${encodeURIComponent(runId)}/join`),
 };

@@ -8,6 +8,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from graphdock.api.assistant_runs import runs_service as stats_service
+from graphdock.api.assistant_runs import stats_visibility
 from graphdock.api.auth import author, authorize
 from graphdock.api.bodies import etag, if_match, path_uuid, query_flag, read_body
 from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam, pagination_headers
@@ -22,11 +24,12 @@ from graphdock.schemas.assistants import (
     AssistantOut,
     AssistantPatch,
     AssistantSearch,
-    AssistantVersionOut,
+    AssistantVersionStatsOut,
     GraphSchemasOut,
     SetLatest,
     VersionsSearch,
 )
+from graphdock.storage.assistant_runs import VersionTally
 from graphdock.storage.records import Assistant, AssistantFilter, Page
 from graphdock.storage.visibility import Visibility
 
@@ -135,13 +138,20 @@ async def delete_assistant(request: Request) -> Response:
 async def list_versions(request: Request) -> Response:
     assistant_id = path_uuid(request)
     body = await read_body(request, VersionsSearch)
+    page = Page(limit=body.limit, offset=body.offset)
     versions = await service(request).versions(
-        assistant_id,
-        body.metadata or {},
-        Page(limit=body.limit, offset=body.offset),
-        visible=await readable(request),
+        assistant_id, body.metadata or {}, page, visible=await readable(request)
     )
-    return JSONResponse([v.to_wire() for v in versions])
+    # graphdock: each version's run stats, over the threads this request may see.
+    allowed, threads_visible = await stats_visibility(request, assistant_id, page)
+    stats = (
+        await stats_service(request).stats(
+            assistant_id, [v.version for v in versions], threads_visible=threads_visible
+        )
+        if allowed
+        else {}
+    )
+    return JSONResponse([{**v.to_wire(), "run_stats": stats.get(v.version)} for v in versions])
 
 
 async def set_latest(request: Request) -> Response:
@@ -165,16 +175,24 @@ async def searchable(request: Request, body: AssistantCount | AssistantSearch, p
 async def search_assistants(request: Request) -> Response:
     body = await read_body(request, AssistantSearch)
     select = body.select or None
-    if select and (unknown := sorted(set(select) - ASSISTANT_FIELDS)):
-        raise InvalidRequest(f"select: unknown fields {unknown}; expected some of {sorted(ASSISTANT_FIELDS)}")
+    if select and (unknown := sorted(set(select) - SEARCH_FIELDS)):
+        raise InvalidRequest(f"select: unknown fields {unknown}; expected some of {sorted(SEARCH_FIELDS)}")
     page = Page(limit=body.limit, offset=body.offset)
     descending = (body.sort_order or "desc").lower() == "desc"
     where = await searchable(request, body, page)
     found, more = await service(request).search(where, page, body.sort_by or "created_at", descending)
-    rows = [a.to_wire() for a in found]
+    # graphdock: how many versions each keeps and the next one's number (the UI's table shows them).
+    tallies = await service(request).tallies([a.assistant_id for a in found])
+    rows = [{**a.to_wire(), **_tally_fields(tallies.get(a.assistant_id))} for a in found]
     if select:
         rows = [{k: row[k] for k in select} for row in rows]
     return JSONResponse(rows, headers=pagination_headers(page.offset, len(rows), more))
+
+
+def _tally_fields(tally: VersionTally | None) -> dict[str, int | None]:
+    if tally is None:  # deleted between the search and the tally
+        return {"version_count": None, "next_version": None}
+    return {"version_count": tally.version_count, "next_version": tally.next_version}
 
 
 async def count_assistants(request: Request) -> Response:
@@ -218,10 +236,23 @@ async def get_subgraphs(request: Request) -> Response:
 
 _ID = "/assistants/{assistant_id}"
 # With `select`, search returns only the named fields, so none of them is required there.
+_ASSISTANT_SCHEMA = AssistantOut.model_json_schema()
 _SEARCH_ITEM = {
-    **{k: v for k, v in AssistantOut.model_json_schema().items() if k != "required"},
+    **{k: v for k, v in _ASSISTANT_SCHEMA.items() if k != "required"},
+    "properties": {
+        **_ASSISTANT_SCHEMA["properties"],
+        "version_count": {
+            "anyOf": [{"type": "integer"}, {"type": "null"}],
+            "description": "graphdock: versions kept (null if the assistant was deleted meanwhile).",
+        },
+        "next_version": {
+            "anyOf": [{"type": "integer"}, {"type": "null"}],
+            "description": "graphdock: the number the next update gets (numbers are never reused).",
+        },
+    },
     "title": "AssistantSearchItem",
 }
+SEARCH_FIELDS = ASSISTANT_FIELDS | {"version_count", "next_version"}
 _RECURSE = QueryParam("recurse", {"type": "boolean", "default": False}, "Include nested subgraphs.")
 
 ENDPOINTS = (
@@ -288,7 +319,7 @@ ENDPOINTS = (
         list_versions,
         "List versions, newest first (empty page: [])",
         VersionsSearch,
-        list[AssistantVersionOut],
+        list[AssistantVersionStatsOut],
     ),
     Endpoint(
         "POST",

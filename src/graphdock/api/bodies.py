@@ -20,8 +20,8 @@ Model = TypeVar("Model", bound=BaseModel)
 MAX_DEPTH = 64
 
 
-async def read_body(request: Request, model: type[Model]) -> Model:
-    """Parse the body as JSON whatever the Content-Type says (curl's default is form-encoded)."""
+async def read_bytes(request: Request) -> bytes:
+    """The body, refused with 413 beyond --max-body-bytes before more of it is read."""
     limit: int = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -33,7 +33,12 @@ async def read_body(request: Request, model: type[Model]) -> Model:
         if size > limit:
             raise PayloadTooLarge(f"Request body exceeds the {limit}-byte limit")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_body(request: Request, model: type[Model]) -> Model:
+    """Parse the body as JSON whatever the Content-Type says (curl's default is form-encoded)."""
+    raw = await read_bytes(request)
     if not raw.strip():
         raise InvalidRequest("Request body is empty; send a JSON object (at least {})")
     try:
@@ -45,6 +50,20 @@ async def read_body(request: Request, model: type[Model]) -> Model:
     if not isinstance(data, wanted):
         expected = "an array" if wanted is list else "a JSON object"
         raise InvalidRequest(f"Request body must be {expected}, got {type(data).__name__}")
+    _check_storable(data, "", 0, raw)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(describe(exc), loc=tuple(exc.errors(include_url=False)[0]["loc"])) from None
+
+
+def parse_value(data: Any, model: type[Model]) -> Model:
+    """A JSON value that arrived inside another protocol's message (MCP, A2A) into a wire model,
+    with the same refusals as a request body: what is stored must read back exactly."""
+    try:
+        raw = orjson.dumps(data)
+    except orjson.JSONEncodeError as exc:  # integers beyond 64 bits, above all
+        raise InvalidRequest(f"Cannot store this value: {exc}") from None
     _check_storable(data, "", 0, raw)
     try:
         return model.model_validate(data)
@@ -144,4 +163,14 @@ def int_param(raw: str | None, name: str) -> int:
     """A version number from the path or the query string."""
     if raw is None or not (raw.isascii() and raw.lstrip("-").isdigit()) or len(raw) > 20:
         raise InvalidRequest(f"{name}: expected an integer, got {raw!r}")
+    return int(raw)
+
+
+def int_query(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within [low, high]; absent: the default."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 20 and low <= int(raw) <= high):
+        raise InvalidRequest(f"{name}: expected an integer from {low} to {high}, got {raw!r}")
     return int(raw)

@@ -12,11 +12,13 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from graphdock.api.auth import authorize
-from graphdock.api.bodies import path_uuid, query_flag, read_body
+from graphdock.api.bodies import int_query, path_uuid, query_flag, read_body
 from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam
+from graphdock.api.heartbeats import SSE_HEARTBEAT, interval, waiting_json, with_heartbeats
 from graphdock.api.threads import on_thread, thread_id
 from graphdock.auth.policy import Action
 from graphdock.domain.runs import CancelAction, RunRequest, Runs, Started
+from graphdock.domain.webhooks import WebhookSender
 from graphdock.errors import InvalidRequest
 from graphdock.http_config import HttpSpec
 from graphdock.schemas.threads import RunBatch, RunCreate, RunOut, RunsCancel
@@ -27,6 +29,11 @@ from graphdock.storage.threads import RUN_STATUSES, Run
 def service(request: Request) -> Runs:
     runs: Runs = request.app.state.runs
     return runs
+
+
+def webhooks(request: Request) -> WebhookSender:
+    sender: WebhookSender = request.app.state.webhooks
+    return sender
 
 
 def run_request(body: RunCreate) -> RunRequest:
@@ -53,6 +60,7 @@ def run_request(body: RunCreate) -> RunRequest:
         after_seconds=body.after_seconds,
         checkpoint=checkpoint,
         durability=body.durability,
+        webhook=body.webhook,
     )
 
 
@@ -71,13 +79,15 @@ async def _create(request: Request) -> tuple[Runs, Started, RunCreate]:
     """The shared start of every create route; a path without {thread_id} is a stateless run."""
     tid = thread_id(request) if "thread_id" in request.path_params else None
     body = await read_body(request, RunCreate)
-    return service(request), await _start(request, tid, body), body
+    return service(request), await start_run(request, tid, body), body
 
 
-async def _start(request: Request, tid: str | None, body: RunCreate) -> Started:
+async def start_run(request: Request, tid: str | None, body: RunCreate) -> Started:
     """Authorize, then queue: `threads.create_run` for the thread (the official server's event
     for runs), and `assistants.read` for the assistant, since a user may run only what they may read."""
     wanted = run_request(body)
+    if wanted.webhook:
+        await webhooks(request).check(wanted.webhook)  # 422 naming the rule it breaks
     value: dict[str, Any] = {
         "assistant_id": wanted.assistant_id,
         "thread_id": uuid.UUID(tid) if tid else None,
@@ -105,8 +115,8 @@ async def create_run(request: Request) -> Response:
 
 async def wait_run(request: Request) -> Response:
     runs, started, _ = await _create(request)
-    return JSONResponse(
-        await runs.result(started.run, started.stream), headers=_locations(request, started.run, "join")
+    return await waiting_json(
+        runs.result(started.run, started.stream), interval(request), _locations(request, started.run, "join")
     )
 
 
@@ -118,6 +128,7 @@ async def stream_run(request: Request) -> Response:
         started.stream.follow(0),
         body.on_disconnect == "cancel",
         headers=_locations(request, started.run, "stream"),
+        heartbeat_seconds=interval(request),
     )
 
 
@@ -130,15 +141,19 @@ async def _run(request: Request, action: Action) -> Run:
 
 async def join_run(request: Request) -> Response:
     run = await _run(request, "read")
-    return JSONResponse(await service(request).result(run), headers=_locations(request, run, "join"))
+    return await waiting_json(
+        service(request).result(run), interval(request), _locations(request, run, "join")
+    )
 
 
 async def join_stream(request: Request) -> Response:
     runs = service(request)
     run = await _run(request, "read")
     last = request.headers.get("last-event-id")
+    if last == "-1":
+        last = "0"  # the SDKs' "from the very start": a resumable run's events, replayed
     if last is not None and not (last.isascii() and last.isdigit() and len(last) < 19):
-        raise InvalidRequest(f"Last-Event-ID: expected an event id this server sent, got {last!r}")
+        raise InvalidRequest(f"Last-Event-ID: expected an event id this server sent (or -1), got {last!r}")
     # The Python SDK sends `stream_mode=` (empty) when it was not given: that means all modes.
     modes = [m for m in request.query_params.getlist("stream_mode") if m]
     events = runs.join_stream(run, int(last) if last is not None else None)
@@ -148,6 +163,7 @@ async def join_stream(request: Request) -> Response:
         _only(events, modes),
         query_flag(request, "cancel_on_disconnect"),
         headers=_locations(request, run, "stream"),
+        heartbeat_seconds=interval(request),
     )
 
 
@@ -186,13 +202,13 @@ async def create_batch(request: Request) -> Response:
     batch = await read_body(request, RunBatch)
     created = []
     for item in batch.root:
-        created.append((await _start(request, None, item)).run.to_wire())
+        created.append((await start_run(request, None, item)).run.to_wire())
     return JSONResponse(created)
 
 
 async def list_runs(request: Request) -> Response:
-    limit = _int_query(request, "limit", 10, 1, 1000)
-    offset = _int_query(request, "offset", 0, 0, 2**63 - 1)
+    limit = int_query(request, "limit", 10, 1, 1000)
+    offset = int_query(request, "offset", 0, 0, 2**63 - 1)
     status = request.query_params.get("status")
     if status is not None and status not in RUN_STATUSES:
         raise InvalidRequest(f"status: not a run status: {status!r}; expected one of {list(RUN_STATUSES)}")
@@ -216,15 +232,6 @@ async def delete_run(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _int_query(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 20 and low <= int(raw) <= high):
-        raise InvalidRequest(f"{name}: expected an integer from {low} to {high}, got {raw!r}")
-    return int(raw)
-
-
 async def _only(events: AsyncIterator[Any], modes: list[str]) -> AsyncIterator[Any]:
     async for event in events:
         if (
@@ -236,12 +243,21 @@ async def _only(events: AsyncIterator[Any], modes: list[str]) -> AsyncIterator[A
 
 
 def _sse(
-    runs: Runs, run: Run, events: AsyncIterator[Any], cancel_on_disconnect: bool, headers: dict[str, str]
+    runs: Runs,
+    run: Run,
+    events: AsyncIterator[Any],
+    cancel_on_disconnect: bool,
+    headers: dict[str, str],
+    *,
+    heartbeat_seconds: float,
 ) -> Response:
     async def body() -> AsyncIterator[bytes]:
         finished = False
         try:
-            async for event in events:
+            async for event in with_heartbeats(events, heartbeat_seconds):
+                if event is None:
+                    yield SSE_HEARTBEAT
+                    continue
                 yield b"event: %s\ndata: %s\nid: %d\n\n" % (event.event.encode(), event.data, event.id)
             finished = True
         finally:
@@ -356,7 +372,9 @@ ENDPOINTS = (
         ),
         headers=(
             QueryParam(
-                "Last-Event-ID", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "Resume after this event."
+                "Last-Event-ID",
+                {"type": "string", "pattern": "^(-1|[0-9]{1,18})$"},
+                "Resume after this event; -1 replays a resumable run from its start.",
             ),
         ),
     ),

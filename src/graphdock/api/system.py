@@ -13,6 +13,11 @@ VERSION = version("graphdock")
 
 
 async def ok(request: Request) -> Response:
+    # Unhealthy while runs cannot start here (the run worker is stopped, or cannot claim from
+    # the database), so a load balancer or orchestrator notices instead of clients waiting.
+    problem: str | None = request.app.state.runs.problem
+    if problem is not None:
+        return JSONResponse({"ok": False, "detail": problem}, status_code=503)
     return JSONResponse({"ok": True})
 
 
@@ -32,7 +37,15 @@ async def docs(request: Request) -> Response:
 
 
 ENDPOINTS = (
-    Endpoint("GET", "/ok", ok, "Health check", response={"type": "object"}, errors=(), public=True),
+    Endpoint(
+        "GET",
+        "/ok",
+        ok,
+        "Health check: 503 with a detail while runs cannot start here",
+        response={"type": "object"},
+        errors=(503,),
+        public=True,
+    ),
     Endpoint(
         "GET",
         "/info",

@@ -21,6 +21,18 @@ STATIC = Path(__file__).parents[1] / "ui" / "static"
 # itself must be revalidated, or a browser would keep asking for the previous build's assets.
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _REVALIDATE = "no-cache"
+# The page keeps an API key in localStorage, so it loads code only from this server (no inline
+# script, no other origin), talks only to this server, and no other site may frame it.
+# 'unsafe-eval': the form validator (ajv, under @rjsf/validator-ajv8) compiles JSON Schemas with
+# Function(); it lets the page's own code build functions, not run injected markup.
+_SECURITY = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self';"
+    " img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none';"
+    " form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+}
 # Python's table depends on the host's /etc/mime.types; these must not.
 _TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -34,6 +46,8 @@ _TYPES = {
 
 def _file(relative: str) -> Path:
     """A built file by its path below the static folder; NotFound for anything else."""
+    if "\x00" in relative:  # no file name holds one (and pathlib raises on it)
+        raise NotFound(f"No UI file {relative!r}")
     root = STATIC.resolve()
     path = (root / relative).resolve()
     if not path.is_relative_to(root) or not path.is_file():
@@ -55,7 +69,7 @@ async def asset(request: Request) -> Response:
 
 def _serve(path: Path, cache: str) -> Response:
     media_type = _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache})
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache, **_SECURITY})
 
 
 ENDPOINTS = (

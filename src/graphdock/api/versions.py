@@ -13,7 +13,7 @@ from graphdock.api.assistants import assistant_response, readable, service, upda
 from graphdock.api.auth import author
 from graphdock.api.bodies import if_match, int_param, path_uuid
 from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam
-from graphdock.schemas.assistants import AssistantOut, AssistantVersionOut, DiffOut
+from graphdock.schemas.assistants import AssistantOut, AssistantVersionOut, DiffOut, VersionSummaryOut
 
 _VERSION = "/assistants/{assistant_id}/versions/{version}"
 
@@ -50,6 +50,18 @@ async def restore_version(request: Request) -> Response:
     return assistant_response(assistant)
 
 
+async def version_summary(request: Request) -> Response:
+    tally = await service(request).tally(path_uuid(request), visible=await readable(request))
+    return JSONResponse(
+        {
+            "assistant_id": tally.assistant_id,
+            "version": tally.active_version,
+            "version_count": tally.version_count,
+            "next_version": tally.next_version,
+        }
+    )
+
+
 async def diff_versions(request: Request) -> Response:
     query = request.query_params
     to_version = int_param(query["to"], "to") if query.get("to") else None
@@ -60,6 +72,14 @@ async def diff_versions(request: Request) -> Response:
 
 
 ENDPOINTS = (
+    Endpoint(
+        "GET",
+        "/assistants/{assistant_id}/versions/summary",
+        version_summary,
+        "graphdock: the active version, how many versions are kept, and the next version's number",
+        None,
+        VersionSummaryOut,
+    ),
     Endpoint("GET", _VERSION, get_version, "One version, with its audit trail", None, AssistantVersionOut),
     Endpoint(
         "DELETE",

@@ -33,7 +33,9 @@ from graphdock.storage.visibility import InvalidFilter, Visibility
 log = structlog.get_logger("graphdock.auth")
 
 Resource = Literal["assistants", "threads", "crons", "store"]
-Action = Literal["create", "read", "update", "delete", "search", "create_run"]
+Action = Literal[
+    "create", "read", "update", "delete", "search", "create_run", "put", "get", "list_namespaces"
+]
 
 # What `@auth.authenticate` may ask for by parameter name (the official server's set).
 AUTHENTICATE_PARAMETERS = frozenset(

@@ -19,7 +19,8 @@ from graphdock.domain.validation import SchemaValidators
 from graphdock.errors import ConflictingInput, InvalidRequest, NotFound
 from graphdock.runtime.graphs import GraphRegistry
 from graphdock.schemas.transfer import ExportedAssistant
-from graphdock.storage.base import IfVersion, ImportReport, Storage, version_not_found
+from graphdock.storage.assistant_runs import VersionTally
+from graphdock.storage.base import IfVersion, ImportReport, Storage, assistant_not_found, version_not_found
 from graphdock.storage.records import (
     Assistant,
     AssistantFilter,
@@ -122,7 +123,9 @@ class Assistants:
                 graph_id=changes.graph_id if changes.graph_id is not None else now.graph_id,
                 config=config if (given_config or changes.context) else now.config,
                 context=context if context is not None else now.context,
-                metadata={**now.metadata, **changes.metadata} if changes.metadata else now.metadata,
+                metadata={**now.metadata, **stamped(changes.metadata, visible)}
+                if changes.metadata
+                else now.metadata,
                 name=changes.name if changes.name is not None else now.name,
                 description=changes.description if changes.description is not None else now.description,
             )
@@ -247,6 +250,17 @@ class Assistants:
         self, assistant_id: str, metadata: Json, page: Page, *, visible: Visibility | None = None
     ) -> list[AssistantVersion]:
         return await self._storage.list_versions(assistant_id, metadata, page, visible=visible)
+
+    async def tally(self, assistant_id: str, *, visible: Visibility | None = None) -> VersionTally:
+        """Version count and next version number (never reused: deleted numbers count)."""
+        await self.get(assistant_id, visible=visible)
+        found = (await self._storage.version_tallies([assistant_id])).get(assistant_id)
+        if found is None:  # deleted in between
+            raise assistant_not_found(assistant_id)
+        return found
+
+    async def tallies(self, assistant_ids: Sequence[str]) -> dict[str, VersionTally]:
+        return await self._storage.version_tallies(assistant_ids)
 
     async def search(
         self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool

@@ -57,6 +57,8 @@ class RunRequest:
     # Request headers langgraph.json's http.configurable_headers lets through; they reach the
     # run's configurable over its own (as on the platform), under the run's identity keys.
     headers: Json = field(default_factory=dict)
+    # POSTed the finished run (domain/webhooks.py); checked against the URL policy before this.
+    webhook: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,13 @@ class Creation:
         log.debug("run.created", run_id=run.run_id, thread_id=thread_id, assistant_id=ref.assistant_id)
         return Started(run, stream)
 
+    async def check(self, request: RunRequest, *, assistant_visible: Visibility | None = None) -> None:
+        """Whether the run could be created now (404/422/400 as create answers), creating nothing:
+        a cron is accepted only if the runs it will make could start."""
+        ref = parse_assistant_ref(request.assistant_id, self._graphs.graph_ids)
+        snapshot = await assistant_snapshot(self._storage, ref.assistant_id, ref.version, assistant_visible)
+        self._check(snapshot, request)
+
     def _check(self, snapshot: Snapshot, request: RunRequest) -> None:
         if request.config.get("configurable") and request.context:
             raise ConflictingInput(BOTH_GIVEN)
@@ -142,13 +151,16 @@ class Creation:
             raise NotFound(f"Graph '{snapshot.graph_id}' of this assistant is not served here")
         config_schema, context_schema = self._graphs.write_schemas(snapshot.graph_id)
         context = run_context(snapshot, request.config, request.context, context_schema)
-        # configurable may omit what the context supplies; the merged context is what the graph
-        # gets, so it must be complete.
+        # configurable may omit what the context supplies. The merged context is what the graph
+        # gets: refused here only where LangGraph would refuse it, so a wrong type or enum value
+        # always, a missing field only when LangGraph must build the context's class from it (a
+        # TypedDict context is passed as given, and the template graphs read it with .get()).
         self._validators.check(
             [("config.configurable", request.config.get("configurable") or {}, config_schema)]
         )
         self._validators.check(
-            [("context", context if context is not None else {}, context_schema)], complete=True
+            [("context", context if context is not None else {}, context_schema)],
+            complete=self._graphs.builds_context(snapshot.graph_id),
         )
 
 
@@ -178,6 +190,7 @@ def _kwargs(request: RunRequest, stateless: bool) -> Json:
         "interrupt_after": request.interrupt_after,
         "checkpoint": request.checkpoint,
         "durability": request.durability,
+        "webhook": request.webhook,
         # As in the official server's run kwargs (the row's `temporary` column is what graphdock reads).
         "temporary": stateless and request.on_completion == "delete",
     }

@@ -41,6 +41,10 @@ log = structlog.get_logger("graphdock.runs")
 # start, seconds from its start to its end (for /metrics).
 RunEnded = Callable[[str, float, float], None]
 
+# Called once a run's end is recorded: (the run as claimed, as finished, its final values). The
+# webhook sender (app.py wires it) hands delivery to a task of its own and returns at once.
+OnFinished = Callable[[Run, Run, Any], None]
+
 
 class Execution:
     def __init__(
@@ -62,6 +66,7 @@ class Execution:
         self._cancellation = cancellation
         self._worker = worker
         self._on_end = on_end
+        self.on_finished: OnFinished | None = None
 
     async def execute(self, run: Run) -> None:
         """One run, start to end; called by the worker once it has claimed the run."""
@@ -162,7 +167,7 @@ class Execution:
             )
             stream.result = result_body(result.values, result.interrupts)
         try:
-            await self._storage.finish_run(
+            finished = await self._storage.finish_run(
                 run.run_id,
                 result.status,
                 error=result.error,
@@ -173,6 +178,8 @@ class Execution:
         except NotFound:
             return  # rolled back (deleted) while it ran, or taken over after a lost lease
         log.debug("run.finished", run_id=run.run_id, status=result.status)
+        if self.on_finished is not None:
+            self.on_finished(run, finished, result.values)
         if run.temporary:
             await self._threads.delete(run.thread_id)
 
@@ -191,7 +198,7 @@ class Execution:
             error["message"] = "The server shut down before this run finished"
         stream.result = {"__error__": error}
         try:
-            await self._storage.finish_run(
+            finished = await self._storage.finish_run(
                 run.run_id,
                 "interrupted",
                 error=error,
@@ -201,6 +208,8 @@ class Execution:
             )
         except NotFound:
             return True  # its thread was deleted meanwhile
+        if self.on_finished is not None:
+            self.on_finished(run, finished, None)
         if run.temporary:
             await self._threads.delete(run.thread_id)
         else:

@@ -19,7 +19,7 @@ from typing import Literal
 
 from graphdock.domain.run_cancellation import CancelAction, Cancellation
 from graphdock.domain.run_creation import Creation, RunRequest, Started
-from graphdock.domain.run_execution import Execution, RunEnded
+from graphdock.domain.run_execution import Execution, OnFinished, RunEnded
 from graphdock.domain.run_rules import result_body
 from graphdock.domain.run_streams import RunStreams
 from graphdock.domain.threads import Threads
@@ -77,10 +77,24 @@ class Runs:
             storage, graphs, threads, saver, self._streams, self._cancellation, self.worker, on_run_end
         )
 
+    @property
+    def on_finished(self) -> OnFinished | None:
+        """The hook told of every run whose end was recorded (app.py wires the webhook sender)."""
+        return self._execution.on_finished
+
+    @on_finished.setter
+    def on_finished(self, hook: OnFinished | None) -> None:
+        self._execution.on_finished = hook
+
     async def start(self) -> None:
         if self._replicas is not None:
             await self._replicas.start(on_wake=self.worker.wake, on_cancel=self._cancellation.on_signal)
         self.worker.start()
+
+    @property
+    def problem(self) -> str | None:
+        """Why runs cannot start here right now (None when they can): the health check's answer."""
+        return self.worker.problem
 
     async def stop(self, grace_seconds: float) -> None:
         await self.worker.shutdown(grace_seconds)
@@ -100,6 +114,10 @@ class Runs:
         return await self._creation.create(
             thread_id, request, visible=visible, assistant_visible=assistant_visible
         )
+
+    async def check(self, request: RunRequest, *, assistant_visible: Visibility | None = None) -> None:
+        """Refuse, as create would, a run that could not start; see Creation.check."""
+        await self._creation.check(request, assistant_visible=assistant_visible)
 
     # -- reading ----------------------------------------------------------------------------------
 

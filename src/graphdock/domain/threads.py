@@ -18,7 +18,7 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.types import StateSnapshot
 
 from graphdock.domain.defaults import default_assistant_id
-from graphdock.errors import InvalidRequest, NotFound
+from graphdock.errors import InvalidRequest, NotApplicable, NotFound
 from graphdock.runtime import checkpoints
 from graphdock.runtime.checkpoints import Saver
 from graphdock.runtime.execution import interrupts_of
@@ -52,7 +52,9 @@ class Threads:
         return await self._storage.get_thread(thread_id, visible=visible)
 
     async def update(self, thread_id: str, metadata: Json, *, visible: Visibility | None = None) -> Thread:
-        return await self._storage.update_thread(thread_id, metadata, visible=visible)
+        # As on create, the writer's filter equalities are stamped; what cannot be stamped
+        # ($contains, $or) is checked by storage, which refuses a row its writer could not see.
+        return await self._storage.update_thread(thread_id, stamped(metadata, visible), visible=visible)
 
     async def delete(self, thread_id: str, *, visible: Visibility | None = None) -> None:
         """The row (and its runs) first, so a failure never leaves a row without its checkpoints."""
@@ -139,7 +141,7 @@ class Threads:
         thread = await self.get(thread_id, visible=visible)
         graph = await self._graph(thread)
         if graph is None:
-            raise InvalidRequest(
+            raise NotApplicable(
                 f"Thread {thread_id} has no graph yet: run an assistant on it before updating its state"
             )
         try:
@@ -174,7 +176,8 @@ class Threads:
         for key in metadata or {}:
             if not _CHECKPOINT_FILTER_KEY.fullmatch(key):
                 raise InvalidRequest(
-                    f"metadata: filter key {key!r} may contain only letters, digits, '_', '.' and '-'"
+                    f"metadata: filter key {key!r} may contain only letters, digits, '_', '-' and '.' "
+                    "between them"
                 )
         thread = await self.get(thread_id, visible=visible)
         graph = await self._graph(thread)
@@ -204,7 +207,9 @@ class Threads:
 
 # The checkpointers write a history filter's keys into their SQL, and SQLite's refuses any other
 # character with a ValueError; refused up front on every backend, so a filter is valid on both.
-_CHECKPOINT_FILTER_KEY = re.compile(r"[A-Za-z0-9_.-]+")
+# A dot separates path segments there, so an empty segment (".a", "a.", "a..b") is a malformed
+# JSON path (an error from SQLite itself).
+_CHECKPOINT_FILTER_KEY = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 
 
 def outcome_of(snapshot: StateSnapshot) -> ThreadOutcome:

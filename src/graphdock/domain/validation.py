@@ -36,8 +36,8 @@ class SchemaValidators:
                 None,
             )
             if error is not None:
-                where = ".".join([path, *(str(p) for p in error.instance_path)])
-                raise InvalidRequest(f"{where}: {error.message}")
+                loc = (*path.split("."), *error.instance_path)
+                raise InvalidRequest(f"{'.'.join(str(p) for p in loc)}: {error.message}", loc=loc)
 
     def _validator(self, schema: dict[str, Any]) -> Any:
         cached = self._cache.get(id(schema))

@@ -39,6 +39,10 @@ OnExpired = Callable[[ExpiredLeases], Awaitable[None]]
 
 # A cancel signal for a run this worker has not claimed (yet) is remembered this long.
 _CANCEL_MEMORY_SECONDS = 60.0
+# After a failed claim (the database locked, unreachable, its disk full) the loop retries after
+# this long, doubling up to the maximum, until a claim succeeds.
+_FIRST_BACKOFF_SECONDS = 0.1
+_MAX_BACKOFF_SECONDS = 5.0
 
 
 class Worker:
@@ -67,6 +71,8 @@ class Worker:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
+        # Why the loop cannot claim runs at the moment (None while it can): /ok reports it.
+        self._trouble: str | None = None
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._loop(), name="graphdock-worker")
@@ -79,6 +85,15 @@ class Worker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def problem(self) -> str | None:
+        """Why this worker cannot start runs right now, None when it can (`GET /ok` is 503 then)."""
+        if self._stopping:
+            return "the server is shutting down"
+        if self._loop_task is None or self._loop_task.done():
+            return "the run worker is not running"
+        return self._trouble
 
     def is_running(self, run_id: str) -> bool:
         return run_id in self._tasks
@@ -143,9 +158,24 @@ class Worker:
             await asyncio.wait(list(self._tasks.values()))
 
     async def _loop(self) -> None:
+        backoff = _FIRST_BACKOFF_SECONDS
         while not self._stopping:
-            await self._claim_while_free()
-            timeout = await self._until_next_due()
+            try:
+                await self._claim_while_free()
+                timeout = await self._until_next_due()
+            except Exception as exc:  # a top-level guard: a dead loop would strand every run, silently
+                self._trouble = f"the run worker cannot claim runs: {_reason(exc)}"
+                if isinstance(exc, GraphdockError):
+                    log.warning("worker.claim_failed", error=exc.detail, retry_in=backoff)
+                else:
+                    log.exception("worker.claim_crashed", retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
+                continue
+            if self._trouble is not None:
+                log.info("worker.recovered")
+                self._trouble = None
+                backoff = _FIRST_BACKOFF_SECONDS
             with contextlib.suppress(TimeoutError):  # a delayed run is due
                 await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
@@ -211,6 +241,11 @@ class Worker:
             return None
         delay = (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
         return max(delay, 0.001)
+
+
+def _reason(exc: Exception) -> str:
+    # A domain error's detail is written for clients; anything else is named by its type only.
+    return exc.detail if isinstance(exc, GraphdockError) else type(exc).__name__
 
 
 def _abandoned(lease_seconds: float) -> Json:

@@ -19,8 +19,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 
 Saver = BaseCheckpointSaver[Any]
 
-# The advisory lock key the checkpoint tables' setup runs under ("graphdock" as an integer).
-_SETUP_LOCK = 0x6772617068646F63
+# The advisory lock key LangGraph's tables' setup (saver and store) runs under ("graphdock" as an integer).
+SETUP_LOCK = 0x6772617068646F63
 
 
 def checkpoint_path(database_path: Path) -> Path:
@@ -64,15 +64,15 @@ async def open_saver(database_url: str) -> AsyncIterator[Saver]:
         # CREATE INDEX CONCURRENTLY waits until every older snapshot is gone, so the holder and
         # the waiters would wait for each other forever (PostgreSQL does not see that deadlock).
         async with pool.connection() as conn:
-            await _advisory_lock(conn, _SETUP_LOCK)
+            await advisory_lock(conn, SETUP_LOCK)
             try:
                 await pg_saver.setup()
             finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
         yield pg_saver
 
 
-async def _advisory_lock(conn: Any, key: int) -> None:
+async def advisory_lock(conn: Any, key: int) -> None:
     """pg_advisory_lock without blocking inside a statement (see open_saver)."""
     while True:
         row = await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (key,))).fetchone()

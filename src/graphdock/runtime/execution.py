@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+import structlog
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
@@ -19,6 +20,11 @@ from langgraph.types import StateSnapshot
 from graphdock.runtime.graphs import AnyPregel
 from graphdock.runtime.serialize import dumps, to_json
 from graphdock.runtime.streams import RunStream
+
+log = structlog.get_logger("graphdock.runs")
+
+# The run's identity in its config (domain/run_config.py puts it there), for the failure log.
+_IDENTITY = ("run_id", "thread_id", "graph_id", "assistant_id", "assistant_version")
 
 # API stream mode → the LangGraph mode that feeds it.
 _GRAPH_MODE = {
@@ -77,11 +83,23 @@ async def execute(plan: RunPlan, stream: RunStream) -> RunResult:
         async for ns, mode, chunk in _chunks(plan, options, out):
             out.chunk(ns, mode, chunk)
     except Exception as exc:
+        # The graph's own failure: the operator needs its traceback and which run it was, at the
+        # default level (the client gets type and message in its error event).
+        who = plan.config.get("configurable", {})
+        log.error(
+            "run.graph_failed",
+            exc_info=exc,
+            **{key: who.get(key) for key in _IDENTITY},
+        )
         error = {"error": type(exc).__name__, "message": str(exc)}
         stream.publish("error", dumps(error))
         return RunResult("error", values=to_json(out.values), error=error)
     if plan.stateful:
-        state = await plan.graph.aget_state(cast(RunnableConfig, plan.config))
+        # The thread's state now: without the checkpoint_id a run may have started from (resuming
+        # at a checkpoint the client named), which would read that old checkpoint back.
+        configurable = {k: v for k, v in plan.config.get("configurable", {}).items() if k != "checkpoint_id"}
+        latest = {**plan.config, "configurable": configurable}
+        state = await plan.graph.aget_state(cast(RunnableConfig, latest))
         return RunResult(
             "success", values=to_json(state.values), interrupts=interrupts_of(state), next=state.next
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import importlib.util
@@ -22,6 +23,7 @@ from langchain_core.runnables.config import ensure_config
 from langgraph.channels import BaseChannel
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
+from langgraph.store.base import BaseStore
 from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, create_model
 
 from graphdock.errors import GraphLoadError, InvalidRequest, NotFound
@@ -58,11 +60,18 @@ class _Graph:
     source: AnyPregel | _Factory
     schemas: GraphSchemas | None  # cached for compiled graphs only: a factory's graph depends on config
     write_schemas: _WriteSchemas
+    # Whether LangGraph builds the context into its class (pydantic, dataclass): see builds_context.
+    builds_context: bool = False
 
 
 class GraphRegistry:
     def __init__(self, graphs: dict[str, _Graph]) -> None:
         self._graphs = graphs
+        self._store: BaseStore | None = None
+
+    def use_store(self, store: BaseStore) -> None:
+        """The Store every graph built from now on gets (runtime.store, a node's `store`, get_store())."""
+        self._store = store
 
     @classmethod
     async def load(cls, project: ProjectConfig) -> GraphRegistry:
@@ -94,8 +103,11 @@ class GraphRegistry:
     async def build(self, graph_id: str, config: dict[str, Any]) -> AnyPregel:
         graph = self._get(graph_id)
         if isinstance(graph.source, Pregel):
-            return graph.source
-        return await _call_factory(graph.spec, graph.source, config)
+            built = graph.source
+        else:
+            built = await _call_factory(graph.spec, graph.source, config)
+        # As on the official server, the server's store replaces any the graph was compiled with.
+        return built if self._store is None else built.copy(update={"store": self._store})
 
     async def schemas(self, graph_id: str, config: dict[str, Any]) -> GraphSchemas:
         """The schemas of the graph; cached ones are shared, so treat the result as read-only."""
@@ -132,6 +144,12 @@ class GraphRegistry:
     def write_schemas(self, graph_id: str) -> _WriteSchemas:
         """(config_schema, context_schema) to validate an assistant's configurable and context against."""
         return self._get(graph_id).write_schemas
+
+    def builds_context(self, graph_id: str) -> bool:
+        """Whether LangGraph builds a run's context into the graph's context class (a pydantic model
+        or a dataclass), which fails when a required field is missing. A TypedDict context is handed
+        to the graph as the dict given: a missing key is the graph's business (`.get()`), not an error."""
+        return self._get(graph_id).builds_context
 
     def _get(self, graph_id: str) -> _Graph:
         try:
@@ -237,7 +255,13 @@ def _named(graph: AnyPregel, graph_id: str) -> AnyPregel:
 async def _prepare(spec: GraphSpec, value: AnyPregel | _Factory) -> _Graph:
     if isinstance(value, Pregel):
         schemas = _graph_schemas(value)
-        return _Graph(spec, value, schemas, (schemas["config_schema"], schemas["context_schema"]))
+        return _Graph(
+            spec,
+            value,
+            schemas,
+            (schemas["config_schema"], schemas["context_schema"]),
+            _builds_context(value),
+        )
     # A factory's schemas may depend on the config; validation at write time uses what the
     # factory builds for an empty config. A factory that needs config to build anything must not
     # stop the server (the official one never calls factories at start-up): it gets no validation.
@@ -249,7 +273,15 @@ async def _prepare(spec: GraphSpec, value: AnyPregel | _Factory) -> _Graph:
         )
         return _Graph(spec, value, None, (None, None))
     schemas = _graph_schemas(built)
-    return _Graph(spec, value, None, (schemas["config_schema"], schemas["context_schema"]))
+    return _Graph(
+        spec, value, None, (schemas["config_schema"], schemas["context_schema"]), _builds_context(built)
+    )
+
+
+def _builds_context(graph: AnyPregel) -> bool:
+    # As LangGraph decides when it coerces a run's context (pregel's _coerce_context).
+    schema = getattr(graph, "context_schema", None)
+    return isinstance(schema, type) and (issubclass(schema, BaseModel) or dataclasses.is_dataclass(schema))
 
 
 def _graph_schemas(graph: AnyPregel) -> GraphSchemas:

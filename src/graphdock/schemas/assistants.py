@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic.json_schema import SkipJsonSchema
 
-from graphdock.schemas.common import Body, JsonObject, Offset, UuidStr
+from graphdock.schemas.common import Body, JsonObject, NotNull, Offset, UuidStr
 from graphdock.storage.records import SortField
 
 
@@ -33,10 +34,12 @@ class AssistantCreate(Body):
     assistant_id: UuidStr | None = Field(
         None, description="Chosen id; any UUID spelling, stored lower-case dashed."
     )
-    config: AssistantConfig | None = None
-    context: JsonObject | None = None
-    metadata: JsonObject | None = None
-    name: StrictStr | None = Field(None, description='Empty or missing: "Untitled".')
+    config: Annotated[AssistantConfig | SkipJsonSchema[None], NotNull] = None
+    context: Annotated[JsonObject | SkipJsonSchema[None], NotNull] = None
+    metadata: Annotated[JsonObject | SkipJsonSchema[None], NotNull] = None
+    name: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = Field(
+        None, description='Empty or missing: "Untitled".'
+    )
     description: StrictStr | None = None
     if_exists: Literal["raise", "do_nothing"] | None = Field(
         None,
@@ -47,27 +50,31 @@ class AssistantCreate(Body):
 class AssistantPatch(Body):
     """Every field optional; each successful PATCH appends a version and makes it active."""
 
-    graph_id: StrictStr | None = None
-    config: AssistantConfig | None = Field(
+    graph_id: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = None
+    config: Annotated[AssistantConfig | SkipJsonSchema[None], NotNull] = Field(
         None, description="Replaces the whole config; {} counts as omitted."
     )
-    context: JsonObject | None = None
-    metadata: JsonObject | None = Field(None, description="Shallow-merged into the current metadata.")
-    name: StrictStr | None = None
+    context: Annotated[JsonObject | SkipJsonSchema[None], NotNull] = None
+    metadata: Annotated[JsonObject | SkipJsonSchema[None], NotNull] = Field(
+        None, description="Shallow-merged into the current metadata."
+    )
+    name: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = None
     description: StrictStr | None = None
 
 
 class AssistantFilterBody(Body):
     metadata: JsonObject | None = Field(None, description="JSON containment, nested objects included.")
-    graph_id: StrictStr | None = None
-    name: StrictStr | None = Field(None, description="Case-insensitive substring of the name.")
+    graph_id: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = None
+    name: Annotated[StrictStr | SkipJsonSchema[None], NotNull] = Field(
+        None, description="Case-insensitive substring of the name."
+    )
 
 
 class AssistantSearch(AssistantFilterBody):
     limit: Annotated[StrictInt, Field(ge=1, le=1000)] = 10
     offset: Offset = 0
     sort_by: SortField | None = None
-    sort_order: Literal["asc", "desc", "ASC", "DESC"] | None = None
+    sort_order: Literal["asc", "desc"] | None = None
     select: list[StrictStr] | None = None
 
 
@@ -116,6 +123,35 @@ class AssistantVersionOut(BaseModel):
     restored_from: int | None = Field(description="For a restore: the version it copied.")
 
 
+class RunStatsOut(BaseModel):
+    """graphdock: the runs a version ran, as far as the caller may see their threads."""
+
+    runs: int = Field(description="Runs that used this version (counted from when they started).")
+    errors: int = Field(description="Of those, runs that ended in error or timeout.")
+    p50_duration_ms: float | None = Field(
+        description="Median time from creation to the final status over runs that ended; null if none."
+    )
+    p95_duration_ms: float | None = Field(description="95th percentile (nearest rank) of the same.")
+    last_run_at: str | None = Field(description="When the newest of these runs was created.")
+
+
+class AssistantVersionStatsOut(AssistantVersionOut):
+    """An item of the versions list: a version with its run stats."""
+
+    run_stats: RunStatsOut | None = Field(
+        description="graphdock: null when the caller may not search threads (threads.search refused)."
+    )
+
+
+class VersionSummaryOut(BaseModel):
+    """graphdock: how many versions an assistant keeps and the number its next one gets."""
+
+    assistant_id: str
+    version: int = Field(description="The active version.")
+    version_count: int = Field(description="Versions kept (deleted ones are gone).")
+    next_version: int = Field(description="The number the next update gets; numbers are never reused.")
+
+
 class FieldChangeOut(BaseModel):
     field: Literal["graph_id", "config", "context", "metadata", "name", "description"]
     path: list[str] = Field(description="Keys below the field; [] when the whole value changed.")
@@ -142,6 +178,11 @@ class GraphSchemasOut(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: str
+    loc: list[str | int] | None = Field(
+        None,
+        description="graphdock, on some 422s: where the problem is (['context', 'model_name']), as data; "
+        "`detail` starts with the same path.",
+    )
 
 
 ASSISTANT_FIELDS = frozenset(AssistantOut.model_fields)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
 
 JsonObject = dict[str, Any]
 
@@ -22,6 +31,18 @@ def _normalise_uuid(value: str) -> str:
 UuidStr = Annotated[
     StrictStr, AfterValidator(_normalise_uuid), WithJsonSchema({"type": "string", "format": "uuid"})
 ]
+
+
+def _refuse_null(value: Any) -> Any:
+    # Runs only for a value the client sent: omitting the field still means its default.
+    if value is None:
+        raise ValueError("may be omitted, but not null")
+    return value
+
+
+# A field that may be omitted but not sent as null (as on the official server): null could mean
+# "clear it" to one client and "leave it" to another, so it is refused, naming the field.
+NotNull = BeforeValidator(_refuse_null)
 # Databases count rows in signed 64-bit integers; a larger offset is a client error, not a 500.
 Offset = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
 

@@ -36,7 +36,7 @@ class ThreadSearch(ThreadFilterBody):
     limit: Limit = 10
     offset: Offset = 0
     sort_by: Literal["thread_id", "status", "created_at", "updated_at"] | None = None
-    sort_order: Literal["asc", "desc", "ASC", "DESC"] | None = None
+    sort_order: Literal["asc", "desc"] | None = None
     select: list[StrictStr] | None = None
 
 
@@ -113,8 +113,10 @@ class RunCreate(Body):
     checkpoint: CheckpointIn | None = None
     checkpoint_id: StrictStr | None = None
     durability: Literal["sync", "async", "exit"] | None = None
-    # Accepted and ignored, as documented: graphdock sends no webhooks and keeps no feedback keys.
-    webhook: StrictStr | None = None
+    webhook: StrictStr | None = Field(
+        None, description="POSTed the run when it ends; checked against langgraph.json's webhooks.url policy."
+    )
+    # Accepted and ignored, as documented: graphdock keeps no feedback keys.
     feedback_keys: list[StrictStr] | None = None
 
 

@@ -17,6 +17,8 @@ from typing import Literal, Protocol
 
 from graphdock.errors import Conflict, NotFound, PreconditionFailed
 from graphdock.metrics import PoolUsage
+from graphdock.storage.assistant_runs import AssistantRunFilter, StatsRule, VersionRunStats, VersionTally
+from graphdock.storage.crons import Cron, CronFilter, CronSortField, NextFiring, ReviseCron
 from graphdock.storage.records import (
     CREATED,
     UPDATED,
@@ -160,7 +162,7 @@ class Storage(Protocol):
     async def delete_assistant(
         self, assistant_id: str, *, if_version: IfVersion = None, visible: Visibility | None = None
     ) -> None:
-        """Remove the assistant and every version; NotFound if absent."""
+        """Remove the assistant, every version and its crons; NotFound if absent."""
 
     async def get_version(
         self, assistant_id: str, version: int, *, visible: Visibility | None = None
@@ -223,7 +225,7 @@ class Storage(Protocol):
         """Shallow-merge metadata into the thread's."""
 
     async def delete_thread(self, thread_id: str, *, visible: Visibility | None = None) -> None:
-        """The thread and its runs; NotFound if absent."""
+        """The thread, its runs and its crons; NotFound if absent."""
 
     async def search_threads(
         self, where: ThreadFilter, page: Page, sort_by: ThreadSortField, descending: bool
@@ -308,3 +310,48 @@ class Storage(Protocol):
 
     async def next_due(self) -> str | None:
         """The earliest not_before among pending runs, to wake the executor then."""
+
+    # -- crons ------------------------------------------------------------------------------------
+
+    async def create_cron(self, cron: Cron) -> Cron:
+        """NotFound if its assistant (or thread) does not exist, checked in the inserting transaction."""
+
+    async def get_cron(self, cron_id: str) -> Cron: ...
+
+    async def update_cron(self, cron_id: str, revise: ReviseCron) -> Cron:
+        """Store what `revise` makes of the stored cron, in one transaction; NotFound if absent."""
+
+    async def delete_cron(self, cron_id: str) -> None: ...
+
+    async def search_crons(
+        self, where: CronFilter, page: Page, sort_by: CronSortField, descending: bool
+    ) -> tuple[list[Cron], bool]: ...
+
+    async def count_crons(self, where: CronFilter) -> int: ...
+
+    async def list_cron_runs(self, cron_id: str, page: Page) -> list[Run]:
+        """The runs a cron made (`metadata.cron_id`) that still exist, newest first; NotFound for
+        an unknown cron."""
+
+    async def claim_due_crons(self, now: str, next_firing: NextFiring, limit: int) -> list[Cron]:
+        """Enabled crons due by `now` (at most `limit`), each moved to `next_firing(cron, now)` in the
+        same transaction, so that each firing is handed out once across processes and replicas.
+        Returns them as they were when due."""
+
+    # -- an assistant's runs across threads -------------------------------------------------------
+
+    async def search_assistant_runs(self, where: AssistantRunFilter, page: Page) -> tuple[list[Run], bool]:
+        """Newest first, and whether more follow; runs on threads `where.visible` hides are left out."""
+
+    async def version_run_stats(
+        self,
+        assistant_id: str,
+        versions: Sequence[int],
+        rule: StatsRule,
+        *,
+        visible: Visibility | None = None,
+    ) -> dict[int, VersionRunStats]:
+        """Tallies of the runs each version ran, by `rule`; a version without runs is absent."""
+
+    async def version_tallies(self, assistant_ids: Sequence[str]) -> dict[str, VersionTally]:
+        """Version count and next number per assistant; unknown ids are absent."""

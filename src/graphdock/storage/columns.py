@@ -9,3 +9,7 @@ RUN = (
     "kwargs, pinned_version, assistant_version, error, temporary, not_before, attempt"
 )
 RUN_COUNT = 15
+CRON = (
+    "cron_id, assistant_id, thread_id, schedule, timezone, end_time, enabled, on_run_completed, "
+    "payload, metadata, next_run_date, created_at, updated_at, user_id"
+)

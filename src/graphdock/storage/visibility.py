@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from graphdock.errors import Forbidden
 from graphdock.storage.containment import contains
 from graphdock.storage.records import Json
 
@@ -110,6 +111,14 @@ def _json_equal(a: Any, b: Any) -> bool:
 def stamped(metadata: Json, visible: Visibility | None) -> Json:
     """A new row's metadata with what its creator's filter requires, so that they can see it."""
     return {**metadata, **visible.stamp()} if visible is not None else metadata
+
+
+def require_within(metadata: Json, visible: Visibility | None) -> None:
+    """A write must leave its row where the writer's own filter finds it; otherwise one user could
+    hand a row to another (bob setting `owner: alice` on his thread). Checked inside the write's
+    transaction, after the merge, so refusing it changes nothing."""
+    if visible is not None and not visible.allows(metadata):
+        raise Forbidden("This change would put the row outside what you may access")
 
 
 @lru_cache(maxsize=256)

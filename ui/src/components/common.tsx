@@ -84,3 +84,16 @@ export function SystemBadge() {
 export function pretty(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
+
+/** A duration for people: "840 ms", "2.4 s", "3.1 min"; "—" when there is none. */
+export function duration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "—";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${(ms / 60_000).toFixed(1)} min`;
+}
+
+export function StatusBadge({ status }: { status: string }) {
+  const tone = status === "success" || status === "idle" ? "active" : status === "error" || status === "timeout" ? "removed" : "changed";
+  return <span className={`badge ${tone}`}>{status}</span>;
+}

@@ -2,7 +2,7 @@
 import type Form from "@rjsf/core";
 import type { ErrorSchema } from "@rjsf/utils";
 import { useEffect, useRef, useState } from "react";
-import { allVersions, ApiError, type Assistant, assistants, graphIds, type Json, type JsonObject, type Schemas } from "../api";
+import { ApiError, type Assistant, assistants, graphIds, type Json, type JsonObject, type Schemas } from "../api";
 import { ErrorBox, Loading } from "../components/common";
 import { JsonInput } from "../components/JsonInput";
 import { errorTree, SchemaForm } from "../components/SchemaForm";
@@ -26,11 +26,19 @@ function targetOf(schemas: Schemas | null): { target: Target; schema: JsonObject
   return { target: null, schema: null };
 }
 
-/** Where a server 422 belongs: `context.model_name: "gpt-4" is not one of …` → context, [model_name]. */
-function placeError(detail: string): { field: string; path: string[]; message: string } | null {
-  const m = /^(config\.configurable|context|config|metadata|name|description|graph_id)((?:\.[^\s:.]+)*): (.+)$/s.exec(detail);
-  if (!m) return null;
-  return { field: m[1], path: m[2].split(".").filter(Boolean), message: m[3] };
+const FIELDS = ["context", "config", "metadata", "name", "description", "graph_id"];
+
+/** Where a server 422 belongs, from the `loc` it sends beside `detail`: ["context", "model_name"]
+ * → context, [model_name]; ["config", "configurable", "x"] → config.configurable, [x]. */
+function placeError(error: ApiError): { field: string; path: string[]; message: string } | null {
+  const loc = (error.loc ?? []).map(String);
+  if (!loc.length || !FIELDS.includes(loc[0])) return null;
+  const field = loc[0] === "config" && loc[1] === "configurable" ? "config.configurable" : loc[0];
+  const path = loc.slice(field === "config.configurable" ? 2 : 1);
+  // `detail` is "<the same path, dotted>: <message>": keep the message.
+  const prefix = `${loc.join(".")}: `;
+  const message = error.detail.startsWith(prefix) ? error.detail.slice(prefix.length) : error.detail;
+  return { field, path, message };
 }
 
 export function AssistantForm({ assistantId, graph: initialGraph }: { assistantId?: string; graph?: string }) {
@@ -60,7 +68,9 @@ export function AssistantForm({ assistantId, graph: initialGraph }: { assistantI
       if (!editing && !initialGraph && ids.length) setGraph(ids[0]);
     }, setLoadError);
     if (!editing) return;
-    Promise.all([assistants.get(assistantId), allVersions(assistantId)]).then(([a, versions]) => {
+    // The next number comes from the server: numbers are never reused, so after the newest
+    // version was deleted it is not max(kept) + 1.
+    Promise.all([assistants.get(assistantId), assistants.summary(assistantId)]).then(([a, summary]) => {
       setCurrent(a);
       setGraph(a.graph_id);
       setName(a.name);
@@ -68,7 +78,7 @@ export function AssistantForm({ assistantId, graph: initialGraph }: { assistantI
       setConfig(a.config);
       setContext(a.context);
       setMetadata(a.metadata);
-      setNextVersion(Math.max(a.version, ...versions.map((v) => v.version)) + 1);
+      setNextVersion(summary.next_version);
     }, setLoadError);
   }, [assistantId, editing, initialGraph]);
 
@@ -121,7 +131,7 @@ export function AssistantForm({ assistantId, graph: initialGraph }: { assistantI
       const saved = editing && current ? await assistants.update(current.assistant_id, body, current.version) : await assistants.create(body);
       navigate(href(`/assistants/${saved.assistant_id}/versions`, { saved: saved.version }));
     } catch (err) {
-      const placed = err instanceof ApiError && err.status === 422 ? placeError(err.detail) : null;
+      const placed = err instanceof ApiError && err.status === 422 ? placeError(err) : null;
       if (placed && !raw && ((placed.field === "context" && target === "context") || (placed.field === "config.configurable" && target !== null))) {
         setFormErrors(errorTree(placed.path, placed.message));
         setSaveError(new Error("The server rejected a value; see the field marked below"));

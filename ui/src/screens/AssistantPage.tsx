@@ -1,7 +1,7 @@
 // One assistant: its header (id, active version, edit, delete) and tabs for versions, diff,
 // try it, and graph & schemas.
 import { useCallback, useEffect, useState } from "react";
-import { allVersions, type Assistant, assistants } from "../api";
+import { type Assistant, assistants } from "../api";
 import { CopyButton, ErrorBox, isSystem, Loading, SystemBadge, When } from "../components/common";
 import { Dialog } from "../components/Dialog";
 import { href, navigate } from "../router";
@@ -23,7 +23,7 @@ function DeleteAssistant({ assistant, onClose }: { assistant: Assistant; onClose
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
-    allVersions(assistant.assistant_id).then((v) => setCount(v.length), setError);
+    assistants.summary(assistant.assistant_id).then((s) => setCount(s.version_count), setError);
   }, [assistant.assistant_id]);
   const remove = async () => {
     setBusy(true);

@@ -1,6 +1,6 @@
 // Every assistant of every graph: filter by graph, name and metadata; sort; page through.
 import { useEffect, useState } from "react";
-import { allVersions, type Assistant, assistants, graphIds, type JsonObject } from "../api";
+import { type Assistant, assistants, graphIds, type JsonObject } from "../api";
 import { CopyButton, ErrorBox, isSystem, Loading, SystemBadge, When } from "../components/common";
 import { parseJson } from "../components/JsonInput";
 import { href, navigate } from "../router";
@@ -35,7 +35,6 @@ export function AssistantsTable({ query }: { query: URLSearchParams }) {
   const [rows, setRows] = useState<Assistant[] | null>(null);
   const [next, setNext] = useState<number | null>(null);
   const [total, setTotal] = useState<number | null>(null);
-  const [counts, setCounts] = useState<Record<string, number>>({});
   const [error, setError] = useState<unknown>(null);
   const [name, setName] = useState(query.get("name") ?? "");
   const [metadata, setMetadata] = useState(query.get("metadata") ?? "");
@@ -53,17 +52,13 @@ export function AssistantsTable({ query }: { query: URLSearchParams }) {
       assistants.search({ ...filter, limit: PAGE, offset, sort_by: sort, sort_order: order }),
       assistants.count(filter),
     ]).then(
-      async ([page, count]) => {
+      ([page, count]) => {
         if (!live) return;
+        // Each row carries its version count (graphdock's version_count): no request per row.
         setRows(page.data);
         const nextOffset = page.headers.get("X-Pagination-Next");
         setNext(nextOffset === null ? null : Number(nextOffset));
         setTotal(count);
-        // How many versions each has: one request per row, after the table is on screen.
-        const found = await Promise.all(
-          page.data.map(async (x) => [x.assistant_id, (await allVersions(x.assistant_id)).length] as const),
-        ).catch(() => []);
-        if (live) setCounts(Object.fromEntries(found));
       },
       (e) => live && setError(e),
     );
@@ -185,7 +180,7 @@ export function AssistantsTable({ query }: { query: URLSearchParams }) {
                         v{x.version}
                         <span className="muted">
                           {" "}
-                          of {counts[x.assistant_id] ?? "…"} version{counts[x.assistant_id] === 1 ? "" : "s"}
+                          of {x.version_count ?? "…"} version{x.version_count === 1 ? "" : "s"}
                         </span>
                       </span>
                     </td>

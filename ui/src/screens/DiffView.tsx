@@ -117,7 +117,16 @@ export function DiffView({ assistant, query }: { assistant: Assistant; query: UR
     if (!versions) return;
     setDiff(null);
     setError(null);
-    assistants.diff(assistant.assistant_id, from, to).then(setDiff, setError);
+    // A response for versions no longer picked (the user picked again meanwhile) is dropped, so a
+    // slow earlier diff can never overwrite the current one.
+    let current = true;
+    assistants.diff(assistant.assistant_id, from, to).then(
+      (d) => current && setDiff(d),
+      (e) => current && setError(e),
+    );
+    return () => {
+      current = false;
+    };
   }, [assistant.assistant_id, from, to, versions]);
 
   const pick = (which: "from" | "to", value: number) =>

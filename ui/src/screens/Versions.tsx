@@ -1,15 +1,89 @@
 // The version history: page through it, view one version read-only, make it active (set_latest),
 // restore it as a new version, delete it, or compare it with the active one.
 import { useEffect, useState } from "react";
-import { type Assistant, assistants, type Version } from "../api";
-import { ErrorBox, Loading, pretty, When } from "../components/common";
+import { type Assistant, assistants, type RunStats, type Version } from "../api";
+import { duration, ErrorBox, Loading, pretty, When } from "../components/common";
 import { href, navigate } from "../router";
+import { VersionRuns } from "./VersionRuns";
 
 const PAGE = 10;
 
 function changeText(v: Version): string {
   if (v.change === "restore" && v.restored_from) return `restored from version ${v.restored_from}`;
   return v.change ?? "—";
+}
+
+function failing(stats: RunStats | null | undefined): boolean {
+  return !!stats && stats.errors > 0;
+}
+
+/** Where to roll back to from a failing active version: the newest older version on this page
+ * whose runs failed less often (one that nothing ran counts as not failing). */
+function rollbackTarget(rows: Version[], active: number): Version | null {
+  const rate = (v: Version) => (v.run_stats && v.run_stats.runs ? v.run_stats.errors / v.run_stats.runs : 0);
+  const current = rows.find((v) => v.version === active);
+  if (!current || !failing(current.run_stats)) return null;
+  return rows.filter((v) => v.version < active && rate(v) < rate(current)).sort((x, y) => y.version - x.version)[0] ?? null;
+}
+
+function RollBack({ assistant, rows, onChanged }: { assistant: Assistant; rows: Version[]; onChanged: (v?: number) => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const current = rows.find((v) => v.version === assistant.version);
+  const target = rollbackTarget(rows, assistant.version);
+  if (!current?.run_stats || !failing(current.run_stats)) return null;
+  const { errors, runs } = current.run_stats;
+  return (
+    <div className="error" role="region" aria-label="Failing version">
+      <strong>Version {assistant.version} is failing:</strong> {errors} of {runs} run{runs === 1 ? "" : "s"} ended in an error.{" "}
+      {target ? (
+        <>
+          Version {target.version} failed in {target.run_stats?.errors ?? 0} of {target.run_stats?.runs ?? 0}.{" "}
+          <button
+            type="button"
+            className="primary"
+            disabled={busy}
+            onClick={async () => {
+              setBusy(true);
+              setError(null);
+              try {
+                await assistants.setLatest(assistant.assistant_id, target.version, assistant.version);
+                onChanged(target.version);
+              } catch (e) {
+                setError(e);
+              } finally {
+                setBusy(false);
+              }
+            }}
+          >
+            Roll back to version {target.version}
+          </button>
+        </>
+      ) : (
+        "No older version on this page did better."
+      )}
+      <ErrorBox error={error} title="Not rolled back" />
+    </div>
+  );
+}
+
+function StatsCells({ stats }: { stats: RunStats | null | undefined }) {
+  if (!stats)
+    return (
+      <td colSpan={4} className="muted">
+        —
+      </td>
+    );
+  return (
+    <>
+      <td className="num">{stats.runs}</td>
+      <td className={`num${stats.errors ? " bad" : ""}`}>{stats.errors}</td>
+      <td className="num wide-only">
+        {duration(stats.p50_duration_ms)} / {duration(stats.p95_duration_ms)}
+      </td>
+      <td className="wide-only">{stats.last_run_at ? <When iso={stats.last_run_at} /> : <span className="muted">never</span>}</td>
+    </>
+  );
 }
 
 function VersionDetail({
@@ -171,6 +245,7 @@ export function Versions({
   if (!rows) return <Loading what="versions" />;
   return (
     <div className="versions">
+      <RollBack assistant={assistant} rows={rows} onChanged={changed} />
       <div className="table-wrap">
         <table>
           <caption className="sr-only">Versions of {assistant.name}, newest first</caption>
@@ -182,6 +257,10 @@ export function Versions({
               <th scope="col">Name / description</th>
               <th scope="col" className="wide-only">Change</th>
               <th scope="col" className="wide-only">By</th>
+              <th scope="col">Runs</th>
+              <th scope="col">Errors</th>
+              <th scope="col" className="wide-only">p50 / p95</th>
+              <th scope="col" className="wide-only">Last run</th>
             </tr>
           </thead>
           <tbody>
@@ -208,6 +287,7 @@ export function Versions({
                 </td>
                 <td className="wide-only">{changeText(v)}</td>
                 <td className="wide-only">{v.changed_by ?? <span className="muted">—</span>}</td>
+                <StatsCells stats={v.run_stats} />
               </tr>
             ))}
           </tbody>
@@ -225,7 +305,10 @@ export function Versions({
         </button>
       </nav>
       {detail ? (
-        <VersionDetail assistant={assistant} version={detail} onChanged={changed} />
+        <>
+          <VersionDetail assistant={assistant} version={detail} onChanged={changed} />
+          <VersionRuns key={`${detail.version}-${tick}`} assistant={assistant} version={detail.version} />
+        </>
       ) : (
         <p className="muted">Select a version to view it, make it active, restore or delete it.</p>
       )}

@@ -17,6 +17,7 @@ import orjson
 import psycopg
 import psycopg.errors
 import psycopg_pool
+import structlog
 import yoyo
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 
@@ -33,7 +34,10 @@ from graphdock.storage.base import (
     version_not_found,
 )
 from graphdock.storage.columns import ASSISTANT, VERSION
+from graphdock.storage.migrations import apply_pending
 from graphdock.storage.postgres import transfer
+from graphdock.storage.postgres.assistant_runs import PostgresAssistantRuns
+from graphdock.storage.postgres.crons import PostgresCrons
 from graphdock.storage.postgres.rows import (
     SORT_SQL,
     snapshot_params,
@@ -56,13 +60,15 @@ from graphdock.storage.records import (
     SortField,
     utc_now,
 )
-from graphdock.storage.visibility import Visibility, postgres_sql
+from graphdock.storage.visibility import Visibility, postgres_sql, require_within
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+log = structlog.get_logger("graphdock.storage")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
 
-class PostgresStorage(PostgresThreads):
+class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns):
     def __init__(self, url: str, *, max_connections: int = 10) -> None:
         self._url = url.replace("postgresql+psycopg://", "postgresql://").replace(
             "postgres://", "postgresql://", 1
@@ -136,6 +142,7 @@ class PostgresStorage(PostgresThreads):
             row = await _fetch_assistant(c, assistant_id, lock=True, visible=visible)
             current = require_version(to_assistant(row), if_version)
             snapshot = revise(current)
+            require_within(snapshot.metadata, visible)
             version: int = row[-1] + 1
             await c.execute(
                 f"INSERT INTO assistant_versions ({VERSION}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
@@ -158,6 +165,7 @@ class PostgresStorage(PostgresThreads):
                 to_assistant(await _fetch_assistant(c, assistant_id, lock=True, visible=visible)), if_version
             )
             snapshot = (await _fetch_version(c, assistant_id, version)).snapshot
+            require_within(snapshot.metadata, visible)
             await _activate(c, assistant_id, snapshot, version, now)
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
 
@@ -168,8 +176,9 @@ class PostgresStorage(PostgresThreads):
             require_version(
                 to_assistant(await _fetch_assistant(c, assistant_id, lock=True, visible=visible)), if_version
             )
-            # Versions go with it (ON DELETE CASCADE).
+            # Versions go with it (ON DELETE CASCADE), its crons here, in the same transaction.
             await c.execute("DELETE FROM assistants WHERE assistant_id = %s", (assistant_id,))
+            await c.execute("DELETE FROM crons WHERE assistant_id = %s", (assistant_id,))
 
     async def delete_version(
         self,
@@ -302,12 +311,20 @@ async def _configure(conn: Conn) -> None:
     set_json_dumps(lambda obj: orjson.dumps(obj).decode(), conn)
 
 
+# The session advisory lock replicas migrate under (any fixed number; "gdmigrat" in ASCII).
+MIGRATION_LOCK = 0x67646D6967726174
+
+
 def migrate(url: str) -> None:
-    """Apply pending numbered migrations under yoyo's lock, so replicas starting together never race."""
+    """Apply pending numbered migrations (storage/migrations.py) under a session advisory lock:
+    replicas starting together never race, and a killed one's lock goes with its connection."""
     backend = yoyo.get_backend(url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
-        with backend.lock():
-            backend.apply_migrations(backend.to_apply(yoyo.read_migrations(str(MIGRATIONS))))
+        # The connection is in autocommit, so the lock is the session's until it closes.
+        if not backend.execute(f"SELECT pg_try_advisory_lock({MIGRATION_LOCK})").fetchone()[0]:
+            log.info("storage.migration_wait", hint="another replica is migrating this database")
+            backend.execute(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+        apply_pending(backend, MIGRATIONS)
     finally:
         backend.connection.close()
 

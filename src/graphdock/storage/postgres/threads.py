@@ -34,7 +34,7 @@ from graphdock.storage.threads import (
     ThreadOutcome,
     ThreadSortField,
 )
-from graphdock.storage.visibility import Visibility, postgres_sql
+from graphdock.storage.visibility import Visibility, postgres_sql, require_within
 
 _RUN_PLACEHOLDERS = ",".join(["%s"] * RUN_COUNT)
 
@@ -102,7 +102,9 @@ class PostgresThreads:
             )
             if row is None:
                 raise thread_not_found(thread_id)
-            return _thread_row(row)
+            updated = _thread_row(row)
+            require_within(updated.metadata, visible)  # raising rolls the update back
+            return updated
 
     async def delete_thread(self: _Connected, thread_id: str, *, visible: Visibility | None = None) -> None:
         # Its runs go with it (ON DELETE CASCADE); the thread row is locked before them.

@@ -20,6 +20,7 @@ import orjson
 import yoyo
 
 from graphdock.errors import (
+    ConfigError,
     Conflict,
     GraphdockError,
     InvalidRequest,
@@ -37,6 +38,7 @@ from graphdock.storage.base import (
     version_not_found,
 )
 from graphdock.storage.columns import ASSISTANT, VERSION
+from graphdock.storage.migrations import apply_pending
 from graphdock.storage.records import (
     CREATED,
     UPDATED,
@@ -51,6 +53,9 @@ from graphdock.storage.records import (
     utc_now,
 )
 from graphdock.storage.sqlite import transfer
+from graphdock.storage.sqlite.assistant_runs import SqliteAssistantRuns
+from graphdock.storage.sqlite.crons import SqliteCrons
+from graphdock.storage.sqlite.lockfile import FileLock, LockHeld, held, sibling
 from graphdock.storage.sqlite.rows import (
     SORT_SQL,
     VERSION_PLACEHOLDERS,
@@ -65,7 +70,7 @@ from graphdock.storage.sqlite.rows import (
     where_sql,
 )
 from graphdock.storage.sqlite.threads import SqliteThreads
-from graphdock.storage.visibility import Visibility, sqlite_sql
+from graphdock.storage.visibility import Visibility, require_within, sqlite_sql
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -77,26 +82,36 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-class SqliteStorage(SqliteThreads):
+class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns):
     def __init__(self, url: str) -> None:
         self._path = sqlite_path(url)
         self._conn: sqlite3.Connection | None = None
+        # Held while open: a second process on the file would claim this one's runs (its clients
+        # would wait forever), so it is refused at start instead. Leases cannot tell the two
+        # apart on SQLite, where nothing distinguishes a live process from a dead one.
+        self._owner = FileLock(sibling(self._path, "server"))
 
     async def open(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        migrate(self._path)
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        # NORMAL in WAL mode: a commit survives a crash of this process (SIGKILL included);
-        # only an OS crash or power loss can lose the last transactions, the usual trade-off.
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000"):
-            conn.execute(f"PRAGMA {pragma}")
-        register_functions(conn)
-        self._conn = conn
+        try:
+            self._owner.acquire(wait=False)
+        except LockHeld:
+            raise ConfigError(
+                f"{self._path} is in use by another graphdock process (it holds "
+                f"{self._owner.path}); one SQLite file serves one process: stop the other one, "
+                "or run replicas on PostgreSQL"
+            ) from None
+        try:
+            self._conn = _connect(self._path)
+        except BaseException:
+            self._owner.release()
+            raise
 
     async def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self._owner.release()
 
     def pool_usage(self) -> PoolUsage:
         # One connection, used only between awaits: never seen in use from another task.
@@ -149,6 +164,7 @@ class SqliteStorage(SqliteThreads):
             row = _fetch_assistant(c, assistant_id, extra=", last_version", visible=visible)
             current = require_version(to_assistant(row), if_version)
             snapshot = revise(current)
+            require_within(snapshot.metadata, visible)
             version = row[-1] + 1
             c.execute(
                 f"INSERT INTO assistant_versions ({VERSION}) VALUES ({VERSION_PLACEHOLDERS})",
@@ -173,6 +189,7 @@ class SqliteStorage(SqliteThreads):
                 to_assistant(_fetch_assistant(c, assistant_id, visible=visible)), if_version
             )
             snapshot = _fetch_version(c, assistant_id, version).snapshot
+            require_within(snapshot.metadata, visible)
             _activate(c, assistant_id, snapshot, version, now)
             if json_changed(snapshot.metadata, current.snapshot.metadata):
                 index_metadata(c, assistant_id, snapshot.metadata)
@@ -184,9 +201,10 @@ class SqliteStorage(SqliteThreads):
         with self._write() as c:
             if if_version is not None or visible is not None:
                 require_version(to_assistant(_fetch_assistant(c, assistant_id, visible=visible)), if_version)
-            # Versions and metadata index rows go with it (ON DELETE CASCADE).
+            # Versions and metadata index rows go with it (ON DELETE CASCADE), its crons here.
             if not c.execute("DELETE FROM assistants WHERE assistant_id = ?", (assistant_id,)).rowcount:
                 raise assistant_not_found(assistant_id)
+            c.execute("DELETE FROM crons WHERE assistant_id = ?", (assistant_id,))
 
     async def delete_version(
         self,
@@ -303,14 +321,47 @@ class SqliteStorage(SqliteThreads):
             raise
 
 
-def migrate(path: Path) -> None:
-    """Apply pending numbered migrations under yoyo's lock, so concurrent starters never race."""
-    backend = yoyo.get_backend(f"sqlite:///{path}")
+def _connect(path: Path) -> sqlite3.Connection:
+    """Migrate, then open the serving connection; a file that is not a database, or that another
+    program keeps locked, is one sentence naming it, not a traceback."""
+    conn: sqlite3.Connection | None = None
     try:
-        with backend.lock():
-            backend.apply_migrations(backend.to_apply(yoyo.read_migrations(str(MIGRATIONS))))
-    finally:
-        backend.connection.close()
+        migrate(path)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # NORMAL in WAL mode: a commit survives a crash of this process (SIGKILL included);
+        # only an OS crash or power loss can lose the last transactions, the usual trade-off.
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000"):
+            conn.execute(f"PRAGMA {pragma}")
+        # In WAL mode reads pass a writer's lock: take the write lock once, so a file another
+        # program keeps locked is refused here rather than in the first request.
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
+        raise _unusable(path, exc) from None
+    register_functions(conn)
+    return conn
+
+
+def _unusable(path: Path, exc: sqlite3.DatabaseError) -> ConfigError:
+    if isinstance(exc, sqlite3.OperationalError):
+        if "locked" in str(exc) or "busy" in str(exc):
+            return ConfigError(f"{path}: the database is locked by another program ({exc})")
+        return ConfigError(f"{path}: cannot open the SQLite database ({exc})")
+    # "file is not a database", "database disk image is malformed"
+    return ConfigError(f"{path}: not a usable SQLite database ({exc})")
+
+
+def migrate(path: Path) -> None:
+    """Apply pending numbered migrations (storage/migrations.py) under an flock beside the file,
+    so concurrent starters never race and a killed one never blocks the next."""
+    with held(sibling(path, "migrate")):
+        backend = yoyo.get_backend(f"sqlite:///{path}")
+        try:
+            apply_pending(backend, MIGRATIONS)
+        finally:
+            backend.connection.close()
 
 
 def _fetch_assistant(

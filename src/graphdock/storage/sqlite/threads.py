@@ -30,7 +30,7 @@ from graphdock.storage.threads import (
     ThreadOutcome,
     ThreadSortField,
 )
-from graphdock.storage.visibility import Visibility, sqlite_sql
+from graphdock.storage.visibility import Visibility, require_within, sqlite_sql
 
 _RUN_PLACEHOLDERS = ",".join("?" * RUN_COUNT)
 
@@ -79,9 +79,11 @@ class SqliteThreads:
     ) -> Thread:
         with self._write() as c:
             current = _thread(c, thread_id, visible)
+            merged = {**current.metadata, **metadata}
+            require_within(merged, visible)
             c.execute(
                 "UPDATE threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
-                (_json_text({**current.metadata, **metadata}), utc_now(), thread_id),
+                (_json_text(merged), utc_now(), thread_id),
             )
             return _thread(c, thread_id)
 

@@ -1,0 +1,120 @@
+"""An assistant's runs across threads on PostgreSQL: the filtered page, per-version stats, version tallies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+import psycopg
+
+from graphdock.storage.assistant_runs import AssistantRunFilter, StatsRule, VersionRunStats, VersionTally
+from graphdock.storage.columns import RUN
+from graphdock.storage.postgres.rows import timestamp
+from graphdock.storage.records import Page
+from graphdock.storage.thread_rows import run_from_row
+from graphdock.storage.threads import Run
+from graphdock.storage.visibility import Visibility, postgres_sql
+
+Conn = psycopg.AsyncConnection[tuple[Any, ...]]
+
+_RUN_R = ", ".join(f"r.{column}" for column in RUN.split(", "))
+_MS = "extract(epoch FROM r.updated_at - r.created_at) * 1000"
+
+
+class _Connected(Protocol):
+    def _read(self) -> AbstractAsyncContextManager[Conn]: ...
+
+
+def _parsed(value: Any) -> Any:
+    return value  # jsonb columns come back parsed
+
+
+def _seen(visible: Visibility | None) -> tuple[str, str, list[Any]]:
+    """The join to the runs' threads and the auth filter on their metadata, when there is one."""
+    if visible is None:
+        return "", "", []
+    clause, params = postgres_sql(visible, "t.metadata")
+    return " JOIN threads t ON t.thread_id = r.thread_id", f" AND {clause}", params
+
+
+class PostgresAssistantRuns:
+    """Mixed into PostgresStorage, whose pool and error mapping it uses."""
+
+    async def search_assistant_runs(
+        self: _Connected, where: AssistantRunFilter, page: Page
+    ) -> tuple[list[Run], bool]:
+        join, seen, seen_params = _seen(where.visible)
+        sql, params = "WHERE r.assistant_id = %s", list[Any]([where.assistant_id])
+        if where.version is not None:
+            sql += " AND r.assistant_version = %s"
+            params.append(where.version)
+        if where.status is not None:
+            sql += " AND r.status = %s"
+            params.append(where.status)
+        async with self._read() as c:
+            cursor = await c.execute(
+                f"SELECT {_RUN_R} FROM runs r{join} {sql}{seen}"
+                " ORDER BY r.created_at DESC, r.seq DESC LIMIT %s OFFSET %s",
+                (*params, *seen_params, page.limit + 1, page.offset),
+            )
+            rows = await cursor.fetchall()
+        found = [run_from_row(r, json=_parsed, time=timestamp) for r in rows[: page.limit]]
+        return found, len(rows) > page.limit
+
+    async def version_run_stats(
+        self: _Connected,
+        assistant_id: str,
+        versions: Sequence[int],
+        rule: StatsRule,
+        *,
+        visible: Visibility | None = None,
+    ) -> dict[int, VersionRunStats]:
+        if not versions:
+            return {}
+        join, seen, seen_params = _seen(visible)
+        scope = f"FROM runs r{join} WHERE r.assistant_id = %s AND r.assistant_version = ANY(%s){seen}"
+        scope_params = [assistant_id, list(versions), *seen_params]
+        async with self._read() as c:
+            totals = await (
+                await c.execute(
+                    "SELECT r.assistant_version, count(*), count(*) FILTER (WHERE r.status = ANY(%s)),"
+                    f" max(r.created_at) {scope} GROUP BY r.assistant_version",
+                    (list(rule.errors), *scope_params),
+                )
+            ).fetchall()
+            # Each version's newest ended runs: one index range per version, in one statement.
+            recent = await (
+                await c.execute(
+                    f"SELECT v, d.ms FROM unnest(%s::int[]) v, LATERAL (SELECT {_MS} AS ms FROM runs r{join}"
+                    f" WHERE r.assistant_id = %s AND r.assistant_version = v{seen} AND r.status = ANY(%s)"
+                    " ORDER BY r.created_at DESC LIMIT %s) d",
+                    (
+                        [row[0] for row in totals],
+                        assistant_id,
+                        *seen_params,
+                        list(rule.finished),
+                        rule.sample,
+                    ),
+                )
+            ).fetchall()
+        durations: dict[int, list[float]] = {}
+        for version, ms in recent:
+            durations.setdefault(version, []).append(float(ms))
+        return {
+            version: VersionRunStats(runs, errors, timestamp(last), tuple(durations.get(version, ())))
+            for version, runs, errors, last in totals
+        }
+
+    async def version_tallies(self: _Connected, assistant_ids: Sequence[str]) -> dict[str, VersionTally]:
+        if not assistant_ids:
+            return {}
+        async with self._read() as c:
+            cursor = await c.execute(
+                "SELECT a.assistant_id, a.version, a.last_version,"
+                " (SELECT count(*) FROM assistant_versions v WHERE v.assistant_id = a.assistant_id)"
+                " FROM assistants a WHERE a.assistant_id = ANY(%s::uuid[])",
+                (list(assistant_ids),),
+            )
+            rows = await cursor.fetchall()
+        return {str(row[0]): VersionTally(str(row[0]), row[1], row[3], row[2] + 1) for row in rows}

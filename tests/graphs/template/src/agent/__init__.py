@@ -1,0 +1,1 @@
+"""A project laid out like LangChain's `new-langgraph-project` template (its .env deliberately absent)."""

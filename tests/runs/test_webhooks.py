@@ -1,0 +1,133 @@
+"""Webhooks through the official SDK: a finished run is POSTed to its webhook, retried after a 5xx,
+refused at creation by the URL policy, and one slow receiver never holds up other runs' webhooks.
+
+The receiver is a real HTTP server on loopback, which the test project's langgraph.json allows
+(`webhooks.url.disable_loopback: false`); the default policy refuses it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+from tests.conftest import GRAPHS, RunningServer
+from tests.runs.receiver import Receiver, receiver
+from tests.runs.test_crons import WEBHOOKS
+from tests.runs.waiting import new_thread
+
+
+@pytest.fixture
+def hooks() -> Iterator[Receiver]:
+    with receiver() as running:
+        yield running
+
+
+@pytest.fixture
+async def allowing(start_server: Callable[..., RunningServer]) -> AsyncIterator[LangGraphClient]:
+    """A client of a server whose langgraph.json allows loopback webhooks (and sets headers)."""
+    sdk = get_client(url=start_server(WEBHOOKS).url)
+    yield sdk
+    await sdk.aclose()
+
+
+async def test_a_finished_run_is_posted_with_its_values_and_the_configured_headers(
+    allowing: LangGraphClient, hooks: Receiver
+) -> None:
+    tid = await new_thread(allowing)
+    run = await allowing.runs.create(tid, "echo", input={"text": "hi"}, webhook=f"{hooks.url}/done?x=1")
+    delivery = (await hooks.until("/done?x=1"))[0]
+    body = delivery.body
+    assert body["run_id"] == run["run_id"]
+    assert body["thread_id"] == tid
+    assert body["status"] == "success"
+    assert body["values"] == {"text": "hi", "steps": ["echo"]}
+    assert body["assistant_version"] == 1
+    assert body["kwargs"]["webhook"] == f"{hooks.url}/done?x=1"
+    assert body["run_started_at"] <= body["run_ended_at"] <= body["webhook_sent_at"]
+    assert "error" not in body
+    # `${{ env.LG_WEBHOOK_TOKEN }}` filled from langgraph.json's env.
+    assert delivery.headers["X-Token"] == "Bearer from-langgraph-json"
+    assert delivery.headers["X-Plain"] == "plain"
+    assert delivery.headers["Content-Type"] == "application/json"
+
+
+async def test_a_failed_run_is_posted_with_its_error(allowing: LangGraphClient, hooks: Receiver) -> None:
+    await allowing.runs.create(None, "failing", input={"text": "x"}, webhook=f"{hooks.url}/failed")
+    body = (await hooks.until("/failed"))[0].body
+    assert body["status"] == "error"
+    assert body["error"]["error"]
+    assert body["error"]["message"]
+
+
+async def test_a_webhook_answered_with_500_is_retried(allowing: LangGraphClient, hooks: Receiver) -> None:
+    run = await allowing.runs.create(None, "echo", input={"text": "again"}, webhook=f"{hooks.url}/fail-once")
+    first, second = await hooks.until("/fail-once", count=2)
+    assert (first.status, second.status) == (500, 200)
+    assert first.body["run_id"] == second.body["run_id"] == run["run_id"]
+
+
+async def test_a_slow_receiver_does_not_hold_up_other_runs_webhooks(
+    allowing: LangGraphClient, hooks: Receiver
+) -> None:
+    await allowing.runs.create(None, "echo", input={"text": "slow"}, webhook=f"{hooks.url}/slow")
+    await hooks.until("/slow")  # delivered, and the receiver is now taking its time answering
+    await allowing.runs.wait(None, "echo", input={"text": "quick"}, webhook=f"{hooks.url}/quick")
+    await hooks.until("/quick")
+    assert "/slow" not in hooks.answered  # still waiting for its answer
+    hooks.release()
+
+
+@pytest.mark.parametrize(
+    ("webhook", "named"),
+    [
+        ("http://127.0.0.1:9/hook", "loopback"),
+        ("http://localhost:9/hook", "loopback"),
+        ("http://LocalHost.:9/hook", "loopback"),
+        ("http://[::1]:9/hook", "loopback"),
+        ("http://[::ffff:127.0.0.1]:9/hook", "loopback"),
+        ("http://169.254.169.254/latest/meta-data", "blocked"),
+        ("http://0.0.0.0:9/hook", "blocked"),
+        ("gopher://example.com/hook", "http"),
+        ("http:///nohost", "host"),
+    ],
+)
+async def test_the_default_policy_refuses_loopback_and_metadata_webhooks_at_creation(
+    http: httpx.AsyncClient, webhook: str, named: str
+) -> None:
+    r = await http.post("/runs", json={"assistant_id": "echo", "input": {}, "webhook": webhook})
+    assert r.status_code == 422, r.text
+    assert named in r.json()["detail"]
+
+
+async def test_https_and_allowed_domains_are_enforced_when_configured(
+    start_server: Callable[..., RunningServer], tmp_path: Path
+) -> None:
+    project = tmp_path / "langgraph.json"
+    config = json.loads(WEBHOOKS.read_text())
+    config["dependencies"] = [str(GRAPHS.parent)]
+    config["graphs"] = {"echo": f"{GRAPHS.parent}/runs.py:echo"}
+    config["webhooks"]["url"] = {
+        "allowed_domains": ["hooks.example.com", "*.example.org", "10.1.2.3"],
+        "allowed_ports": [443],
+        "disable_private_ips": True,
+    }
+    project.write_text(json.dumps(config))
+    server = start_server(project)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        for webhook, named in [
+            ("http://hooks.example.com/x", "https"),
+            ("https://evil.example.net/x", "domain"),
+            ("https://example.org/x", "domain"),  # a wildcard matches subdomains, not the apex
+            ("https://hooks.example.com:8443/x", "port"),
+            ("https://hooks.example.com/" + "x" * 3000, "longer"),
+            ("https://10.1.2.3/x", "private"),
+        ]:
+            r = await http.post("/runs", json={"assistant_id": "echo", "input": {}, "webhook": webhook})
+            assert r.status_code == 422, r.text
+            assert named in r.json()["detail"]

@@ -33,7 +33,7 @@ def empty(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         tables = [
             name
-            for name in ("assistants", "assistant_versions", "threads", "runs", "crons")
+            for name in ("assistants", "assistant_versions", "threads", "runs", "crons", "sweeps")
             if (conn.execute("SELECT to_regclass(%s)", (f"public.{name}",)).fetchone() or [None])[0]
         ]
         if tables:

@@ -42,6 +42,7 @@ from graphdock.auth.loading import load_policy
 from graphdock.auth.policy import Policy
 from graphdock.domain.assistants import Assistants
 from graphdock.domain.crons import CheckRun, Crons
+from graphdock.domain.retention import Retention
 from graphdock.domain.run_stats import AssistantRuns
 from graphdock.domain.runs import Runs, Scaling
 from graphdock.domain.scheduler import Scheduler, StartRun
@@ -145,6 +146,8 @@ def create_app(
                 await app.state.runs.start()
                 worker = app.state.runs.worker
                 metrics.watch(lambda: SlotUsage(worker.busy, settings.run_concurrency), storage.pool_usage)
+                app.state.retention = Retention(storage, saver, project.thread_ttl)
+                app.state.retention.start()
                 scheduler.start()
                 log.info(
                     "server.ready", graphs=list(registry.graph_ids), database=settings.resolved_database_url
@@ -164,6 +167,7 @@ def create_app(
                 finally:
                     await scheduler.stop()
                     app.state.mcp = app.state.a2a = None
+                    await app.state.retention.stop()
                     await app.state.runs.stop(settings.shutdown_grace_seconds)
                     await app.state.webhooks.close()
         finally:
@@ -255,7 +259,7 @@ def _webhooks(project: ProjectConfig) -> WebhookSender:
     return WebhookSender(
         WebhookPolicy(spec.url),
         fill_header_templates(spec.headers, webhook_environment(project.env)),
-        disabled=spec.disabled,
+        disabled="webhooks" in project.http.disabled,
         allowed_fields=spec.allowed_fields,
     )
 

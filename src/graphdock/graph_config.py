@@ -3,7 +3,8 @@
 The format is the langgraph-cli one: `graphs` maps a graph id to `"./file.py:attr"` (or a module
 path `"pkg.module:attr"`), or to `{"path": ..., "description": ...}`; `env` is a mapping or the
 path of a dotenv file; `dependencies` lists local folders to put on `sys.path`; `auth` and `http`
-are the platform's. Keys that only shape a Docker image (python_version, dockerfile_lines, …) are
+are the platform's; `checkpointer.ttl` is the thread retention policy (swept by
+domain/retention.py). Keys that only shape a Docker image (python_version, dockerfile_lines, …) are
 accepted silently, so one file serves both; any other key graphdock does not implement is named in
 one warning at start (`ProjectConfig.unimplemented`).
 """
@@ -12,18 +13,21 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import structlog
 
 from graphdock.errors import ConfigError
 from graphdock.http_config import HttpSpec, parse_http
+from graphdock.storage.retention import TtlStrategy
 
 # The top-level keys graphdock acts on. A helper implementing another key (store, webhooks, …)
 # adds it here, which also takes it out of the start-up warning.
-IMPLEMENTED_KEYS = frozenset({"graphs", "env", "dependencies", "auth", "http", "store", "webhooks"})
+IMPLEMENTED_KEYS = frozenset(
+    {"graphs", "env", "dependencies", "auth", "http", "store", "webhooks", "checkpointer"}
+)
 # Keys that only shape the Docker image `langgraph build` makes: nothing for a server to do.
 BUILD_ONLY_KEYS = frozenset(
     {
@@ -57,6 +61,26 @@ class GraphSpec:
     def location(self) -> str:
         """How the user wrote it, for error messages."""
         return f"{self.file or self.module}:{self.attr}"
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadTtlSpec:
+    """`checkpointer.ttl`: what happens to threads nobody has used for a while.
+
+    Minutes may be fractional (0.05 is three seconds), which is how tests keep TTLs short.
+    """
+
+    # delete: the thread, its runs and checkpoints go; keep_latest: only its latest checkpoint stays.
+    strategy: TtlStrategy = "delete"
+    # Minutes since a thread was last used (created, run, state updated, patched) before it is
+    # swept; None: only threads given their own `ttl` expire.
+    default_ttl: float | None = None
+    sweep_interval_minutes: float = 5.0
+    # Threads handled per sweep, at most; the rest wait for the next sweep.
+    sweep_limit: int = 10_000
+
+
+_TTL_KEYS = {f.name for f in fields(ThreadTtlSpec)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +125,6 @@ class WebhooksSpec:
     url: WebhookUrlPolicy = field(default_factory=WebhookUrlPolicy)
     # Header name → value, or a template naming `${{ env.LG_WEBHOOK_* }}` variables, filled at start.
     headers: dict[str, str] = field(default_factory=dict)
-    # `http.disable_webhooks`: runs keep their webhook, nothing is sent.
-    disabled: bool = False
     # Only these fields of the payload are sent (None: all of them).
     allowed_fields: tuple[str, ...] | None = None
 
@@ -114,6 +136,8 @@ class ProjectConfig:
     env: dict[str, str] = field(default_factory=dict)
     dependencies: tuple[Path, ...] = ()
     auth: dict[str, Any] | None = None
+    # checkpointer.ttl; without it threads expire only when a client gave them their own ttl.
+    thread_ttl: ThreadTtlSpec = field(default_factory=ThreadTtlSpec)
     store: StoreSpec = field(default_factory=StoreSpec)
     webhooks: WebhooksSpec = field(default_factory=WebhooksSpec)
     http: HttpSpec = field(default_factory=HttpSpec)
@@ -159,11 +183,46 @@ def load_project_config(path: Path) -> ProjectConfig:
         env=_env(path, root, raw.get("env")),
         dependencies=local,
         auth=auth,
+        thread_ttl=_thread_ttl(path, raw.get("checkpointer")),
         store=_store(path, raw.get("store")),
-        webhooks=_webhooks(path, raw.get("webhooks"), raw.get("http")),
+        webhooks=_webhooks(path, raw.get("webhooks")),
         http=http,
         unimplemented=(*ignored, *http_unimplemented),
     )
+
+
+def _thread_ttl(path: Path, checkpointer: object) -> ThreadTtlSpec:
+    if checkpointer is None:
+        return ThreadTtlSpec()
+    if not isinstance(checkpointer, dict):
+        raise ConfigError(f"{path}: 'checkpointer' must be an object")
+    ttl = checkpointer.get("ttl")
+    if ttl is None:
+        return ThreadTtlSpec()
+    where = f"{path}: checkpointer.ttl"
+    if not isinstance(ttl, dict):
+        raise ConfigError(
+            f"{where} must be an object with strategy, default_ttl, sweep_interval_minutes, sweep_limit"
+        )
+    if unknown := sorted(set(ttl) - _TTL_KEYS):
+        raise ConfigError(f"{where}: unknown keys {unknown}; expected some of {sorted(_TTL_KEYS)}")
+    strategy = ttl.get("strategy", "delete")
+    if strategy not in get_args(TtlStrategy):
+        raise ConfigError(f"{where}.strategy must be 'delete' or 'keep_latest', got {strategy!r}")
+    default_ttl = ttl.get("default_ttl")
+    if default_ttl is not None:
+        default_ttl = _minutes(f"{where}.default_ttl", default_ttl)
+    interval = _minutes(f"{where}.sweep_interval_minutes", ttl.get("sweep_interval_minutes", 5.0))
+    limit = ttl.get("sweep_limit", 10_000)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigError(f"{where}.sweep_limit must be a whole number of threads, 1 or more, got {limit!r}")
+    return ThreadTtlSpec(strategy, default_ttl, interval, limit)
+
+
+def _minutes(where: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
+        raise ConfigError(f"{where} must be a number of minutes greater than 0, got {value!r}")
+    return float(value)
 
 
 _URL_POLICY_KEYS = {
@@ -177,14 +236,9 @@ _URL_POLICY_KEYS = {
 _TEMPLATE = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-def _webhooks(path: Path, section: object, http: object) -> WebhooksSpec:
-    disabled = False
-    if isinstance(http, dict) and "disable_webhooks" in http:
-        disabled = http["disable_webhooks"]
-        if not isinstance(disabled, bool):
-            raise ConfigError(f"{path}: http.disable_webhooks must be true or false")
+def _webhooks(path: Path, section: object) -> WebhooksSpec:
     if section is None:
-        return WebhooksSpec(disabled=disabled)
+        return WebhooksSpec()
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: 'webhooks' must be an object")
     unknown = set(section) - {"url", "headers", "allowed_fields"}
@@ -224,7 +278,6 @@ def _webhooks(path: Path, section: object, http: object) -> WebhooksSpec:
     return WebhooksSpec(
         url=policy,
         headers=dict(headers),
-        disabled=disabled,
         allowed_fields=tuple(allowed) if allowed else None,
     )
 

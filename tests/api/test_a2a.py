@@ -144,8 +144,18 @@ async def test_message_stream_sends_the_task_then_its_status_and_artifact_update
     assert kinds[-1] == "status_update"
     assert events[0].task.status.state == TaskState.TASK_STATE_SUBMITTED
     assert events[-1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
-    artifact = next(e.artifact_update.artifact for e in events if e.HasField("artifact_update"))
-    assert [p.text for p in artifact.parts] == ["hello there friend"]
+    updates = [e.artifact_update for e in events if e.HasField("artifact_update")]
+    # The fake model streams its reply token by token, appended to one artifact; the whole reply
+    # closes it under the same id.
+    *chunks, last = updates
+    assert len(chunks) > 1
+    assert not chunks[0].append
+    assert all(c.append for c in chunks[1:])
+    assert "".join(c.artifact.parts[0].text for c in chunks) == "hello there friend"
+    assert last.last_chunk
+    assert not last.append
+    assert {u.artifact.artifact_id for u in updates} == {last.artifact.artifact_id}
+    assert [p.text for p in last.artifact.parts] == ["hello there friend"]
 
 
 async def test_data_parts_are_the_graphs_input_and_a_graph_error_fails_the_task(

@@ -195,7 +195,7 @@ def test_one_warning_names_every_key_graphdock_ignores(
     config = project(
         tmp_path,
         {"disable_store": True, "unknown_http_key": 1},
-        checkpointer={"ttl": {}},
+        my_custom_key={"a": 1},
         ui={"agent": "./ui.tsx"},
         node_version="20",
         python_version="3.12",
@@ -207,7 +207,7 @@ def test_one_warning_names_every_key_graphdock_ignores(
     out = capsys.readouterr().out
     warning = [line for line in out.splitlines() if "config.not_implemented" in line]
     assert len(warning) == 1, out
-    for key in ("checkpointer", "node_version", "'ui'", "http.unknown_http_key"):
+    for key in ("my_custom_key", "node_version", "'ui'", "http.unknown_http_key"):
         assert key in warning[0]
     for build_only in ("python_version", "dockerfile_lines", "graphs", "dependencies", "store"):
         assert build_only not in warning[0]

@@ -10,6 +10,7 @@ operation), so it is the same test every time; `make fuzz` runs it longer with f
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -73,7 +74,18 @@ def test_every_operation_answers_as_its_document_says(fuzzed: ServerProcess) -> 
     tested, failed = _junit(reports)
     assert not failed, failed
     assert len(tested) >= MIN_OPERATIONS, (tested, output)
-    assert "Traceback" not in server_log, server_log
+    assert not _unexpected_tracebacks(server_log), server_log
+
+
+# A log record starts with structlog's ISO timestamp, or is uvicorn's own report of a crash.
+_RECORD = re.compile(r"^(?=\d{4}-\d\d-\d\dT|Exception in ASGI application)", re.M)
+
+
+def _unexpected_tracebacks(server_log: str) -> list[str]:
+    """Records with a traceback, but for a graph's own failure: the fuzzer sends inputs the test
+    graphs reject, and graphdock logs those at error level with their traceback on purpose."""
+    records = _RECORD.split(server_log)
+    return [r for r in records if "Traceback" in r and "run.graph_failed" not in r.split("\n", 1)[0]]
 
 
 def _junit(reports: Path) -> tuple[list[str], list[str]]:

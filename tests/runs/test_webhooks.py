@@ -7,6 +7,7 @@ The receiver is a real HTTP server on loopback, which the test project's langgra
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -108,16 +109,12 @@ async def test_the_default_policy_refuses_loopback_and_metadata_webhooks_at_crea
 async def test_https_and_allowed_domains_are_enforced_when_configured(
     start_server: Callable[..., RunningServer], tmp_path: Path
 ) -> None:
-    project = tmp_path / "langgraph.json"
-    config = json.loads(WEBHOOKS.read_text())
-    config["dependencies"] = [str(GRAPHS.parent)]
-    config["graphs"] = {"echo": f"{GRAPHS.parent}/runs.py:echo"}
-    config["webhooks"]["url"] = {
+    policy = {
         "allowed_domains": ["hooks.example.com", "*.example.org", "10.1.2.3"],
         "allowed_ports": [443],
         "disable_private_ips": True,
     }
-    project.write_text(json.dumps(config))
+    project = _project(tmp_path, webhooks={"url": policy})
     server = start_server(project)
     async with httpx.AsyncClient(base_url=server.url) as http:
         for webhook, named in [
@@ -131,3 +128,41 @@ async def test_https_and_allowed_domains_are_enforced_when_configured(
             r = await http.post("/runs", json={"assistant_id": "echo", "input": {}, "webhook": webhook})
             assert r.status_code == 422, r.text
             assert named in r.json()["detail"]
+
+
+def _project(tmp_path: Path, **sections: object) -> Path:
+    """The webhooks test project with some sections replaced, written beside the test."""
+    config = json.loads(WEBHOOKS.read_text())
+    config["dependencies"] = [str(GRAPHS.parent)]
+    config["graphs"] = {"echo": f"{GRAPHS.parent}/runs.py:echo"}
+    config.update(sections)
+    path = tmp_path / "langgraph.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+async def test_allowed_fields_narrows_the_payload(
+    start_server: Callable[..., RunningServer], tmp_path: Path, hooks: Receiver
+) -> None:
+    webhooks = {
+        "url": {"require_https": False, "disable_loopback": False},
+        "allowed_fields": ["run_id", "status"],
+    }
+    client = get_client(url=start_server(_project(tmp_path, webhooks=webhooks)).url)
+    run = await client.runs.create(None, "echo", input={"text": "x"}, webhook=f"{hooks.url}/narrow")
+    assert (await hooks.until("/narrow"))[0].body == {"run_id": run["run_id"], "status": "success"}
+    await client.aclose()
+
+
+async def test_disable_webhooks_keeps_the_webhook_and_sends_nothing(
+    start_server: Callable[..., RunningServer], tmp_path: Path, hooks: Receiver
+) -> None:
+    client = get_client(url=start_server(_project(tmp_path, http={"disable_webhooks": True})).url)
+    done = await client.runs.wait(None, "echo", input={"text": "x"}, webhook=f"{hooks.url}/off")
+    assert done == {"text": "x", "steps": ["echo"]}
+    # A sent webhook arrives within milliseconds of the run's end (see the tests above); a second
+    # run with the same server proves the first one's delivery is not merely late.
+    await client.runs.wait(None, "echo", input={"text": "y"}, webhook=f"{hooks.url}/off")
+    await asyncio.sleep(1)
+    assert hooks.deliveries == []
+    await client.aclose()

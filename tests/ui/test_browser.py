@@ -312,3 +312,61 @@ def test_keyboard_skip_link_and_modal_dialog(page: Page) -> None:
     expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+
+
+def test_crons_are_listed_created_paused_resumed_and_show_their_runs(
+    page: Page, ui_server: RunningServer
+) -> None:
+    api = httpx.Client(base_url=ui_server.url, timeout=30)
+    context = {"system_prompt": "daily digest"}
+    assistant_id = api.post(
+        "/assistants", json={"graph_id": "agent", "name": "Digest", "context": context}
+    ).json()["assistant_id"]
+    thread_id = api.post("/threads", json={}).json()["thread_id"]
+    made = api.post(
+        f"/threads/{thread_id}/runs/crons", json={"assistant_id": assistant_id, "schedule": "0 0 1 1 *"}
+    )
+    cron_id = made.json()["cron_id"]
+    # What a firing leaves behind: a run on the cron's thread that names the cron.
+    run = api.post(
+        f"/threads/{thread_id}/runs/wait",
+        json={"assistant_id": assistant_id, "input": {"messages": []}, "metadata": {"cron_id": cron_id}},
+    )
+    assert run.status_code == 200, run.text
+    page.goto(f"/#/assistants/{assistant_id}/crons")
+
+    row = page.get_by_test_id("cron-row")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("0 0 1 1 *")
+    row.get_by_role("button", name="Pause").click()
+    expect(row.get_by_test_id("cron-state")).to_have_text("paused")
+    assert api.get(f"/runs/crons/{cron_id}").json()["enabled"] is False
+    row.get_by_role("button", name="Resume").click()
+    expect(row.get_by_test_id("cron-state")).to_have_text("active")
+    assert api.get(f"/runs/crons/{cron_id}").json()["enabled"] is True
+    row.get_by_role("button", name="Runs").click()
+    expect(
+        page.get_by_role("table", name=f"Runs of cron {cron_id}").get_by_test_id("run-version")
+    ).to_have_text("version 1")
+
+    # A new cron from the form; a schedule the server cannot read is shown, naming it.
+    form = page.get_by_role("form", name="New cron")
+    form.get_by_label("Schedule (five cron fields)").fill("every morning")
+    form.get_by_role("button", name="Create cron").click()
+    expect(form.get_by_role("alert")).to_contain_text("schedule")
+    form.get_by_label("Schedule (five cron fields)").fill("30 8 * * 1-5")
+    form.get_by_label("Time zone").fill("Europe/Paris")
+    form.get_by_role("button", name="Create cron").click()
+    expect(page.get_by_test_id("cron-row")).to_have_count(2)
+    found = api.post("/runs/crons/search", json={"assistant_id": assistant_id, "limit": 10}).json()
+    assert {(c["schedule"], c["timezone"]) for c in found} == {
+        ("0 0 1 1 *", None),
+        ("30 8 * * 1-5", "Europe/Paris"),
+    }
+
+    page.get_by_test_id("cron-row").filter(has_text="30 8 * * 1-5").get_by_role(
+        "button", name="Delete"
+    ).click()
+    expect(page.get_by_test_id("cron-row")).to_have_count(1)
+    assert api.post("/runs/crons/count", json={"assistant_id": assistant_id}).json() == 1
+    api.close()

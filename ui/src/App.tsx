@@ -6,6 +6,7 @@ import { AssistantsTable } from "./screens/AssistantsTable";
 import { AssistantForm } from "./screens/AssistantForm";
 import { AssistantPage } from "./screens/AssistantPage";
 import { SignIn } from "./screens/SignIn";
+import { StoreBrowser } from "./screens/StoreBrowser";
 import { ThreadPage } from "./screens/ThreadPage";
 import { ThreadsList } from "./screens/ThreadsList";
 
@@ -23,7 +24,8 @@ export function App() {
     setLoads((n) => n + 1);
   };
   let screen;
-  if (parts[0] === "new") screen = <AssistantForm key="new" graph={query.get("graph") ?? undefined} />;
+  if (parts[0] === "store") screen = <StoreBrowser query={query} />;
+  else if (parts[0] === "new") screen = <AssistantForm key="new" graph={query.get("graph") ?? undefined} />;
   else if (parts[0] === "assistants" && parts[1] && parts[2] === "edit")
     screen = <AssistantForm key={`edit-${parts[1]}`} assistantId={parts[1]} />;
   else if (parts[0] === "assistants" && parts[1])
@@ -43,6 +45,7 @@ export function App() {
         <nav aria-label="Main">
           <a href={href("/")}>Assistants</a>
           <a href={href("/new")}>New assistant</a>
+          <a href={href("/store")}>Store</a>
           <a href={href("/threads")}>Threads</a>
           <a href="/docs">API docs</a>
         </nav>

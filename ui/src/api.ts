@@ -241,6 +241,41 @@ export const assistants = {
   graph: (id: string) => call<GraphJson>("GET", `${a(id)}/graph`),
 };
 
+export interface Cron {
+  cron_id: string;
+  assistant_id: string;
+  thread_id: string | null;
+  schedule: string;
+  timezone: string | null;
+  end_time: string | null;
+  enabled: boolean;
+  on_run_completed: string | null;
+  payload: JsonObject;
+  metadata: JsonObject;
+  next_run_date: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Run {
+  run_id: string;
+  thread_id: string;
+  status: string;
+  created_at: string;
+  assistant_version: number | null;
+}
+
+const c = (id: string) => `/runs/crons/${encodeURIComponent(id)}`;
+
+export const crons = {
+  search: (assistantId: string) =>
+    call<Cron[]>("POST", "/runs/crons/search", { assistant_id: assistantId, limit: 100, sort_by: "created_at", sort_order: "asc" }),
+  create: (body: JsonObject) => call<Cron>("POST", "/runs/crons", body),
+  update: (id: string, body: JsonObject) => call<Cron>("PATCH", c(id), body),
+  remove: (id: string) => call<null>("DELETE", c(id)),
+  history: (id: string) => call<Run[]>("GET", `${c(id)}/runs?limit=20`),
+};
+
 /** Whether the server accepts a key or token, before it is stored: a 401 throws. Any API route
  * authenticates; counting is a cheap one. Other refusals (a 403) still mean it authenticated. */
 export async function checkCredential(credential: Credential): Promise<void> {
@@ -319,4 +354,27 @@ export const threads = {
   run: (threadId: string, runId: string) => call<Run>("GET", `${t(threadId)}/runs/${encodeURIComponent(runId)}`),
   startRun: (threadId: string, body: JsonObject) => call<Run>("POST", `${t(threadId)}/runs`, body),
   join: (threadId: string, runId: string) => call<Json>("GET", `${t(threadId)}/runs/${encodeURIComponent(runId)}/join`),
+};
+
+export interface StoreItem {
+  namespace: string[];
+  key: string;
+  value: JsonObject;
+  created_at: string;
+  updated_at: string;
+  score?: number | null;
+}
+
+export const store = {
+  namespaces: (prefix: string[], limit = 1000) =>
+    call<{ namespaces: string[][] }>("POST", "/store/namespaces", prefix.length ? { prefix, limit } : { limit }),
+  search: (namespacePrefix: string[], filter: JsonObject | null, query: string, limit: number, offset: number) =>
+    call<{ items: StoreItem[] }>("POST", "/store/items/search", {
+      namespace_prefix: namespacePrefix,
+      ...(filter && Object.keys(filter).length ? { filter } : {}),
+      ...(query ? { query } : {}),
+      limit,
+      offset,
+    }),
+  remove: (namespace: string[], key: string) => call<null>("DELETE", "/store/items", { namespace, key }),
 };

@@ -61,6 +61,8 @@ log = structlog.get_logger("graphdock.a2a")
 T = TypeVar("T")
 
 _REQUEST = "graphdock.request"
+_REPLY = "Assistant Response"
+_AI = ("ai", "AIMessageChunk")
 
 
 class _WithRequest(DefaultServerCallContextBuilder):
@@ -86,12 +88,25 @@ class Agents(RequestHandler):
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
         request, assistant_id = _target(context)
-        task, run, stream = await _guarded(_start(request, assistant_id, params.message))
+        task, run, stream = await _guarded(_start(request, assistant_id, params.message, streaming=True))
         yield task
         yield _status(task, TaskState.TASK_STATE_WORKING)
+        # The model's tokens as they come, appended to one artifact; the whole reply then replaces
+        # it (the same id, append false), so a client that missed a chunk still ends right.
+        artifact_id = str(uuid.uuid4())
+        streamed = False
+        async for event in stream.follow(0):
+            if (text := _token(event.event, event.data)) is not None:
+                chunk = Artifact(artifact_id=artifact_id, name=_REPLY, parts=[Part(text=text)])
+                yield TaskArtifactUpdateEvent(
+                    task_id=task.id, context_id=task.context_id, artifact=chunk, append=streamed
+                )
+                streamed = True
         result = await _guarded(runs(request).result(run, stream))
         done = _finished(Task(id=task.id, context_id=task.context_id, history=task.history), result)
         for artifact in done.artifacts:
+            if streamed:
+                artifact.artifact_id = artifact_id
             yield TaskArtifactUpdateEvent(
                 task_id=task.id, context_id=task.context_id, artifact=artifact, last_chunk=True
             )
@@ -158,7 +173,9 @@ async def _task(request: Request, assistant_id: str, task_id: str) -> Task:
     return _finished(task, await runs(request).result(run))
 
 
-async def _start(request: Request, assistant_id: str, message: Message) -> tuple[Task, Run, Any]:
+async def _start(
+    request: Request, assistant_id: str, message: Message, *, streaming: bool = False
+) -> tuple[Task, Run, Any]:
     """Queue the run a message asks for: new input on its context's thread, or the answer to the
     question an input-required task is waiting on."""
     context_id = message.context_id or str(uuid.uuid4())
@@ -168,6 +185,8 @@ async def _start(request: Request, assistant_id: str, message: Message) -> tuple
         raise InvalidParamsError(message=f"contextId: {context_id!r} is not a UUID") from None
     text, data = _read_parts(message)
     body: dict[str, Any] = {"assistant_id": assistant_id, "if_not_exists": "create"}
+    if streaming:
+        body["stream_mode"] = ["messages-tuple"]
     if message.task_id:
         waiting = await _run_of(request, assistant_id, message.task_id)
         state = await _state_of(request, waiting)
@@ -277,9 +296,7 @@ def _finished(task: Task, result: dict[str, Any]) -> Task:
         answer = _last_ai_text(result.get("messages"))
         reply = _agent(task, answer, None if answer is not None else orjson.loads(orjson.dumps(result)))
         task.history.append(reply)
-        task.artifacts.append(
-            Artifact(artifact_id=str(uuid.uuid4()), name="Assistant Response", parts=reply.parts)
-        )
+        task.artifacts.append(Artifact(artifact_id=str(uuid.uuid4()), name=_REPLY, parts=reply.parts))
     task.status.CopyFrom(status)
     return task
 
@@ -295,15 +312,31 @@ def _agent(task: Task, text: str | None, data: Any = None) -> Message:
     return message
 
 
+def _token(event: str, data: bytes) -> str | None:
+    """The text of a model's chunk in a `messages-tuple` event ([message, metadata]), if any."""
+    if event != "messages":
+        return None
+    payload = orjson.loads(data)
+    message = payload[0] if isinstance(payload, list) and payload else None
+    if not isinstance(message, dict) or message.get("type") not in _AI:
+        return None
+    text = _content_text(message.get("content"))
+    return text or None
+
+
+def _content_text(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(b.get("text", "") for b in content if isinstance(b, dict))
+    return None
+
+
 def _last_ai_text(messages: Any) -> str | None:
     """The text of the graph's last AI message (content as a string or as content blocks)."""
     if not isinstance(messages, list):
         return None
     for message in reversed(messages):
-        if isinstance(message, dict) and message.get("type") in ("ai", "AIMessageChunk"):
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):
-                return "".join(b.get("text", "") for b in content if isinstance(b, dict))
+        if isinstance(message, dict) and message.get("type") in _AI:
+            return _content_text(message.get("content"))
     return None

@@ -12,6 +12,7 @@ from graphdock.api.auth import authorize
 from graphdock.api.bodies import path_uuid, query_flag, read_body
 from graphdock.api.endpoints import Endpoint, JSONResponse, QueryParam, pagination_headers
 from graphdock.auth.policy import Action
+from graphdock.domain.retention import Retention
 from graphdock.domain.runs import Runs
 from graphdock.domain.threads import Threads
 from graphdock.errors import InvalidRequest
@@ -27,8 +28,10 @@ from graphdock.schemas.threads import (
     ThreadPatch,
     ThreadPrune,
     ThreadSearch,
+    ThreadTtlIn,
 )
 from graphdock.storage.records import Page
+from graphdock.storage.retention import ThreadTtl
 from graphdock.storage.threads import ThreadFilter
 from graphdock.storage.visibility import Visibility
 
@@ -56,14 +59,25 @@ async def create_thread(request: Request) -> Response:
     }
     visible = await authorize(request, "threads", "create", value)
     thread = await service(request).create(
-        body.thread_id, value.get("metadata") or {}, body.if_exists or "raise", visible=visible
+        body.thread_id,
+        value.get("metadata") or {},
+        body.if_exists or "raise",
+        visible=visible,
+        ttl=_ttl(body.ttl),
     )
     return JSONResponse(thread.to_wire())
 
 
 async def get_thread(request: Request) -> Response:
     visible = await on_thread(request, "read")
-    return JSONResponse((await service(request).get(thread_id(request), visible=visible)).to_wire())
+    thread = await service(request).get(thread_id(request), visible=visible)
+    wire = thread.to_wire()
+    include = {name.strip() for raw in request.query_params.getlist("include") for name in raw.split(",")}
+    if "ttl" in include:
+        retention: Retention = request.app.state.retention
+        if described := await retention.describe_thread(thread):
+            wire["ttl"] = described
+    return JSONResponse(wire)
 
 
 async def patch_thread(request: Request) -> Response:
@@ -71,7 +85,12 @@ async def patch_thread(request: Request) -> Response:
     body = await read_body(request, ThreadPatch)
     value: dict[str, Any] = {"metadata": body.metadata or {}}
     visible = await on_thread(request, "update", **value)
-    return JSONResponse((await service(request).update(tid, value["metadata"], visible=visible)).to_wire())
+    updated = await service(request).update(tid, value["metadata"], visible=visible, ttl=_ttl(body.ttl))
+    return JSONResponse(updated.to_wire())
+
+
+def _ttl(ttl: ThreadTtlIn | None) -> ThreadTtl | None:
+    return None if ttl is None else ThreadTtl(None if ttl.ttl is None else float(ttl.ttl), ttl.strategy)
 
 
 async def delete_thread(request: Request) -> Response:
@@ -250,7 +269,20 @@ ENDPOINTS = (
         {"type": "object", "properties": {"pruned_count": {"type": "integer"}}},
         errors=(422,),
     ),
-    Endpoint("GET", _ID, get_thread, "Get a thread", response=ThreadOut),
+    Endpoint(
+        "GET",
+        _ID,
+        get_thread,
+        "Get a thread",
+        response=ThreadOut,
+        query=(
+            QueryParam(
+                "include",
+                {"type": "string"},
+                "Comma-separated extra fields: `ttl` adds the thread's TTL (if it expires).",
+            ),
+        ),
+    ),
     Endpoint("PATCH", _ID, patch_thread, "Update a thread's metadata", ThreadPatch, ThreadOut),
     Endpoint("DELETE", _ID, delete_thread, "Delete a thread, its runs and its checkpoints", status=204),
     Endpoint("POST", f"{_ID}/copy", copy_thread, "Copy a thread with its checkpoints", response=ThreadOut),

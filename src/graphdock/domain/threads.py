@@ -26,6 +26,7 @@ from graphdock.runtime.graphs import AnyPregel, GraphRegistry
 from graphdock.runtime.serialize import to_json
 from graphdock.storage.base import Storage
 from graphdock.storage.records import Json, Page
+from graphdock.storage.retention import ThreadTtl
 from graphdock.storage.threads import Thread, ThreadFilter, ThreadOutcome, ThreadSortField
 from graphdock.storage.visibility import Visibility, stamped
 
@@ -43,18 +44,28 @@ class Threads:
         if_exists: Literal["raise", "do_nothing"],
         *,
         visible: Visibility | None = None,
+        ttl: ThreadTtl | None = None,
     ) -> Thread:
         return await self._storage.create_thread(
-            thread_id or str(uuid.uuid4()), stamped(metadata, visible), if_exists, visible=visible
+            thread_id or str(uuid.uuid4()), stamped(metadata, visible), if_exists, visible=visible, ttl=ttl
         )
 
     async def get(self, thread_id: str, *, visible: Visibility | None = None) -> Thread:
         return await self._storage.get_thread(thread_id, visible=visible)
 
-    async def update(self, thread_id: str, metadata: Json, *, visible: Visibility | None = None) -> Thread:
+    async def update(
+        self,
+        thread_id: str,
+        metadata: Json,
+        *,
+        visible: Visibility | None = None,
+        ttl: ThreadTtl | None = None,
+    ) -> Thread:
         # As on create, the writer's filter equalities are stamped; what cannot be stamped
         # ($contains, $or) is checked by storage, which refuses a row its writer could not see.
-        return await self._storage.update_thread(thread_id, stamped(metadata, visible), visible=visible)
+        return await self._storage.update_thread(
+            thread_id, stamped(metadata, visible), visible=visible, ttl=ttl
+        )
 
     async def delete(self, thread_id: str, *, visible: Visibility | None = None) -> None:
         """The row (and its runs) first, so a failure never leaves a row without its checkpoints."""

@@ -27,6 +27,10 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "host.docker.
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: private in all but name
 
 
+class Unresolved(InvalidRequest):
+    """The host did not resolve: refused at creation, but worth retrying at delivery (DNS hiccups)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """A checked URL: where to connect (one of the checked addresses) and what to call the host."""
@@ -116,8 +120,8 @@ async def _resolve(host: str, port: int) -> tuple[IP, ...]:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        raise InvalidRequest(f"webhook: Webhook host blocked: DNS resolution of {host!r} failed") from None
+        raise Unresolved(f"webhook: Webhook host blocked: DNS resolution of {host!r} failed") from None
     found = dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos)
     if not found:
-        raise InvalidRequest(f"webhook: Webhook host blocked: DNS resolution of {host!r} failed")
+        raise Unresolved(f"webhook: Webhook host blocked: DNS resolution of {host!r} failed")
     return tuple(found)

@@ -4,8 +4,9 @@ Each delivery is its own task, so a slow or dead receiver delays nothing but its
 the run worker hands the payload over and moves on. Before every attempt the URL is checked again
 against the policy on freshly resolved addresses, and the connection goes to one of those checked
 addresses (the Host header and TLS server name stay the URL's host), so the address checked is
-the address used. Redirects are never followed. Timeouts, connection errors and 5xx answers are
-retried with exponential backoff, a bounded number of times; 4xx answers are final.
+the address used. Redirects are never followed. Timeouts, connection errors, failed DNS lookups
+and 5xx answers are retried with exponential backoff, a bounded number of times; 4xx answers are
+final, and so is a refusal by the policy.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import httpx
 import orjson
 import structlog
 
-from graphdock.domain.webhook_policy import Target, WebhookPolicy
+from graphdock.domain.webhook_policy import Target, Unresolved, WebhookPolicy
 from graphdock.errors import InvalidRequest
 from graphdock.storage.records import utc_now
 from graphdock.storage.threads import Run
@@ -98,11 +99,12 @@ class WebhookSender:
             for attempt in range(1, d.attempts + 1):
                 try:
                     target = await self._policy.check(url)
-                except InvalidRequest as exc:
+                    response = await self._post(target, body)
+                except Unresolved as exc:
+                    outcome = exc.detail
+                except InvalidRequest as exc:  # the policy changed since, or DNS now points elsewhere
                     log.warning("webhook.refused", url=url, reason=exc.detail)
                     return
-                try:
-                    response = await self._post(target, body)
                 except httpx.HTTPError as exc:
                     outcome = f"{type(exc).__name__}: {exc}"
                 else:

@@ -15,14 +15,24 @@ StreamModeIn = Literal[
 ]
 
 
+class ThreadTtlIn(Body):
+    """A thread's own TTL, as the SDKs send it (`ttl=30` becomes `{"ttl": 30, "strategy": "delete"}`)."""
+
+    # Minutes since the thread was last used; fractions allowed. Absent: checkpointer.ttl's default_ttl.
+    ttl: Annotated[StrictFloat | StrictInt, Field(gt=0, le=1e9)] | None = None
+    strategy: Literal["delete", "keep_latest"] | None = None
+
+
 class ThreadCreate(Body):
     thread_id: UuidStr | None = None
     metadata: JsonObject | None = None
     if_exists: Literal["raise", "do_nothing"] | None = None
+    ttl: ThreadTtlIn | None = None
 
 
 class ThreadPatch(Body):
     metadata: JsonObject | None = Field(None, description="Shallow-merged into the thread's metadata.")
+    ttl: ThreadTtlIn | None = Field(None, description="Replaces the thread's TTL; its clock restarts.")
 
 
 class ThreadFilterBody(Body):
@@ -130,6 +140,12 @@ class RunsCancel(Body):
     status: Literal["pending", "running", "all"] | None = None
 
 
+class ThreadTtlOut(BaseModel):
+    strategy: Literal["delete", "keep_latest"]
+    ttl_minutes: float
+    expires_at: str
+
+
 class ThreadOut(BaseModel):
     thread_id: str
     created_at: str
@@ -138,6 +154,8 @@ class ThreadOut(BaseModel):
     status: ThreadStatusIn
     values: Any
     interrupts: JsonObject
+    # Only with GET /threads/{id}?include=ttl, and only for a thread that expires.
+    ttl: ThreadTtlOut | None = None
 
 
 # The field "kwargs" clashes with the **kwargs of the __init__ pydantic's mypy plugin synthesises.
@@ -155,4 +173,5 @@ class RunOut(BaseModel):  # type: ignore[no-redef]
     error: JsonObject | None = Field(description="graphdock: {error, message} when the run failed.")
 
 
-THREAD_FIELDS = frozenset(ThreadOut.model_fields)
+# `ttl` is not a row field: only GET /threads/{id}?include=ttl shows it.
+THREAD_FIELDS = frozenset(ThreadOut.model_fields) - {"ttl"}

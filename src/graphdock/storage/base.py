@@ -32,6 +32,7 @@ from graphdock.storage.records import (
     Snapshot,
     SortField,
 )
+from graphdock.storage.retention import Expiry, ThreadTtl
 from graphdock.storage.threads import (
     ExpiredLeases,
     Lease,
@@ -210,9 +211,10 @@ class Storage(Protocol):
         if_exists: Literal["raise", "do_nothing"],
         *,
         visible: Visibility | None = None,
+        ttl: ThreadTtl | None = None,
     ) -> Thread:
         """Conflict if the id exists and if_exists is raise, or if it is not `visible`; do_nothing
-        returns the stored thread."""
+        returns the stored thread (its TTL unchanged). A new thread gets `ttl`, in the same transaction."""
 
     # `visible` on thread methods: the auth filter on the thread's metadata, applied in the query
     # that finds the thread; a thread it excludes is NotFound, exactly like a missing one.
@@ -220,9 +222,14 @@ class Storage(Protocol):
     async def get_thread(self, thread_id: str, *, visible: Visibility | None = None) -> Thread: ...
 
     async def update_thread(
-        self, thread_id: str, metadata: Json, *, visible: Visibility | None = None
+        self,
+        thread_id: str,
+        metadata: Json,
+        *,
+        visible: Visibility | None = None,
+        ttl: ThreadTtl | None = None,
     ) -> Thread:
-        """Shallow-merge metadata into the thread's."""
+        """Shallow-merge metadata into the thread's; with `ttl`, replace its TTL too."""
 
     async def delete_thread(self, thread_id: str, *, visible: Visibility | None = None) -> None:
         """The thread, its runs and its crons; NotFound if absent."""
@@ -238,6 +245,18 @@ class Storage(Protocol):
 
     async def assistant_thread_ids(self, assistant_id: str) -> list[str]:
         """Threads whose metadata.assistant_id is this assistant (delete_threads=true)."""
+
+    # -- retention (storage/retention.py) ---------------------------------------------------------
+
+    async def get_thread_ttl(self, thread_id: str) -> ThreadTtl:
+        """What the thread's own ttl says (both None: the deployment's applies); NotFound if absent."""
+
+    async def claim_sweep(self, name: str, holder: str, now: str, next_at: str) -> bool:
+        """Whether `holder` may sweep `name` now: true for one caller until `next_at`, across replicas."""
+
+    async def expire_threads(self, expiry: Expiry) -> list[str]:
+        """The threads `expiry` takes, in one transaction: deleted with their runs (delete), or
+        marked pruned (keep_latest; the caller prunes their checkpoints). Returns their ids."""
 
     # -- runs -------------------------------------------------------------------------------------
 

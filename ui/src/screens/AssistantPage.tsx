@@ -1,10 +1,11 @@
 // One assistant: its header (id, active version, edit, delete) and tabs for versions, diff,
-// try it, and graph & schemas.
+// try it, graph & schemas, and crons.
 import { useCallback, useEffect, useState } from "react";
 import { type Assistant, assistants } from "../api";
 import { CopyButton, ErrorBox, isSystem, Loading, SystemBadge, When } from "../components/common";
 import { Dialog } from "../components/Dialog";
 import { href, navigate } from "../router";
+import { Crons } from "./Crons";
 import { DiffView } from "./DiffView";
 import { GraphView } from "./GraphView";
 import { TryIt } from "./TryIt";
@@ -15,6 +16,7 @@ const TABS = [
   ["diff", "Diff"],
   ["try", "Try it"],
   ["graph", "Graph & schemas"],
+  ["crons", "Crons"],
 ] as const;
 
 function DeleteAssistant({ assistant, onClose }: { assistant: Assistant; onClose: () => void }) {
@@ -132,6 +134,7 @@ export function AssistantPage({ assistantId, tab, query }: { assistantId: string
         {tab === "diff" ? <DiffView assistant={assistant} query={query} /> : null}
         {tab === "try" ? <TryIt assistant={assistant} /> : null}
         {tab === "graph" ? <GraphView assistant={assistant} /> : null}
+        {tab === "crons" ? <Crons assistant={assistant} /> : null}
       </div>
       <Dialog open={deleting} title="Delete assistant" onClose={() => setDeleting(false)}>
         <DeleteAssistant assistant={assistant} onClose={() => setDeleting(false)} />

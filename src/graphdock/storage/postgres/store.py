@@ -38,6 +38,7 @@ from graphdock.storage.migrations import apply_pending
 from graphdock.storage.postgres import transfer
 from graphdock.storage.postgres.assistant_runs import PostgresAssistantRuns
 from graphdock.storage.postgres.crons import PostgresCrons
+from graphdock.storage.postgres.retention import PostgresRetention
 from graphdock.storage.postgres.rows import (
     SORT_SQL,
     snapshot_params,
@@ -68,7 +69,7 @@ log = structlog.get_logger("graphdock.storage")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
 
-class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns):
+class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, PostgresRetention):
     def __init__(self, url: str, *, max_connections: int = 10) -> None:
         self._url = url.replace("postgresql+psycopg://", "postgresql://").replace(
             "postgres://", "postgresql://", 1

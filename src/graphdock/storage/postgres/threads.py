@@ -20,8 +20,10 @@ from psycopg.types.json import Jsonb
 from graphdock.errors import Conflict
 from graphdock.storage.base import Admit, AfterRun, run_not_found, thread_not_found
 from graphdock.storage.columns import RUN, RUN_COUNT, THREAD
+from graphdock.storage.postgres.retention import write_ttl
 from graphdock.storage.postgres.rows import timestamp
 from graphdock.storage.records import Json, Page, utc_now
+from graphdock.storage.retention import ThreadTtl
 from graphdock.storage.thread_rows import run_from_row, run_params, thread_from_row
 from graphdock.storage.threads import (
     ExpiredLeases,
@@ -73,10 +75,13 @@ class PostgresThreads:
         if_exists: Literal["raise", "do_nothing"],
         *,
         visible: Visibility | None = None,
+        ttl: ThreadTtl | None = None,
     ) -> Thread:
         async with self._write() as c:
             created = await _insert_thread(c, thread_id, metadata)
             if created is not None:
+                if ttl is not None:
+                    await write_ttl(c, thread_id, ttl)
                 return created
             existing = await _thread(c, thread_id)
             if if_exists == "raise" or (visible is not None and not visible.allows(existing.metadata)):
@@ -88,7 +93,12 @@ class PostgresThreads:
             return await _thread(c, thread_id, visible)
 
     async def update_thread(
-        self: _Connected, thread_id: str, metadata: Json, *, visible: Visibility | None = None
+        self: _Connected,
+        thread_id: str,
+        metadata: Json,
+        *,
+        visible: Visibility | None = None,
+        ttl: ThreadTtl | None = None,
     ) -> Thread:
         # `||` merges two objects shallowly, the right one winning: {**current, **metadata}, done
         # on the row's latest version, so concurrent merges never lose each other's keys.
@@ -104,6 +114,8 @@ class PostgresThreads:
                 raise thread_not_found(thread_id)
             updated = _thread_row(row)
             require_within(updated.metadata, visible)  # raising rolls the update back
+            if ttl is not None:
+                await write_ttl(c, thread_id, ttl)
             return updated
 
     async def delete_thread(self: _Connected, thread_id: str, *, visible: Visibility | None = None) -> None:

@@ -56,6 +56,7 @@ from graphdock.storage.sqlite import transfer
 from graphdock.storage.sqlite.assistant_runs import SqliteAssistantRuns
 from graphdock.storage.sqlite.crons import SqliteCrons
 from graphdock.storage.sqlite.lockfile import FileLock, LockHeld, held, sibling
+from graphdock.storage.sqlite.retention import SqliteRetention
 from graphdock.storage.sqlite.rows import (
     SORT_SQL,
     VERSION_PLACEHOLDERS,
@@ -82,7 +83,7 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns):
+class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteRetention):
     def __init__(self, url: str) -> None:
         self._path = sqlite_path(url)
         self._conn: sqlite3.Connection | None = None

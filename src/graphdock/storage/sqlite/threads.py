@@ -18,6 +18,8 @@ from graphdock.errors import Conflict
 from graphdock.storage.base import Admit, AfterRun, run_not_found, thread_not_found
 from graphdock.storage.columns import RUN, RUN_COUNT, THREAD
 from graphdock.storage.records import Json, Page, utc_now
+from graphdock.storage.retention import ThreadTtl
+from graphdock.storage.sqlite.retention import write_ttl
 from graphdock.storage.thread_rows import run_from_row, run_params, thread_from_row
 from graphdock.storage.threads import (
     ExpiredLeases,
@@ -62,12 +64,15 @@ class SqliteThreads:
         if_exists: Literal["raise", "do_nothing"],
         *,
         visible: Visibility | None = None,
+        ttl: ThreadTtl | None = None,
     ) -> Thread:
         with self._write() as c:
             if not _insert_thread(c, thread_id, metadata):
                 existing = _thread(c, thread_id)
                 if if_exists == "raise" or (visible is not None and not visible.allows(existing.metadata)):
                     raise Conflict(f"Thread {thread_id} already exists")
+            elif ttl is not None:
+                write_ttl(c, thread_id, ttl)
             return _thread(c, thread_id)
 
     async def get_thread(self: _Connected, thread_id: str, *, visible: Visibility | None = None) -> Thread:
@@ -75,7 +80,12 @@ class SqliteThreads:
             return _thread(c, thread_id, visible)
 
     async def update_thread(
-        self: _Connected, thread_id: str, metadata: Json, *, visible: Visibility | None = None
+        self: _Connected,
+        thread_id: str,
+        metadata: Json,
+        *,
+        visible: Visibility | None = None,
+        ttl: ThreadTtl | None = None,
     ) -> Thread:
         with self._write() as c:
             current = _thread(c, thread_id, visible)
@@ -85,6 +95,8 @@ class SqliteThreads:
                 "UPDATE threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
                 (_json_text(merged), utc_now(), thread_id),
             )
+            if ttl is not None:
+                write_ttl(c, thread_id, ttl)
             return _thread(c, thread_id)
 
     async def delete_thread(self: _Connected, thread_id: str, *, visible: Visibility | None = None) -> None:

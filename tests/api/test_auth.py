@@ -232,6 +232,17 @@ async def test_a_user_cannot_hand_their_rows_to_another_by_editing_metadata(
     assert assistant.json()["metadata"] == {"owner": "bob", "note": "second", "k": 1}
     assert thread.json()["metadata"]["owner"] == "bob"
     assert thread.json()["metadata"]["k"] == 1
+    cron = await raw["bob"].post(
+        "/runs/crons", json={"assistant_id": mine.assistant_id, "schedule": "0 0 * * *"}
+    )
+    assert cron.status_code == 200, cron.text
+    cron_id = cron.json()["cron_id"]
+    edited = await raw["bob"].patch(f"/runs/crons/{cron_id}", json={"metadata": {**claimed, "k": 1}})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["metadata"] == {"owner": "bob", "k": 1}
+    theirs = await raw["alice"].post("/runs/crons/search", json={"limit": 1000})
+    assert cron_id not in {c["cron_id"] for c in theirs.json()}
+    assert (await raw["alice"].get(f"/runs/crons/{cron_id}")).status_code == 404
     assert mine.assistant_id not in {a["assistant_id"] for a in await alice.assistants.search(limit=1000)}
     assert mine.thread_id not in {t["thread_id"] for t in await alice.threads.search(limit=1000)}
     run = await raw["alice"].post(

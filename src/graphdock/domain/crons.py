@@ -22,7 +22,7 @@ from graphdock.storage.base import Storage
 from graphdock.storage.crons import Cron, CronFilter, CronSortField, OnRunCompleted, cron_not_found
 from graphdock.storage.records import Json, Page, utc_now
 from graphdock.storage.threads import Run
-from graphdock.storage.visibility import Visibility
+from graphdock.storage.visibility import Visibility, require_within, stamped
 
 # Cron fields a PATCH sets on the cron itself; every other field it gives is a run field and is
 # merged into the payload.
@@ -129,10 +129,12 @@ class Crons:
                 on_run_completed=(
                     changes.get("on_run_completed", cron.on_run_completed) if cron.thread_id is None else None
                 ),
-                metadata=changes.get("metadata", cron.metadata),
+                # Stamped like a create, and checked: no edit hands a cron to another user.
+                metadata=stamped(changes["metadata"], visible) if "metadata" in changes else cron.metadata,
                 payload={**cron.payload, **run},
                 updated_at=utc_now(),
             )
+            require_within(updated.metadata, visible)
             # A new schedule, zone or end counts from now; a cron re-enabled fires at its next
             # time, never for the firings it missed while disabled.
             return replace(

@@ -36,6 +36,10 @@ _UNKEPT_TTL = 5
 # entry can be missing (Redis lost it, or the run ended before any replica wrote one).
 _POLL_MS = 1000
 
+# A follower that cannot read Redis for this long (or until the run ends) stops with an `error`
+# event saying why, rather than leaving its client with a silent stream.
+_UNREACHABLE_SECONDS = 10.0
+
 StillActive = Callable[[], Awaitable[bool]]
 # An entry as redis-py returns it (bytes, no decoding): (id, {field: value}).
 Entry = tuple[bytes, dict[bytes, bytes]]
@@ -152,6 +156,7 @@ class RelayedStream:
         if cursor is None:  # ended already
             return
         last_look = False
+        failing_since: float | None = None
         while True:
             reply: list[tuple[bytes, list[Entry]]]
             try:
@@ -161,8 +166,14 @@ class RelayedStream:
                         {self._key: cursor}, count=256, block=None if last_look else _POLL_MS
                     ),
                 )
+                failing_since = None
             except (RedisError, OSError) as exc:
                 log.warning("relay.read_failed", error=str(exc))
+                now = asyncio.get_running_loop().time()
+                failing_since = now if failing_since is None else failing_since
+                if last_look or now - failing_since >= _UNREACHABLE_SECONDS:
+                    yield _unrelayed(_number(cursor.encode()) + 1, exc)
+                    return
                 await asyncio.sleep(_POLL_MS / 1000)
                 reply = []
             for _key, entries in reply or []:
@@ -191,6 +202,17 @@ class RelayedStream:
             return "0-0"
         entry_id, fields = latest
         return None if fields.get(b"event") == _END else entry_id.decode()
+
+
+def _unrelayed(event_id: int, exc: BaseException) -> Event:
+    error = {
+        "error": "StreamUnavailable",
+        "message": (
+            f"Redis, which relays run events between replicas, is unreachable ({exc}); the run "
+            "itself goes on: join it or read the thread's state for its outcome"
+        ),
+    }
+    return Event(event_id, "error", orjson.dumps(error))
 
 
 def _number(entry_id: bytes) -> int:

@@ -299,6 +299,8 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
             ) from exc
         except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as exc:
             raise Unavailable("The database could not order concurrent writes; retry the request") from exc
+        except psycopg.errors.DiskFull as exc:
+            raise Unavailable("The database's disk is full; nothing was written") from exc
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
             raise Unavailable("The database is unreachable or busy; retry the request") from exc
 

@@ -301,7 +301,8 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
             try:
                 yield c
             except BaseException:
-                c.execute("ROLLBACK")
+                if c.in_transaction:  # SQLite itself rolls back on some errors (a full disk)
+                    c.execute("ROLLBACK")
                 raise
             c.execute("COMMIT")
 
@@ -319,6 +320,8 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise Unavailable("The database is busy; retry the request") from exc
+            if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                raise Unavailable("The database's disk is full; nothing was written") from exc
             raise
 
 

@@ -8,7 +8,7 @@ PORT   ?= 2024
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup dev test lint typecheck pytest bench bench-report soak crash clean ui browser fuzz
+.PHONY: setup dev test lint typecheck pytest bench bench-report soak crash clean ui browser fuzz agent-chat-ui
 
 $(BIN)/graphdock: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,23 @@ fuzz: setup  ## fuzz every route from the OpenAPI document for FUZZ_SECONDS (def
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) FUZZ_ARGS="$(FUZZ_ARGS)" \
 		$(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
 
+# LangChain's agent-chat-ui (the `vite` template of the create-agent-chat-app npm package, a
+# production build) served from its own origin and driven in Chromium against graphdock: send →
+# streamed answer → history → reload → interrupt → approve. Built once into .agent-chat-ui/ (about
+# 5 min of npm install and 1.5 min of build on the 2-core machine); each drive takes seconds.
+# Screenshots: test-artifacts/agent-chat-ui/.
+AGENT_CHAT_UI_VERSION ?= 0.1.6
+AGENT_CHAT_UI := .agent-chat-ui
+$(AGENT_CHAT_UI)/dist/index.html:
+	rm -rf $(AGENT_CHAT_UI) && mkdir -p $(AGENT_CHAT_UI)
+	cd $(AGENT_CHAT_UI) && npm pack --silent create-agent-chat-app@$(AGENT_CHAT_UI_VERSION) \
+		&& tar xzf create-agent-chat-app-$(AGENT_CHAT_UI_VERSION).tgz && cp -r package/templates/vite app
+	cd $(AGENT_CHAT_UI)/app && npm install --no-audit --no-fund --ignore-scripts \
+		&& ./node_modules/.bin/vite build --outDir ../dist
+
+agent-chat-ui: setup browser $(AGENT_CHAT_UI)/dist/index.html  ## drive agent-chat-ui in Chromium against graphdock
+	GRAPHDOCK_AGENT_CHAT_UI=$(CURDIR)/$(AGENT_CHAT_UI)/dist $(BIN)/python -m pytest tests/agent_chat_ui/drive.py -v -s $(PYTEST_ARGS)
+
 bench: setup  ## graphdock vs the official `langgraph dev`, same load, one run (see bench/README.md)
 	$(BIN)/python bench/assistants.py $(BENCH_ARGS)
 	$(BIN)/python bench/runs.py $(BENCH_RUNS_ARGS)
@@ -82,4 +99,4 @@ crash: setup  ## the crash durability test alone, on SQLite and PostgreSQL (CRAS
 	for run in $$(seq $(CRASH_RUNS)); do $(BIN)/python -m pytest tests/durability -v -s $(PYTEST_ARGS) || exit 1; done
 
 clean:
-	rm -rf $(VENV) tests/js/node_modules ui/node_modules test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/js/node_modules ui/node_modules $(AGENT_CHAT_UI) test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -13,8 +14,9 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
+from graphdock import http_app
 from graphdock.api import (
     a2a_agents,
     a2a_routes,
@@ -22,6 +24,7 @@ from graphdock.api import (
     assistants,
     crons,
     mcp_tools,
+    observe,
     runs,
     store,
     system,
@@ -32,7 +35,8 @@ from graphdock.api import (
     versions,
 )
 from graphdock.api.auth import Authentication
-from graphdock.api.endpoints import JSONResponse, routes
+from graphdock.api.cors import cors_middleware
+from graphdock.api.endpoints import Endpoint, JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
 from graphdock.api.openapi import build_openapi
 from graphdock.auth.loading import load_policy
@@ -49,6 +53,8 @@ from graphdock.domain.webhook_policy import WebhookPolicy
 from graphdock.domain.webhooks import WebhookSender
 from graphdock.errors import AuthError, GraphdockError, InvalidRequest
 from graphdock.graph_config import ProjectConfig, fill_header_templates, load_project_config
+from graphdock.http_config import ROUTE_GROUPS
+from graphdock.metrics import Metrics, SlotUsage
 from graphdock.runtime.checkpoints import open_saver
 from graphdock.runtime.graphs import GraphRegistry
 from graphdock.runtime.replicas import Replicas
@@ -61,28 +67,48 @@ from graphdock.storage.visibility import Visibility
 
 log = structlog.get_logger("graphdock")
 
-API = (
-    *system.ENDPOINTS,
-    *transfer.ENDPOINTS,
-    *assistants.ENDPOINTS,
-    *versions.ENDPOINTS,
-    *assistant_runs.ENDPOINTS,
-    *threads.ENDPOINTS,
-    *runs.ENDPOINTS,
-    *thread_stream.ENDPOINTS,
-    *store.ENDPOINTS,
-    *crons.ENDPOINTS,
-)
+# The route groups an `http.disable_<group>` flag turns off (see http_config.ROUTE_GROUPS): a new
+# group of routes is one entry here.
+DOCUMENTED: dict[str, tuple[Endpoint, ...]] = {
+    "meta": (*system.ENDPOINTS, *observe.ENDPOINTS),
+    "assistants": (
+        *transfer.ENDPOINTS,
+        *assistants.ENDPOINTS,
+        *versions.ENDPOINTS,
+        *assistant_runs.ENDPOINTS,
+    ),
+    "threads": (*threads.ENDPOINTS, *thread_stream.ENDPOINTS),
+    "runs": (*runs.ENDPOINTS, *crons.ENDPOINTS),
+    "store": store.ENDPOINTS,
+}
+# Served but not part of the API's OpenAPI document.
+UNDOCUMENTED: dict[str, tuple[Endpoint, ...]] = {"meta": system.META_ENDPOINTS, "ui": ui.ENDPOINTS}
+# MCP and A2A are JSON-RPC protocols with their own specifications, served through their SDKs:
+# left out of /openapi.json (which cannot describe them), as their own routes.
+PROTOCOLS: dict[str, list[BaseRoute]] = {
+    "mcp": [Route(mcp_tools.PATH, mcp_tools.McpApp())],
+    "a2a": list(a2a_routes.ROUTES),
+}
+assert set(DOCUMENTED) | set(UNDOCUMENTED) | set(PROTOCOLS) <= set(ROUTE_GROUPS)
+API = tuple(e for endpoints in DOCUMENTED.values() for e in endpoints)
 
 
 def create_app(
     settings: Settings, graphs: GraphRegistry | None = None, policy: Policy | None = None
 ) -> Starlette:
     """`graphs` and `policy` may be loaded beforehand (the CLI does, to report errors cleanly)."""
+    project = load_project_config(settings.config)
+    if project.unimplemented:
+        log.warning(
+            "config.not_implemented",
+            keys=list(project.unimplemented),
+            detail="graphdock accepts these langgraph.json keys but does not act on them (yet)",
+        )
+    custom = http_app.load_custom_app(project)
+    metrics = Metrics()
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        project = load_project_config(settings.config)
+    async def lifespan(app: Starlette) -> AsyncIterator[Mapping[str, Any]]:
         registry = graphs or await GraphRegistry.load(project)
         # After the graphs: the auth file may import the project's modules, now on sys.path.
         app.state.policy = policy or load_policy(project, settings.api_keys)
@@ -98,7 +124,14 @@ def create_app(
                 registry.use_store(memory)
                 app.state.store = StoreItems(memory, indexed=project.store.index is not None)
                 app.state.threads = Threads(storage, registry, saver)
-                app.state.runs = Runs(storage, registry, app.state.threads, saver, _scaling(settings, redis))
+                app.state.runs = Runs(
+                    storage,
+                    registry,
+                    app.state.threads,
+                    saver,
+                    _scaling(settings, redis),
+                    on_run_end=metrics.observe_run,
+                )
                 app.state.runs.on_finished = app.state.webhooks.run_finished
                 app.state.assistants = Assistants(
                     storage, registry, delete_threads=app.state.runs.delete_assistant_threads
@@ -112,6 +145,8 @@ def create_app(
                 app.state.assistant_runs = AssistantRuns(storage)
                 await app.state.assistants.ensure_defaults()
                 await app.state.runs.start()
+                worker = app.state.runs.worker
+                metrics.watch(lambda: SlotUsage(worker.busy, settings.run_concurrency), storage.pool_usage)
                 app.state.retention = Retention(storage, saver, project.thread_ttl)
                 app.state.retention.start()
                 scheduler.start()
@@ -120,12 +155,16 @@ def create_app(
                 )
                 try:
                     async with AsyncExitStack() as protocols:
-                        if not project.http.disable_mcp:
+                        if "mcp" not in project.http.disabled:
                             app.state.mcp = mcp_tools.session_manager(system.VERSION, settings.max_body_bytes)
                             await protocols.enter_async_context(app.state.mcp.run())
-                        if not project.http.disable_a2a:
+                        if "a2a" not in project.http.disabled:
                             app.state.a2a = a2a_agents.dispatcher()
-                        yield
+                        if custom is None:
+                            yield {}
+                        else:  # the project's app starts once graphdock is ready, and stops first
+                            async with custom.router.lifespan_context(custom) as state:
+                                yield state or {}
                 finally:
                     await scheduler.stop()
                     app.state.mcp = app.state.a2a = None
@@ -137,23 +176,72 @@ def create_app(
                 await redis.aclose()
             await storage.close()
 
+    served = _served(project)
+    protocols = [r for group, rs in PROTOCOLS.items() if group not in project.http.disabled for r in rs]
+    extra = http_app.custom_routes(custom) if custom is not None else []
+    http_app.check_collisions(f"{project.path}: http.app", extra, [*routes(served), *protocols])
     app = Starlette(
-        # MCP and A2A are JSON-RPC protocols with their own specifications, served through their
-        # SDKs: left out of /openapi.json (which cannot describe them), as their own routes.
-        routes=[
-            *routes((*API, *system.META_ENDPOINTS, *ui.ENDPOINTS)),
-            Route(mcp_tools.PATH, mcp_tools.McpApp()),
-            *a2a_routes.ROUTES,
-        ],
-        middleware=[Middleware(RequestGuard), Middleware(Authentication)],
-        exception_handlers={GraphdockError: _graphdock_error, HTTPException: _http_error},
+        routes=_mounted(project, [*routes(served), *protocols, *extra]),
+        middleware=_middleware(project, metrics, custom, extra),
+        exception_handlers={
+            **(custom.exception_handlers if custom is not None else {}),
+            GraphdockError: _graphdock_error,
+            HTTPException: _http_error,
+        },
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.http = project.http
+    app.state.metrics = metrics
     # The protocols' servers, set while serving unless http.disable_mcp / http.disable_a2a.
     app.state.mcp = app.state.a2a = None
-    app.state.openapi = build_openapi(API, title="graphdock", version=system.VERSION)
+    documented = tuple(e for e in served if e in API)
+    app.state.openapi = build_openapi(documented, title="graphdock", version=system.VERSION)
+    if custom is not None:
+        paths, schemas = http_app.openapi_paths(custom)
+        app.state.openapi["paths"] = {**paths, **app.state.openapi["paths"]}
+        app.state.openapi["components"]["schemas"] = {**schemas, **app.state.openapi["components"]["schemas"]}
     return app
+
+
+def _served(project: ProjectConfig) -> tuple[Endpoint, ...]:
+    disabled = project.http.disabled
+    return tuple(
+        e
+        for groups in (DOCUMENTED, UNDOCUMENTED)
+        for group, endpoints in groups.items()
+        if group not in disabled
+        for e in endpoints
+    )
+
+
+def _mounted(project: ProjectConfig, served: list[BaseRoute]) -> list[BaseRoute]:
+    """Everything under `http.mount_prefix`; health and metrics also stay at the root, where
+    load balancers and scrapers look for them."""
+    prefix = project.http.mount_prefix
+    if not prefix:
+        return served
+    served_at_root = () if "meta" in project.http.disabled else ("/ok", "/metrics")
+    root = [e for e in DOCUMENTED["meta"] if e.path in served_at_root]
+    return [*routes(root), Mount(prefix, routes=served)]
+
+
+def _middleware(
+    project: ProjectConfig, metrics: Metrics, custom: Starlette | None, extra: list[BaseRoute]
+) -> list[Middleware]:
+    """Outermost first. CORS answers preflights before anything asks for credentials and adds its
+    headers to every answer, errors included; the guard turns anything unforeseen into a 500."""
+    http = project.http
+    open_routes = () if http.enable_custom_route_auth else extra
+    auth = Middleware(Authentication, open_routes=open_routes, prefix=http.mount_prefix)
+    theirs = http_app.custom_middleware(custom) if custom is not None else []
+    inner = [auth, *theirs] if http.middleware_order == "auth_first" else [*theirs, auth]
+    return [
+        cors_middleware(http.cors),
+        Middleware(observe.Observe, metrics=metrics, logged_headers=http.logging_headers),
+        Middleware(RequestGuard),
+        *inner,
+    ]
 
 
 def _scaling(settings: Settings, redis: Redis | None) -> Scaling:
@@ -172,7 +260,7 @@ def _webhooks(project: ProjectConfig) -> WebhookSender:
     return WebhookSender(
         WebhookPolicy(spec.url),
         fill_header_templates(spec.headers, webhook_environment(project.env)),
-        disabled=project.http.disable_webhooks,
+        disabled="webhooks" in project.http.disabled,
         allowed_fields=spec.allowed_fields,
     )
 

@@ -2,9 +2,11 @@
 
 The format is the langgraph-cli one: `graphs` maps a graph id to `"./file.py:attr"` (or a module
 path `"pkg.module:attr"`), or to `{"path": ..., "description": ...}`; `env` is a mapping or the
-path of a dotenv file; `dependencies` lists local folders to put on `sys.path`; `checkpointer.ttl` is the thread retention
-policy (swept by domain/retention.py). Keys graphdock does not use (python_version,
-dockerfile_lines, …) are accepted and ignored, so one file serves both.
+path of a dotenv file; `dependencies` lists local folders to put on `sys.path`; `auth` and `http`
+are the platform's; `checkpointer.ttl` is the thread retention policy (swept by
+domain/retention.py). Keys that only shape a Docker image (python_version, dockerfile_lines, …) are
+accepted silently, so one file serves both; any other key graphdock does not implement is named in
+one warning at start (`ProjectConfig.unimplemented`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,28 @@ from typing import Any, get_args
 import structlog
 
 from graphdock.errors import ConfigError
+from graphdock.http_config import HttpSpec, parse_http
 from graphdock.storage.retention import TtlStrategy
+
+# The top-level keys graphdock acts on. A helper implementing another key (store, webhooks, …)
+# adds it here, which also takes it out of the start-up warning.
+IMPLEMENTED_KEYS = frozenset(
+    {"graphs", "env", "dependencies", "auth", "http", "store", "webhooks", "checkpointer"}
+)
+# Keys that only shape the Docker image `langgraph build` makes: nothing for a server to do.
+BUILD_ONLY_KEYS = frozenset(
+    {
+        "$schema",
+        "python_version",
+        "pip_config_file",
+        "pip_installer",
+        "dockerfile_lines",
+        "base_image",
+        "image_distro",
+        "api_version",
+        "keep_pkg_tools",
+    }
+)
 
 log = structlog.get_logger("graphdock.config")
 # The config is read by the CLI and again by the app: a missing env file is named once.
@@ -107,17 +130,6 @@ class WebhooksSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class HttpSpec:
-    """langgraph.json's `http` section: which optional protocol routes are served."""
-
-    # Assistants as MCP tools at /mcp, and as A2A agents at /a2a/{assistant_id}: on by default.
-    disable_mcp: bool = False
-    disable_a2a: bool = False
-    # Runs and crons keep their webhook; nothing is sent.
-    disable_webhooks: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class ProjectConfig:
     path: Path
     graphs: tuple[GraphSpec, ...]
@@ -128,7 +140,9 @@ class ProjectConfig:
     thread_ttl: ThreadTtlSpec = field(default_factory=ThreadTtlSpec)
     store: StoreSpec = field(default_factory=StoreSpec)
     webhooks: WebhooksSpec = field(default_factory=WebhooksSpec)
-    http: HttpSpec = HttpSpec()
+    http: HttpSpec = field(default_factory=HttpSpec)
+    # Keys of the file (top-level, or `http.<key>`) that graphdock accepts but does not act on yet.
+    unimplemented: tuple[str, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -161,6 +175,8 @@ def load_project_config(path: Path) -> ProjectConfig:
     auth = raw.get("auth")
     if auth is not None and not isinstance(auth, dict):
         raise ConfigError(f"{path}: 'auth' must be an object")
+    http, http_unimplemented = parse_http(path, raw.get("http"))
+    ignored = sorted(k for k in raw if k not in IMPLEMENTED_KEYS | BUILD_ONLY_KEYS)
     return ProjectConfig(
         path=path,
         graphs=specs,
@@ -170,7 +186,8 @@ def load_project_config(path: Path) -> ProjectConfig:
         thread_ttl=_thread_ttl(path, raw.get("checkpointer")),
         store=_store(path, raw.get("store")),
         webhooks=_webhooks(path, raw.get("webhooks")),
-        http=_http(path, raw.get("http")),
+        http=http,
+        unimplemented=(*ignored, *http_unimplemented),
     )
 
 
@@ -305,20 +322,6 @@ def _positive(path: Path, section: dict[str, Any], key: str, default: int) -> in
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{path}: webhooks.url.{key} must be a positive integer")
     return value
-
-
-def _http(path: Path, http: object) -> HttpSpec:
-    if http is None:
-        return HttpSpec()
-    if not isinstance(http, dict):
-        raise ConfigError(f"{path}: 'http' must be an object")
-    flags = {}
-    for key in ("disable_mcp", "disable_a2a", "disable_webhooks"):
-        value = http.get(key, False)
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path}: http.{key} must be true or false, got {value!r}")
-        flags[key] = value
-    return HttpSpec(**flags)
 
 
 def _graph_spec(path: Path, root: Path, graph_id: object, value: object) -> GraphSpec:

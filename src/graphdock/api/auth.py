@@ -7,11 +7,12 @@ shapes); what it returns goes to the domain and from there into the storage quer
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from graphdock.api.endpoints import JSONResponse
@@ -23,19 +24,25 @@ from graphdock.storage.visibility import Visibility
 _USER = "graphdock.user"
 # Health, discovery and the UI's static files are open, as on the official server; everything
 # the UI shows comes from API calls, which carry the user's key or token.
-_OPEN_PATHS = frozenset({"/ok", "/info", "/openapi.json", "/docs", "/"})
+# Prometheus scrapers send no credentials, and the platform serves /metrics openly too.
+_OPEN_PATHS = frozenset({"/ok", "/info", "/openapi.json", "/docs", "/", "/metrics"})
 
 
 class Authentication:
-    def __init__(self, app: ASGIApp) -> None:
+    """`open_routes`: the routes of `http.app` when `enable_custom_route_auth` is off (they decide
+    for themselves); `prefix`: `http.mount_prefix`, stripped before the open paths are compared."""
+
+    def __init__(self, app: ASGIApp, open_routes: Sequence[BaseRoute] = (), prefix: str = "") -> None:
         self.app = app
+        self.open_routes = open_routes
+        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         policy: Policy = scope["app"].state.policy
-        if not policy.enabled or _is_open(scope):
+        if not policy.enabled or self._is_open(scope):
             await self.app(scope, receive, send)
             return
         try:
@@ -46,10 +53,17 @@ class Authentication:
             return
         await self.app(scope, receive, send)
 
-
-def _is_open(scope: Scope) -> bool:
-    path: str = scope["path"]
-    return scope["method"] in ("GET", "HEAD") and (path in _OPEN_PATHS or path.startswith("/ui/"))
+    def _is_open(self, scope: Scope) -> bool:
+        path: str = scope["path"]
+        if self.prefix:
+            if path != self.prefix and not path.startswith(self.prefix + "/"):
+                return path in ("/ok", "/metrics")  # served at the root too
+            path = path[len(self.prefix) :] or "/"
+        if self.open_routes:
+            probe = {**scope, "path": path, "root_path": ""}
+            if any(route.matches(probe)[0] is not Match.NONE for route in self.open_routes):
+                return True
+        return scope["method"] in ("GET", "HEAD") and (path in _OPEN_PATHS or path.startswith("/ui/"))
 
 
 def _arguments(wanted: frozenset[str], scope: Scope, receive: Receive) -> dict[str, Any]:

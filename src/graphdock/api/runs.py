@@ -20,6 +20,7 @@ from graphdock.auth.policy import Action
 from graphdock.domain.runs import CancelAction, RunRequest, Runs, Started
 from graphdock.domain.webhooks import WebhookSender
 from graphdock.errors import InvalidRequest
+from graphdock.http_config import HttpSpec
 from graphdock.schemas.threads import RunBatch, RunCreate, RunOut, RunsCancel
 from graphdock.storage.records import Page
 from graphdock.storage.threads import RUN_STATUSES, Run
@@ -63,14 +64,15 @@ def run_request(body: RunCreate) -> RunRequest:
     )
 
 
-def _locations(run: Run, tail: str) -> dict[str, str]:
+def _locations(request: Request, run: Run, tail: str) -> dict[str, str]:
     # Content-Location tells the SDK the run id (on_run_created); Location is where it reconnects.
-    base = _run_path(run)
+    base = _run_path(request, run)
     return {"Content-Location": base, "Location": f"{base}/{tail}"}
 
 
-def _run_path(run: Run) -> str:
-    return f"/threads/{run.thread_id}/runs/{run.run_id}"
+def _run_path(request: Request, run: Run) -> str:
+    # root_path: http.mount_prefix, which a client must keep in the URLs it follows.
+    return f"{request.scope.get('root_path', '')}/threads/{run.thread_id}/runs/{run.run_id}"
 
 
 async def _create(request: Request) -> tuple[Runs, Started, RunCreate]:
@@ -100,19 +102,21 @@ async def start_run(request: Request, tid: str | None, body: RunCreate) -> Start
     }
     visible = await authorize(request, "threads", "create_run", value)
     assistant_visible = await authorize(request, "assistants", "read", {"assistant_id": wanted.assistant_id})
-    wanted = replace(wanted, metadata=value.get("metadata") or {})
+    http: HttpSpec = request.app.state.http
+    headers = http.configurable_headers.pick(request.scope["headers"])
+    wanted = replace(wanted, metadata=value.get("metadata") or {}, headers=headers)
     return await service(request).create(tid, wanted, visible=visible, assistant_visible=assistant_visible)
 
 
 async def create_run(request: Request) -> Response:
     _, started, _ = await _create(request)
-    return JSONResponse(started.run.to_wire(), headers={"Content-Location": _run_path(started.run)})
+    return JSONResponse(started.run.to_wire(), headers={"Content-Location": _run_path(request, started.run)})
 
 
 async def wait_run(request: Request) -> Response:
     runs, started, _ = await _create(request)
     return await waiting_json(
-        runs.result(started.run, started.stream), interval(request), _locations(started.run, "join")
+        runs.result(started.run, started.stream), interval(request), _locations(request, started.run, "join")
     )
 
 
@@ -123,7 +127,7 @@ async def stream_run(request: Request) -> Response:
         started.run,
         started.stream.follow(0),
         body.on_disconnect == "cancel",
-        headers=_locations(started.run, "stream"),
+        headers=_locations(request, started.run, "stream"),
         heartbeat_seconds=interval(request),
     )
 
@@ -137,7 +141,9 @@ async def _run(request: Request, action: Action) -> Run:
 
 async def join_run(request: Request) -> Response:
     run = await _run(request, "read")
-    return await waiting_json(service(request).result(run), interval(request), _locations(run, "join"))
+    return await waiting_json(
+        service(request).result(run), interval(request), _locations(request, run, "join")
+    )
 
 
 async def join_stream(request: Request) -> Response:
@@ -156,7 +162,7 @@ async def join_stream(request: Request) -> Response:
         run,
         _only(events, modes),
         query_flag(request, "cancel_on_disconnect"),
-        headers=_locations(run, "stream"),
+        headers=_locations(request, run, "stream"),
         heartbeat_seconds=interval(request),
     )
 
@@ -175,7 +181,7 @@ async def cancel_run(request: Request) -> Response:
     if not query_flag(request, "wait"):
         await runs.cancel([run], action)
         return Response(status_code=202)
-    return JSONResponse(await runs.cancel_and_wait(run, action), headers=_locations(run, "join"))
+    return JSONResponse(await runs.cancel_and_wait(run, action), headers=_locations(request, run, "join"))
 
 
 async def cancel_runs(request: Request) -> Response:

@@ -54,6 +54,9 @@ class RunRequest:
     after_seconds: float | None = None
     checkpoint: Json | None = None
     durability: str | None = None
+    # Request headers langgraph.json's http.configurable_headers lets through; they reach the
+    # run's configurable over its own (as on the platform), under the run's identity keys.
+    headers: Json = field(default_factory=dict)
     # POSTed the finished run (domain/webhooks.py); checked against the URL policy before this.
     webhook: str | None = None
 
@@ -179,7 +182,7 @@ def _kwargs(request: RunRequest, stateless: bool) -> Json:
     return {
         "input": request.input,
         "command": request.command,
-        "config": request.config,
+        "config": _with_headers(request.config, request.headers),
         "context": request.context,
         "stream_mode": list(request.stream_mode),
         "stream_subgraphs": request.stream_subgraphs,
@@ -198,3 +201,9 @@ def _after(seconds: float | None) -> str | None:
     if not seconds:
         return None
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+
+
+def _with_headers(config: Json, headers: Json) -> Json:
+    if not headers:
+        return config
+    return {**config, "configurable": {**(config.get("configurable") or {}), **headers}}

@@ -10,7 +10,9 @@ a graph error, a cancellation, or a crash of graphdock's own bookkeeping.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -36,6 +38,9 @@ from graphdock.storage.threads import Run, ThreadOutcome
 
 # Each run's lifecycle logs at debug: at hundreds of runs a second, info lines cost ~15% of the CPU.
 log = structlog.get_logger("graphdock.runs")
+# Told how each run this replica executed ended: its final status, seconds from its creation to its
+# start, seconds from its start to its end (for /metrics).
+RunEnded = Callable[[str, float, float], None]
 
 # Called once a run's end is recorded: (the run as claimed, as finished, its final values). The
 # webhook sender (app.py wires it) hands delivery to a task of its own and returns at once.
@@ -52,6 +57,7 @@ class Execution:
         streams: RunStreams,
         cancellation: Cancellation,
         worker: Worker,
+        on_end: RunEnded | None = None,
     ) -> None:
         self._storage = storage
         self._graphs = graphs
@@ -60,6 +66,7 @@ class Execution:
         self._streams = streams
         self._cancellation = cancellation
         self._worker = worker
+        self._on_end = on_end
         self.on_finished: OnFinished | None = None
 
     async def execute(self, run: Run) -> None:
@@ -67,16 +74,19 @@ class Execution:
         stream = self._streams.for_executor(run.run_id)
         resumable = bool(run.kwargs.get("stream_resumable"))
         relayed = True  # False once another replica has taken the run over: its stream goes on
+        started, status = time.monotonic(), "error"
         try:
             try:
                 await self._streams.relay(run.run_id, stream)
                 result = await self._run_graph(run, stream)
             except asyncio.CancelledError:
+                status = "interrupted"
                 relayed = await self._cancelled(run, stream)
                 return
             except GraphdockError as exc:  # the assistant or its version vanished while it waited
                 result = RunResult("error", error={"error": type(exc).__name__, "message": exc.detail})
                 stream.publish("error", dumps(result.error))
+            status = result.status
             # The graph is done: a cancel arriving now is too late, and must not cut the
             # bookkeeping short.
             self._worker.settle(run.run_id)
@@ -98,6 +108,10 @@ class Execution:
                 log.exception("run.unrecorded", run_id=run.run_id)
         finally:
             self._streams.end(run.run_id, stream.result, keep=resumable, relay=relayed)
+            if self._on_end is not None and relayed:  # a run taken over is counted where it ends
+                self._on_end(
+                    status, _since(run.created_at) - (time.monotonic() - started), time.monotonic() - started
+                )
 
     async def _run_graph(self, run: Run, stream: RunStream) -> RunResult:
         assistant = await self._storage.get_assistant(run.assistant_id)
@@ -204,6 +218,10 @@ class Execution:
         else:
             await self._threads.refresh(run.thread_id)
         return True
+
+
+def _since(timestamp: str) -> float:
+    return (datetime.now(UTC) - datetime.fromisoformat(timestamp)).total_seconds()
 
 
 def _command(raw: Json) -> Command[Any]:

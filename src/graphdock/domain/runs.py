@@ -19,7 +19,7 @@ from typing import Literal
 
 from graphdock.domain.run_cancellation import CancelAction, Cancellation
 from graphdock.domain.run_creation import Creation, RunRequest, Started
-from graphdock.domain.run_execution import Execution, OnFinished
+from graphdock.domain.run_execution import Execution, OnFinished, RunEnded
 from graphdock.domain.run_rules import result_body
 from graphdock.domain.run_streams import RunStreams
 from graphdock.domain.thread_streams import ThreadEvent, ThreadStreams
@@ -56,6 +56,7 @@ class Runs:
         threads: Threads,
         saver: Saver,
         scaling: Scaling,
+        on_run_end: RunEnded | None = None,
     ) -> None:
         self._storage = storage
         self._threads = threads
@@ -75,7 +76,7 @@ class Runs:
         )
         self._creation = Creation(storage, graphs, self._streams, self._cancellation, self._wake)
         self._execution = Execution(
-            storage, graphs, threads, saver, self._streams, self._cancellation, self.worker
+            storage, graphs, threads, saver, self._streams, self._cancellation, self.worker, on_run_end
         )
 
     @property

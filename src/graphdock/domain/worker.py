@@ -78,6 +78,11 @@ class Worker:
         self._loop_task = asyncio.create_task(self._loop(), name="graphdock-worker")
         self._ticker = asyncio.create_task(self._tick_forever(), name="graphdock-leases")
 
+    @property
+    def busy(self) -> int:
+        """Runs executing now (slots in use), for /metrics."""
+        return len(self._tasks)
+
     def wake(self) -> None:
         self._wake.set()
 

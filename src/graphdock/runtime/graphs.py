@@ -76,12 +76,7 @@ class GraphRegistry:
 
     @classmethod
     async def load(cls, project: ProjectConfig) -> GraphRegistry:
-        # Graph files import their siblings and the project's local packages as top-level modules.
-        for folder in (project.root, *project.dependencies):
-            if str(folder) not in sys.path:
-                sys.path.insert(0, str(folder))
-        for name, setting in project.env.items():
-            os.environ.setdefault(name, setting)
+        prepare_imports(project)
         # Several graph ids often share one file; it is executed once so they share its classes.
         modules: dict[str, ModuleType] = {}
         graphs: dict[str, _Graph] = {}
@@ -208,6 +203,16 @@ def _resolve(spec: GraphSpec, root: Path, modules: dict[str, ModuleType]) -> Any
     raise _load_error(
         spec, f"TypeError: {spec.attr} is a {kind}, not a graph, a StateGraph or a graph factory"
     )
+
+
+def prepare_imports(project: ProjectConfig) -> None:
+    """What the project's modules expect before they are imported: graph files import their
+    siblings and the project's local packages as top-level modules, and read its env."""
+    for folder in (project.root, *project.dependencies):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    for name, setting in project.env.items():
+        os.environ.setdefault(name, setting)
 
 
 def import_file(file: Path, root: Path) -> ModuleType:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from graphdock.errors import Conflict, NotFound, PreconditionFailed
+from graphdock.metrics import PoolUsage
 from graphdock.storage.assistant_runs import AssistantRunFilter, StatsRule, VersionRunStats, VersionTally
 from graphdock.storage.crons import Cron, CronFilter, CronSortField, NextFiring, ReviseCron
 from graphdock.storage.records import (
@@ -115,6 +116,10 @@ class Storage(Protocol):
         """Connect and bring the schema up to date."""
 
     async def close(self) -> None: ...
+
+    def pool_usage(self) -> PoolUsage:
+        """The connections this backend holds now, for /metrics."""
+        ...
 
     async def create_assistant(
         self,

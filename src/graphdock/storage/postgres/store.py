@@ -22,6 +22,7 @@ import yoyo
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 
 from graphdock.errors import Conflict, GraphdockError, InvalidRequest, Unavailable
+from graphdock.metrics import PoolUsage
 from graphdock.storage.base import (
     Decide,
     IfVersion,
@@ -86,6 +87,16 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
 
     async def close(self) -> None:
         await self._pool.close()
+
+    def pool_usage(self) -> PoolUsage:
+        stats = self._pool.get_stats()
+        size = stats.get("pool_size", 0)
+        return PoolUsage(
+            size=size,
+            in_use=size - stats.get("pool_available", 0),
+            max_size=self._pool.max_size,
+            waiting=stats.get("requests_waiting", 0),
+        )
 
     # -- writes ---------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from graphdock.errors import (
     InvalidRequest,
     Unavailable,
 )
+from graphdock.metrics import PoolUsage
 from graphdock.storage.base import (
     Decide,
     IfVersion,
@@ -112,6 +113,11 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
             self._conn.close()
             self._conn = None
         self._owner.release()
+
+    def pool_usage(self) -> PoolUsage:
+        # One connection, used only between awaits: never seen in use from another task.
+        is_open = int(self._conn is not None)
+        return PoolUsage(size=is_open, in_use=0, max_size=1, waiting=0)
 
     # -- writes ---------------------------------------------------------------------------------
 

@@ -104,6 +104,13 @@ def create_app(
             keys=list(project.unimplemented),
             detail="graphdock accepts these langgraph.json keys but does not act on them (yet)",
         )
+    if project.build_only:
+        log.warning(
+            "config.build_only",
+            keys=list(project.build_only),
+            detail="these langgraph.json keys shape the image `langgraph build` makes; graphdock serves"
+            " in the environment it runs in and does not act on them",
+        )
     custom = http_app.load_custom_app(project)
     metrics = Metrics()
 
@@ -147,7 +154,9 @@ def create_app(
                 await app.state.runs.start()
                 worker = app.state.runs.worker
                 metrics.watch(lambda: SlotUsage(worker.busy, settings.run_concurrency), storage.pool_usage)
-                app.state.retention = Retention(storage, saver, project.thread_ttl)
+                app.state.retention = Retention(
+                    storage, saver, project.thread_ttl, on_swept=metrics.observe_sweep
+                )
                 app.state.retention.start()
                 scheduler.start()
                 log.info(

@@ -143,6 +143,8 @@ class ProjectConfig:
     http: HttpSpec = field(default_factory=HttpSpec)
     # Keys of the file (top-level, or `http.<key>`) that graphdock accepts but does not act on yet.
     unimplemented: tuple[str, ...] = ()
+    # Keys for `langgraph build`'s image, named in their own warning at start.
+    build_only: tuple[str, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -187,8 +189,17 @@ def load_project_config(path: Path) -> ProjectConfig:
         store=_store(path, raw.get("store")),
         webhooks=_webhooks(path, raw.get("webhooks")),
         http=http,
-        unimplemented=(*ignored, *http_unimplemented),
+        unimplemented=(*ignored, *http_unimplemented, *_checkpointer_unimplemented(raw.get("checkpointer"))),
+        # `$schema` only points an editor at the file's JSON Schema.
+        build_only=tuple(sorted(k for k in raw if k in BUILD_ONLY_KEYS and k != "$schema")),
     )
+
+
+def _checkpointer_unimplemented(checkpointer: object) -> list[str]:
+    """`checkpointer` keys beside `ttl` (`serde`, …): LangGraph's own savers run with their defaults."""
+    if not isinstance(checkpointer, dict):
+        return []
+    return [f"checkpointer.{key}" for key in sorted(checkpointer) if key != "ttl"]
 
 
 def _thread_ttl(path: Path, checkpointer: object) -> ThreadTtlSpec:

@@ -72,6 +72,12 @@ class Metrics:
             buckets=_RUN_BUCKETS,
             registry=self.registry,
         )
+        self.swept = Counter(
+            "graphdock_threads_swept",
+            "Threads this replica's TTL sweeps expired (checkpointer.ttl), by strategy",
+            ["strategy"],
+            registry=self.registry,
+        )
         self._live = _Live()
         self.registry.register(self._live)
 
@@ -88,6 +94,9 @@ class Metrics:
         # Clocks of replicas (which stamp created_at) may disagree by a little: never below zero.
         self.queue_wait.observe(max(queued_seconds, 0.0))
         self.duration.observe(max(ran_seconds, 0.0))
+
+    def observe_sweep(self, strategy: str, threads: int) -> None:
+        self.swept.labels(strategy).inc(threads)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -201,16 +201,30 @@ def test_one_warning_names_every_key_graphdock_ignores(
         python_version="3.12",
         dockerfile_lines=[],
         store={"ttl": {"default_ttl": 10}},
+        checkpointer={"ttl": {"default_ttl": 10}, "serde": {"pickle_fallback": True}},
+        **{"$schema": "https://example.invalid/schema.json"},
     )
     capsys.readouterr()
     create_app(_settings(config, tmp_path))
     out = capsys.readouterr().out
     warning = [line for line in out.splitlines() if "config.not_implemented" in line]
     assert len(warning) == 1, out
-    for key in ("my_custom_key", "node_version", "'ui'", "http.unknown_http_key"):
+    for key in ("my_custom_key", "node_version", "'ui'", "http.unknown_http_key", "checkpointer.serde"):
         assert key in warning[0]
-    for build_only in ("python_version", "dockerfile_lines", "graphs", "dependencies", "store"):
-        assert build_only not in warning[0]
+    for other in (
+        "python_version",
+        "dockerfile_lines",
+        "graphs",
+        "dependencies",
+        "'store'",
+        "checkpointer.ttl",
+    ):
+        assert other not in warning[0]
+    # Keys for `langgraph build`'s image are named too, in a warning of their own; `$schema` is not.
+    (image,) = [line for line in out.splitlines() if "config.build_only" in line]
+    assert "python_version" in image
+    assert "dockerfile_lines" in image
+    assert "$schema" not in out
 
 
 def test_under_a_mount_prefix_the_open_paths_stay_open_and_the_rest_needs_a_key(

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from langgraph_sdk import get_client
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import RunningServer
 from tests.runs.expiry import DEADLINE_SECONDS, exists, history_length, ttl_project, until_gone, until_pruned
@@ -89,6 +90,17 @@ async def test_a_threads_own_ttl_and_strategy_override_the_deployments(
         assert ttl["expires_at"] > r.json()["updated_at"]
         r = await http.get(f"/threads/{forever['thread_id']}", params={"include": "ttl"})
         assert "ttl" not in r.json(), r.text
+        # Each swept thread is counted in /metrics, by strategy.
+        r = await http.get("/metrics")
+        assert r.status_code == 200, r.text
+        swept = {
+            sample.labels["strategy"]: sample.value
+            for family in text_string_to_metric_families(r.text)
+            if family.name == "graphdock_threads_swept"
+            for sample in family.samples
+            if sample.name == "graphdock_threads_swept_total"
+        }
+        assert swept == {"delete": 2, "keep_latest": 1}, r.text
 
 
 async def test_a_thread_in_use_is_kept_while_an_unused_one_expires(

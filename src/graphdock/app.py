@@ -44,6 +44,7 @@ from graphdock.auth.policy import Policy
 from graphdock.domain.assistants import Assistants
 from graphdock.domain.crons import CheckRun, Crons
 from graphdock.domain.retention import Retention
+from graphdock.domain.run_execution import RunHooks
 from graphdock.domain.run_stats import AssistantRuns
 from graphdock.domain.runs import Runs, Scaling
 from graphdock.domain.scheduler import Scheduler, StartRun
@@ -137,9 +138,8 @@ def create_app(
                     app.state.threads,
                     saver,
                     _scaling(settings, redis),
-                    on_run_end=metrics.observe_run,
+                    RunHooks(ended=metrics.observe_run, finished=app.state.webhooks.run_finished),
                 )
-                app.state.runs.on_finished = app.state.webhooks.run_finished
                 app.state.assistants = Assistants(
                     storage, registry, delete_threads=app.state.runs.delete_assistant_threads
                 )

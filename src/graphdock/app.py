@@ -53,9 +53,8 @@ from graphdock.domain.threads import Threads
 from graphdock.domain.webhook_policy import WebhookPolicy
 from graphdock.domain.webhooks import WebhookSender
 from graphdock.errors import AuthError, GraphdockError, InvalidRequest
-from graphdock.graph_config import ProjectConfig, fill_header_templates, load_project_config
-from graphdock.http_config import ROUTE_GROUPS
 from graphdock.metrics import Metrics, SlotUsage
+from graphdock.project import ROUTE_GROUPS, ProjectConfig, fill_header_templates, load_project_config
 from graphdock.runtime.checkpoints import open_saver
 from graphdock.runtime.graphs import GraphRegistry
 from graphdock.runtime.replicas import Replicas
@@ -68,7 +67,7 @@ from graphdock.storage.visibility import Visibility
 
 log = structlog.get_logger("graphdock")
 
-# The route groups an `http.disable_<group>` flag turns off (see http_config.ROUTE_GROUPS): a new
+# The route groups an `http.disable_<group>` flag turns off (see project/http.py ROUTE_GROUPS): a new
 # group of routes is one entry here.
 DOCUMENTED: dict[str, tuple[Endpoint, ...]] = {
     "meta": (*system.ENDPOINTS, *observe.ENDPOINTS),

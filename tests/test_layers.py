@@ -26,6 +26,8 @@ FORBIDDEN = {
     "runtime": ("graphdock.api", "graphdock.app", "graphdock.domain", "graphdock.storage", "starlette"),
     # Handlers see records (plain data) but never a database driver or a backend.
     "api": ("sqlite3", "graphdock.storage.sqlite", "graphdock.storage.base", "graphdock.runtime"),
+    # langgraph.json read into plain specs: the layers below read them, never the other way.
+    "project": ("graphdock.api", "graphdock.app", "graphdock.domain", "graphdock.runtime", "starlette"),
     "schemas": ("graphdock.api", "graphdock.domain", "graphdock.storage.sqlite", "starlette"),
 }
 

@@ -44,6 +44,7 @@ from graphdock.auth.policy import Policy
 from graphdock.domain.assistants import Assistants
 from graphdock.domain.crons import CheckRun, Crons
 from graphdock.domain.retention import Retention
+from graphdock.domain.run_execution import RunHooks
 from graphdock.domain.run_stats import AssistantRuns
 from graphdock.domain.runs import Runs, Scaling
 from graphdock.domain.scheduler import Scheduler, StartRun
@@ -52,9 +53,8 @@ from graphdock.domain.threads import Threads
 from graphdock.domain.webhook_policy import WebhookPolicy
 from graphdock.domain.webhooks import WebhookSender
 from graphdock.errors import AuthError, GraphdockError, InvalidRequest
-from graphdock.graph_config import ProjectConfig, fill_header_templates, load_project_config
-from graphdock.http_config import ROUTE_GROUPS
 from graphdock.metrics import Metrics, SlotUsage
+from graphdock.project import ROUTE_GROUPS, ProjectConfig, fill_header_templates, load_project_config
 from graphdock.runtime.checkpoints import open_saver
 from graphdock.runtime.graphs import GraphRegistry
 from graphdock.runtime.replicas import Replicas
@@ -67,7 +67,7 @@ from graphdock.storage.visibility import Visibility
 
 log = structlog.get_logger("graphdock")
 
-# The route groups an `http.disable_<group>` flag turns off (see http_config.ROUTE_GROUPS): a new
+# The route groups an `http.disable_<group>` flag turns off (see project/http.py ROUTE_GROUPS): a new
 # group of routes is one entry here.
 DOCUMENTED: dict[str, tuple[Endpoint, ...]] = {
     "meta": (*system.ENDPOINTS, *observe.ENDPOINTS),
@@ -137,9 +137,8 @@ def create_app(
                     app.state.threads,
                     saver,
                     _scaling(settings, redis),
-                    on_run_end=metrics.observe_run,
+                    RunHooks(ended=metrics.observe_run, finished=app.state.webhooks.run_finished),
                 )
-                app.state.runs.on_finished = app.state.webhooks.run_finished
                 app.state.assistants = Assistants(
                     storage, registry, delete_threads=app.state.runs.delete_assistant_threads
                 )

@@ -17,7 +17,7 @@ from graphdock.errors import CommandError, ConfigError, GraphdockError
 from graphdock.settings import Settings, webhook_environment
 
 if TYPE_CHECKING:
-    from graphdock.graph_config import ProjectConfig
+    from graphdock.project import ProjectConfig
 
 # Idle keep-alive connections stay open this long: longer than a client or proxy in front keeps
 # them (httpx, under the Python SDK, drops them after 5 s; a load balancer's default is 60 s), so
@@ -153,8 +153,8 @@ def _serve(settings: Settings) -> int:
 
     from graphdock.app import create_app
     from graphdock.auth.loading import load_policy
-    from graphdock.graph_config import fill_header_templates, load_project_config
     from graphdock.logs import configure_logging
+    from graphdock.project import fill_header_templates, load_project_config
     from graphdock.runtime.graphs import GraphRegistry
 
     configure_logging(settings.log_level)
@@ -205,7 +205,7 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
 def _dev(settings: Settings) -> int:
     if not settings.reload:
         return _serve(settings)
-    from graphdock.graph_config import fill_header_templates, load_project_config
+    from graphdock.project import fill_header_templates, load_project_config
     from graphdock.runtime.graphs import GraphRegistry
 
     # Fail fast, with the same clear message as `serve`, before the reloader takes over.
@@ -247,7 +247,7 @@ async def _check_database(settings: Settings, project: ProjectConfig) -> None:
 
 
 def _migrate(settings: Settings) -> int:
-    from graphdock.graph_config import load_project_config
+    from graphdock.project import load_project_config
     from graphdock.runtime.checkpoints import open_saver
 
     async def migrate() -> None:

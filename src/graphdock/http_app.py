@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import Scope
 
 from graphdock.errors import ConfigError
-from graphdock.graph_config import ProjectConfig
+from graphdock.project import ProjectConfig
 from graphdock.runtime.graphs import import_file, prepare_imports
 
 

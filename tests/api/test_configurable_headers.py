@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from graphdock.http_config import HeaderPatterns
+from graphdock.project import HeaderPatterns
 from tests.api.http_projects import HTTP_APPS, project
 from tests.conftest import RunningServer
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from graphdock.errors import ConfigError
-from graphdock.graph_config import ThreadTtlSpec, load_project_config
+from graphdock.project import ThreadTtlSpec, load_project_config
 from tests.cli.test_cli import GRAPHDOCK
 from tests.runs.expiry import ttl_project
 

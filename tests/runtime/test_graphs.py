@@ -19,7 +19,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.pregel import Pregel
 
 from graphdock.errors import GraphLoadError, InvalidRequest, NotFound
-from graphdock.graph_config import GraphSpec, ProjectConfig, load_project_config
+from graphdock.project import GraphSpec, ProjectConfig, load_project_config
 from graphdock.runtime.factories import Access
 from graphdock.runtime.graphs import AnyPregel, GraphRegistry
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from graphdock.errors import ConfigError
-from graphdock.graph_config import IndexSpec, TtlSpec, load_project_config
+from graphdock.project import IndexSpec, TtlSpec, load_project_config
 from tests.store.conftest import MEMORY
 
 

@@ -1,6 +1,6 @@
 // The page frame (header, sign-in and sign-out) and the hash routes to each screen.
 import { Fragment, useEffect, useState } from "react";
-import { type ApiError, getCredential, onUnauthorized, setCredential } from "./api";
+import { API_BASE, type ApiError, getCredential, onUnauthorized, setCredential } from "./api";
 import { href, useRoute } from "./router";
 import { AssistantsTable } from "./screens/AssistantsTable";
 import { AssistantForm } from "./screens/AssistantForm";
@@ -47,7 +47,7 @@ export function App() {
           <a href={href("/new")}>New assistant</a>
           <a href={href("/store")}>Store</a>
           <a href={href("/threads")}>Threads</a>
-          <a href="/docs">API docs</a>
+          <a href={`${API_BASE}/docs`}>API docs</a>
         </nav>
         {signedIn ? (
           <button

@@ -181,6 +181,10 @@ export interface Reply<T> {
   headers: Headers;
 }
 
+/** Where the API is: the page's own path, so that under `http.mount_prefix` (the page at
+ * `/prefix/`) requests go to `/prefix/assistants`…, and at the root to `/assistants`…. */
+export const API_BASE = window.location.pathname.replace(/\/+$/, "");
+
 export async function request<T>(
   method: string,
   path: string,
@@ -190,7 +194,7 @@ export async function request<T>(
 ): Promise<Reply<T>> {
   let response: Response;
   try {
-    response = await fetch(path, {
+    response = await fetch(API_BASE + path, {
       method,
       headers: headers(ifMatch, credential),
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -309,7 +313,7 @@ export async function streamRun(
   onEvent: (event: StreamEvent) => void,
   signal?: AbortSignal,
 ): Promise<void> {
-  const response = await fetch(`/threads/${encodeURIComponent(threadId)}/runs/stream`, {
+  const response = await fetch(`${API_BASE}/threads/${encodeURIComponent(threadId)}/runs/stream`, {
     method: "POST",
     headers: headers(),
     body: JSON.stringify(body),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from graphdock.http_config import CorsSpec
+from graphdock.project import CorsSpec
 
 
 def cors_middleware(spec: CorsSpec) -> Middleware:

@@ -15,8 +15,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphdock.api.endpoints import Endpoint
-from graphdock.http_config import HeaderPatterns
 from graphdock.metrics import CONTENT_TYPE, Metrics
+from graphdock.project import HeaderPatterns
 
 log = structlog.get_logger("graphdock.http")
 UNMATCHED = "<unmatched>"

@@ -20,7 +20,7 @@ from graphdock.auth.policy import Action
 from graphdock.domain.runs import CancelAction, RunRequest, Runs, Started
 from graphdock.domain.webhooks import WebhookSender
 from graphdock.errors import InvalidRequest
-from graphdock.http_config import HttpSpec
+from graphdock.project import HttpSpec
 from graphdock.schemas.threads import RunBatch, RunCreate, RunOut, RunsCancel
 from graphdock.storage.records import Page
 from graphdock.storage.threads import RUN_STATUSES, Run

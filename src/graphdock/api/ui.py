@@ -58,7 +58,13 @@ def _file(relative: str) -> Path:
 async def index(request: Request) -> Response:
     if not (STATIC / "index.html").is_file():
         raise NotFound("The web UI is not built into this installation; run `make ui` in a source checkout")
-    return _serve(_file("index.html"), _REVALIDATE)
+    prefix: str = request.scope.get("root_path", "")
+    if not prefix:
+        return _serve(_file("index.html"), _REVALIDATE)
+    # Under `http.mount_prefix` the built page's absolute asset paths (`/ui/assets/…`) move with
+    # it; the page finds the API itself, from its own location.
+    page = _file("index.html").read_text(encoding="utf-8").replace('="/ui/', f'="{prefix}/ui/')
+    return Response(page, media_type=_TYPES[".html"], headers={"Cache-Control": _REVALIDATE, **_SECURITY})
 
 
 async def asset(request: Request) -> Response:

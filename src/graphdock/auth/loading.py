@@ -8,7 +8,7 @@ from langgraph_sdk import Auth
 
 from graphdock.auth.policy import ApiKeys, CustomAuth, Open, Policy
 from graphdock.errors import ConfigError
-from graphdock.graph_config import ProjectConfig
+from graphdock.project import ProjectConfig
 from graphdock.runtime.graphs import import_file
 
 

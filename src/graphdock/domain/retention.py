@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from graphdock.graph_config import ThreadTtlSpec
+from graphdock.project import ThreadTtlSpec
 from graphdock.runtime import checkpoints
 from graphdock.runtime.checkpoints import Saver
 from graphdock.storage.base import Storage

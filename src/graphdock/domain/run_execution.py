@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,8 +44,16 @@ log = structlog.get_logger("graphdock.runs")
 RunEnded = Callable[[str, float, float], None]
 
 # Called once a run's end is recorded: (the run as claimed, as finished, its final values). The
-# webhook sender (app.py wires it) hands delivery to a task of its own and returns at once.
+# webhook sender hands delivery to a task of its own and returns at once.
 OnFinished = Callable[[Run, Run, Any], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunHooks:
+    """Who is told when runs end (app.py wires them): both return at once, never fail a run."""
+
+    ended: RunEnded | None = None  # every run this replica executed, however it ended
+    finished: OnFinished | None = None  # every run whose end was recorded (not a rolled-back one)
 
 
 class Execution:
@@ -57,7 +66,7 @@ class Execution:
         streams: RunStreams,
         cancellation: Cancellation,
         worker: Worker,
-        on_end: RunEnded | None = None,
+        hooks: RunHooks,
     ) -> None:
         self._storage = storage
         self._graphs = graphs
@@ -66,8 +75,7 @@ class Execution:
         self._streams = streams
         self._cancellation = cancellation
         self._worker = worker
-        self._on_end = on_end
-        self.on_finished: OnFinished | None = None
+        self._hooks = hooks
 
     async def execute(self, run: Run) -> None:
         """One run, start to end; called by the worker once it has claimed the run."""
@@ -108,8 +116,8 @@ class Execution:
                 log.exception("run.unrecorded", run_id=run.run_id)
         finally:
             self._streams.end(run.run_id, stream.result, keep=resumable, relay=relayed)
-            if self._on_end is not None and relayed:  # a run taken over is counted where it ends
-                self._on_end(
+            if self._hooks.ended is not None and relayed:  # a run taken over is counted where it ends
+                self._hooks.ended(
                     status, _since(run.created_at) - (time.monotonic() - started), time.monotonic() - started
                 )
 
@@ -181,8 +189,8 @@ class Execution:
         except NotFound:
             return  # rolled back (deleted) while it ran, or taken over after a lost lease
         log.debug("run.finished", run_id=run.run_id, status=result.status)
-        if self.on_finished is not None:
-            self.on_finished(run, finished, result.values)
+        if self._hooks.finished is not None:
+            self._hooks.finished(run, finished, result.values)
         if run.temporary:
             await self._threads.delete(run.thread_id)
 
@@ -211,8 +219,8 @@ class Execution:
             )
         except NotFound:
             return True  # its thread was deleted meanwhile
-        if self.on_finished is not None:
-            self.on_finished(run, finished, None)
+        if self._hooks.finished is not None:
+            self._hooks.finished(run, finished, None)
         if run.temporary:
             await self._threads.delete(run.thread_id)
         else:

@@ -19,7 +19,7 @@ from typing import Literal
 
 from graphdock.domain.run_cancellation import CancelAction, Cancellation
 from graphdock.domain.run_creation import Creation, RunRequest, Started
-from graphdock.domain.run_execution import Execution, OnFinished, RunEnded
+from graphdock.domain.run_execution import Execution, RunHooks
 from graphdock.domain.run_rules import result_body
 from graphdock.domain.run_streams import RunStreams
 from graphdock.domain.thread_streams import ThreadEvent, ThreadStreams
@@ -56,7 +56,7 @@ class Runs:
         threads: Threads,
         saver: Saver,
         scaling: Scaling,
-        on_run_end: RunEnded | None = None,
+        hooks: RunHooks | None = None,
     ) -> None:
         self._storage = storage
         self._threads = threads
@@ -76,17 +76,15 @@ class Runs:
         )
         self._creation = Creation(storage, graphs, self._streams, self._cancellation, self._wake)
         self._execution = Execution(
-            storage, graphs, threads, saver, self._streams, self._cancellation, self.worker, on_run_end
+            storage,
+            graphs,
+            threads,
+            saver,
+            self._streams,
+            self._cancellation,
+            self.worker,
+            hooks or RunHooks(),
         )
-
-    @property
-    def on_finished(self) -> OnFinished | None:
-        """The hook told of every run whose end was recorded (app.py wires the webhook sender)."""
-        return self._execution.on_finished
-
-    @on_finished.setter
-    def on_finished(self, hook: OnFinished | None) -> None:
-        self._execution.on_finished = hook
 
     async def start(self) -> None:
         if self._replicas is not None:

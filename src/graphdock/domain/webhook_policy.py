@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 from graphdock.errors import InvalidRequest
-from graphdock.graph_config import WebhookUrlPolicy
+from graphdock.project import WebhookUrlPolicy
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "host.docker.internal"})

@@ -26,7 +26,7 @@ from langgraph.store.base import BaseStore
 from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, create_model
 
 from graphdock.errors import GraphLoadError, InvalidRequest, NotFound
-from graphdock.graph_config import GraphSpec, ProjectConfig
+from graphdock.project import GraphSpec, ProjectConfig
 from graphdock.runtime.factories import Access, Factory, as_factory, entered
 
 log = structlog.get_logger(__name__)

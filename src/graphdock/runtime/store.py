@@ -26,7 +26,7 @@ from langgraph.store.sqlite.aio import AsyncSqliteStore
 from psycopg.types.json import set_json_loads
 
 from graphdock.errors import ConfigError
-from graphdock.graph_config import IndexSpec, StoreSpec
+from graphdock.project import IndexSpec, StoreSpec
 from graphdock.runtime.checkpoints import SETUP_LOCK, advisory_lock
 
 

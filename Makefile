@@ -35,8 +35,8 @@ PG_SUITES := tests/api tests/runs tests/test_guide.py tests/cli/test_transfer.py
 PG_SUITES += tests/fuzz tests/store
 
 pytest: setup browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	GRAPHDOCK_TEST_BACKEND=postgres $(BIN)/python -m pytest $(PG_SUITES) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+	GRAPHDOCK_TEST_BACKEND=postgres $(BIN)/python -m pytest --durations=15 $(PG_SUITES) $(PYTEST_ARGS)
 
 test: lint typecheck pytest  ## what CI runs: lint, strict types, the whole test suite
 

@@ -26,6 +26,19 @@ class AssistantRunFilter:
     visible: Visibility | None = None
 
 
+def run_conditions(where: AssistantRunFilter, mark: str) -> tuple[str, list[object]]:
+    """The WHERE clause over `runs r` for `where` (less its visibility join), with `mark` as each
+    backend writes a parameter (`?` or `%s`)."""
+    sql, params = f"WHERE r.assistant_id = {mark}", list[object]([where.assistant_id])
+    if where.version is not None:
+        sql += f" AND r.assistant_version = {mark}"
+        params.append(where.version)
+    if where.status is not None:
+        sql += f" AND r.status = {mark}"
+        params.append(where.status)
+    return sql, params
+
+
 @dataclass(frozen=True, slots=True)
 class StatsRule:
     """How to tally a version's runs; decided by the domain, applied by each backend in SQL."""

@@ -8,7 +8,13 @@ from typing import Any, Protocol
 
 import psycopg
 
-from graphdock.storage.assistant_runs import AssistantRunFilter, StatsRule, VersionRunStats, VersionTally
+from graphdock.storage.assistant_runs import (
+    AssistantRunFilter,
+    StatsRule,
+    VersionRunStats,
+    VersionTally,
+    run_conditions,
+)
 from graphdock.storage.columns import RUN
 from graphdock.storage.postgres.rows import timestamp
 from graphdock.storage.records import Page
@@ -45,13 +51,7 @@ class PostgresAssistantRuns:
         self: _Connected, where: AssistantRunFilter, page: Page
     ) -> tuple[list[Run], bool]:
         join, seen, seen_params = _seen(where.visible)
-        sql, params = "WHERE r.assistant_id = %s", list[Any]([where.assistant_id])
-        if where.version is not None:
-            sql += " AND r.assistant_version = %s"
-            params.append(where.version)
-        if where.status is not None:
-            sql += " AND r.status = %s"
-            params.append(where.status)
+        sql, params = run_conditions(where, "%s")
         async with self._read() as c:
             cursor = await c.execute(
                 f"SELECT {_RUN_R} FROM runs r{join} {sql}{seen}"

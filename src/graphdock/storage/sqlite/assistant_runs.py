@@ -9,7 +9,13 @@ from typing import Any, Protocol
 
 import orjson
 
-from graphdock.storage.assistant_runs import AssistantRunFilter, StatsRule, VersionRunStats, VersionTally
+from graphdock.storage.assistant_runs import (
+    AssistantRunFilter,
+    StatsRule,
+    VersionRunStats,
+    VersionTally,
+    run_conditions,
+)
 from graphdock.storage.columns import RUN
 from graphdock.storage.records import Page
 from graphdock.storage.thread_rows import run_from_row
@@ -43,13 +49,7 @@ class SqliteAssistantRuns:
         self: _Connected, where: AssistantRunFilter, page: Page
     ) -> tuple[list[Run], bool]:
         join, seen, seen_params = _seen(where.visible)
-        sql, params = "WHERE r.assistant_id = ?", list[Any]([where.assistant_id])
-        if where.version is not None:
-            sql += " AND r.assistant_version = ?"
-            params.append(where.version)
-        if where.status is not None:
-            sql += " AND r.status = ?"
-            params.append(where.status)
+        sql, params = run_conditions(where, "?")
         with self._read() as c:
             rows = c.execute(
                 f"SELECT {_RUN_R} FROM runs r{join} {sql}{seen}"

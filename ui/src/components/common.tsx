@@ -1,6 +1,6 @@
 // Small building blocks every screen uses: loading and error states, copy, dates, badges.
 import { useEffect, useState } from "react";
-import { ApiError } from "../api";
+import { ApiError, type Run } from "../api";
 
 export function Loading({ what }: { what: string }) {
   return (
@@ -96,4 +96,14 @@ export function duration(ms: number | null | undefined): string {
 export function StatusBadge({ status }: { status: string }) {
   const tone = status === "success" || status === "idle" ? "active" : status === "error" || status === "timeout" ? "removed" : "changed";
   return <span className={`badge ${tone}`}>{status}</span>;
+}
+
+/** A run's length, creation to end; null while it is pending or running. */
+export function took(run: Run): number | null {
+  return run.status === "pending" || run.status === "running" ? null : Date.parse(run.updated_at) - Date.parse(run.created_at);
+}
+
+/** A failed run's error as one line ("ValueError: …"); empty for a run without one. */
+export function runError(run: Run): string {
+  return run.error ? `${run.error.error ?? "Error"}: ${run.error.message ?? ""}` : "";
 }

@@ -3,7 +3,7 @@
 // and the runs made on it.
 import { useCallback, useEffect, useState } from "react";
 import { type Checkpoint, type Json, type JsonObject, type Run, type Thread, threads } from "../api";
-import { CopyButton, duration, ErrorBox, Loading, pretty, StatusBadge, When } from "../components/common";
+import { CopyButton, duration, ErrorBox, Loading, pretty, runError, StatusBadge, took, When } from "../components/common";
 import { href } from "../router";
 
 interface Message {
@@ -257,11 +257,9 @@ export function ThreadPage({ threadId }: { threadId: string }) {
                   </td>
                   <td>{r.assistant_version ? `version ${r.assistant_version}` : "—"}</td>
                   <td className="num">
-                    {r.status === "pending" || r.status === "running"
-                      ? "—"
-                      : duration(Date.parse(r.updated_at) - Date.parse(r.created_at))}
+                    {duration(took(r))}
                   </td>
-                  <td className="small-text">{r.error ? `${r.error.error ?? "Error"}: ${r.error.message ?? ""}` : ""}</td>
+                  <td className="small-text">{runError(r)}</td>
                 </tr>
               ))}
             </tbody>

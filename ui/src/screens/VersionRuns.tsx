@@ -2,15 +2,11 @@
 // filtered by status and paged; each opens its thread.
 import { useEffect, useState } from "react";
 import { type Assistant, assistants, type Run } from "../api";
-import { duration, ErrorBox, Loading, StatusBadge, When } from "../components/common";
+import { duration, ErrorBox, Loading, runError, StatusBadge, took, When } from "../components/common";
 import { href } from "../router";
 
 const PAGE = 10;
 const STATUSES = ["", "success", "error", "timeout", "interrupted", "running", "pending"];
-
-function took(run: Run): number | null {
-  return run.status === "pending" || run.status === "running" ? null : Date.parse(run.updated_at) - Date.parse(run.created_at);
-}
 
 export function VersionRuns({ assistant, version }: { assistant: Assistant; version: number }) {
   const [status, setStatus] = useState("");
@@ -87,7 +83,7 @@ export function VersionRuns({ assistant, version }: { assistant: Assistant; vers
                       <code>{r.thread_id.slice(0, 8)}</code>
                     </a>
                   </td>
-                  <td className="small-text">{r.error ? `${r.error.error ?? "Error"}: ${r.error.message ?? ""}` : ""}</td>
+                  <td className="small-text">{runError(r)}</td>
                 </tr>
               ))}
             </tbody>

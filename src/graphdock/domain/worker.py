@@ -66,6 +66,9 @@ class Worker:
         self._ticker: asyncio.Task[None] | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop_reasons: dict[str, StopReason] = {}
+        # Runs whose executor has begun (a task cancelled before its first step would never run
+        # the executor's code, so nothing would record how the run ended).
+        self._started: set[str] = set()
         # Runs whose executor has taken note of a cancellation, or is past the point of stopping.
         self._settled: set[str] = set()
         self._wake = asyncio.Event()
@@ -133,6 +136,11 @@ class Worker:
         # until the executor settles the run.
         if task.done() or run_id in self._settled:
             return
+        if run_id not in self._started:
+            # Not yet begun (a cancel signal can reach us between the claim and the task's first
+            # step): cancelling now would skip the executor entirely and leave the run "running".
+            asyncio.get_running_loop().call_soon(self._insist, run_id, task)
+            return
         task.cancel()
         asyncio.get_running_loop().call_later(0.05, self._insist, run_id, task)
 
@@ -185,18 +193,23 @@ class Worker:
             run = await self._storage.claim_run(utc_now(), self._lease())
             if run is None:
                 return
-            task = asyncio.create_task(self._execute(run), name=f"run-{run.run_id}")
+            task = asyncio.create_task(self._begin(run), name=f"run-{run.run_id}")
             self._tasks[run.run_id] = task
             task.add_done_callback(partial(self._done, run.run_id))
             if run.run_id in self._stop_reasons:
-                # Cancelled while being claimed. call_soon lets the task take its first step, so
-                # the cancellation lands inside the executor, which records how the run ended.
-                asyncio.get_running_loop().call_soon(self._insist, run.run_id, task)
+                # Cancelled while being claimed: _insist waits for the task's first step, so the
+                # cancellation lands inside the executor, which records how the run ended.
+                self._insist(run.run_id, task)
+
+    async def _begin(self, run: Run) -> None:
+        self._started.add(run.run_id)
+        await self._execute(run)  # runs on, in this step, into the executor's own try
 
     def _done(self, run_id: str, _task: asyncio.Task[None]) -> None:
         self._tasks.pop(run_id, None)
         self._stop_reasons.pop(run_id, None)
         self._settled.discard(run_id)
+        self._started.discard(run_id)
         self._wake.set()  # a slot is free, and the thread's next run may now start
 
     # -- leases -----------------------------------------------------------------------------------

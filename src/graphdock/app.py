@@ -28,6 +28,7 @@ from graphdock.api import (
     runs,
     store,
     system,
+    thread_session,
     thread_stream,
     threads,
     transfer,
@@ -77,7 +78,7 @@ DOCUMENTED: dict[str, tuple[Endpoint, ...]] = {
         *versions.ENDPOINTS,
         *assistant_runs.ENDPOINTS,
     ),
-    "threads": (*threads.ENDPOINTS, *thread_stream.ENDPOINTS),
+    "threads": (*threads.ENDPOINTS, *thread_stream.ENDPOINTS, *thread_session.ENDPOINTS),
     "runs": (*runs.ENDPOINTS, *crons.ENDPOINTS),
     "store": store.ENDPOINTS,
 }
@@ -85,8 +86,10 @@ DOCUMENTED: dict[str, tuple[Endpoint, ...]] = {
 UNDOCUMENTED: dict[str, tuple[Endpoint, ...]] = {"meta": system.META_ENDPOINTS, "ui": ui.ENDPOINTS}
 # MCP and A2A are JSON-RPC protocols with their own specifications, served through their SDKs:
 # left out of /openapi.json (which cannot describe them), as their own routes.
+# The thread streaming session's WebSocket is left out too (OpenAPI describes no WebSockets).
 PROTOCOLS: dict[str, list[BaseRoute]] = {
     "mcp": [Route(mcp_tools.PATH, mcp_tools.McpApp())],
+    "threads": list(thread_session.ROUTES),
     "a2a": list(a2a_routes.ROUTES),
 }
 assert set(DOCUMENTED) | set(UNDOCUMENTED) | set(PROTOCOLS) <= set(ROUTE_GROUPS)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.datastructures import QueryParams
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -38,7 +38,7 @@ class Authentication:
         self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         policy: Policy = scope["app"].state.policy
@@ -48,6 +48,9 @@ class Authentication:
         try:
             scope[_USER] = await policy.authenticate(_arguments(policy.wanted, scope, receive))
         except AuthError as exc:
+            if scope["type"] == "websocket":
+                await _refuse_socket(receive, send, exc)
+                return
             response = JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
             await response(scope, receive, send)
             return
@@ -63,15 +66,19 @@ class Authentication:
             probe = {**scope, "path": path, "root_path": ""}
             if any(route.matches(probe)[0] is not Match.NONE for route in self.open_routes):
                 return True
-        return scope["method"] in ("GET", "HEAD") and (path in _OPEN_PATHS or path.startswith("/ui/"))
+        return scope.get("method", "GET") in ("GET", "HEAD") and (
+            path in _OPEN_PATHS or path.startswith("/ui/")
+        )
 
 
 def _arguments(wanted: frozenset[str], scope: Scope, receive: Receive) -> dict[str, Any]:
     headers = dict(scope["headers"])
     available: dict[str, Callable[[], Any]] = {
-        "request": lambda: Request(scope, receive),
+        "request": lambda: (
+            Request(scope, receive) if scope["type"] == "http" else HTTPConnection(scope, receive)
+        ),
         "path": lambda: scope["path"],
-        "method": lambda: scope["method"],
+        "method": lambda: scope.get("method", "GET"),  # a WebSocket's handshake is a GET
         "path_params": lambda: scope.get("path_params", {}),
         "query_params": lambda: QueryParams(scope.get("query_string", b"")),
         "headers": lambda: headers,
@@ -82,7 +89,15 @@ def _arguments(wanted: frozenset[str], scope: Scope, receive: Receive) -> dict[s
     return {name: available[name]() for name in wanted}
 
 
-def user_of(request: Request) -> User | None:
+async def _refuse_socket(receive: Receive, send: Send, exc: AuthError) -> None:
+    """Accept, then close with 4000 + the status: the SDKs read that close code as the HTTP error
+    (a browser cannot read the status of a refused upgrade)."""
+    if (await receive())["type"] == "websocket.connect":
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 4000 + exc.status_code, "reason": exc.detail[:120]})
+
+
+def user_of(request: HTTPConnection) -> User | None:
     user: User | None = request.scope.get(_USER)
     return user
 
@@ -94,7 +109,7 @@ def author(request: Request) -> str | None:
 
 
 async def authorize(
-    request: Request, resource: Resource, action: Action, value: dict[str, Any]
+    request: HTTPConnection, resource: Resource, action: Action, value: dict[str, Any]
 ) -> Visibility | None:
     policy: Policy = request.app.state.policy
     return await policy.authorize(user_of(request), resource, action, value)

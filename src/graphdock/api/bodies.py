@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, RootModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from graphdock.errors import InvalidRequest, PayloadTooLarge
 
@@ -134,7 +134,7 @@ def _check_integer_literals(raw: bytes, path: str) -> None:
     json.loads(raw, parse_int=parse_int)
 
 
-def path_uuid(request: Request, name: str = "assistant_id") -> str:
+def path_uuid(request: HTTPConnection, name: str = "assistant_id") -> str:
     raw: str = request.path_params[name]
     try:
         return str(uuid.UUID(raw))

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any, cast
 
 import anyio
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response, StreamingResponse
 
 from graphdock.api.auth import authorize
@@ -26,12 +26,12 @@ from graphdock.storage.records import Page
 from graphdock.storage.threads import RUN_STATUSES, Run
 
 
-def service(request: Request) -> Runs:
+def service(request: HTTPConnection) -> Runs:
     runs: Runs = request.app.state.runs
     return runs
 
 
-def webhooks(request: Request) -> WebhookSender:
+def webhooks(request: HTTPConnection) -> WebhookSender:
     sender: WebhookSender = request.app.state.webhooks
     return sender
 
@@ -82,7 +82,7 @@ async def _create(request: Request) -> tuple[Runs, Started, RunCreate]:
     return service(request), await start_run(request, tid, body), body
 
 
-async def start_run(request: Request, tid: str | None, body: RunCreate) -> Started:
+async def start_run(request: HTTPConnection, tid: str | None, body: RunCreate) -> Started:
     """Authorize, then queue: `threads.create_run` for the thread (the official server's event
     for runs), and `assistants.read` for the assistant, since a user may run only what they may read."""
     wanted = run_request(body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from graphdock.api.auth import authorize
@@ -41,11 +41,11 @@ def service(request: Request) -> Threads:
     return threads
 
 
-def thread_id(request: Request) -> str:
+def thread_id(request: HTTPConnection) -> str:
     return path_uuid(request, "thread_id")
 
 
-async def on_thread(request: Request, action: Action, **value: Any) -> Visibility | None:
+async def on_thread(request: HTTPConnection, action: Action, **value: Any) -> Visibility | None:
     """Authorize `threads.<action>` on the thread in the path (runs are seen through their thread)."""
     return await authorize(request, "threads", action, {"thread_id": uuid.UUID(thread_id(request)), **value})
 

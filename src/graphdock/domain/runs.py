@@ -13,7 +13,7 @@ wrote.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,7 +22,7 @@ from graphdock.domain.run_creation import Creation, RunRequest, Started
 from graphdock.domain.run_execution import Execution, RunHooks
 from graphdock.domain.run_rules import result_body
 from graphdock.domain.run_streams import RunStreams
-from graphdock.domain.thread_streams import ThreadEvent, ThreadStreams
+from graphdock.domain.thread_streams import Item, ThreadEvent, ThreadStreams
 from graphdock.domain.threads import Threads
 from graphdock.domain.worker import Worker
 from graphdock.errors import Conflict, NotFound
@@ -32,7 +32,7 @@ from graphdock.runtime.replicas import Replicas
 from graphdock.runtime.streams import Event, Followable
 from graphdock.storage.base import Storage
 from graphdock.storage.records import Json, Page
-from graphdock.storage.threads import ACTIVE_RUN, ExpiredLeases, Run, RunStatus
+from graphdock.storage.threads import ACTIVE_RUN, ExpiredLeases, Run, RunStatus, Thread
 from graphdock.storage.visibility import Visibility
 
 __all__ = ["CancelAction", "RunRequest", "Runs", "Scaling", "Started"]
@@ -175,7 +175,25 @@ class Runs:
         await self._storage.get_thread(thread_id, visible=visible)
         return await self._thread_streams.open(thread_id, last_event_id)
 
-        # -- cancelling and deleting ------------------------------------------------------------------
+    async def session_stream(
+        self, thread_id: str, *, visible: Visibility | None = None
+    ) -> AsyncGenerator[Item]:
+        """The thread's runs for a streaming session: those still kept replayed, then every later
+        one, with where each starts and ends (domain/session_events.py translates them)."""
+        await self._storage.get_thread(thread_id, visible=visible)
+        return await self._thread_streams.replay(thread_id)
+
+    async def settled(self, thread_id: str, *, visible: Visibility | None = None) -> Thread:
+        """The thread once the run executing on it has ended: a session announces an interrupt as
+        soon as the graph raises it, before the run's end (and the thread's interrupts) are written,
+        and a client may answer it at once."""
+        await self._threads.get(thread_id, visible=visible)
+        for run in await self._storage.find_active_runs(thread_id=thread_id):
+            if run.status == "running":
+                await self.result(run)
+        return await self._threads.get(thread_id, visible=visible)
+
+    # -- cancelling and deleting ------------------------------------------------------------------
 
     async def cancel(self, runs: Sequence[Run], action: CancelAction) -> None:
         await self._cancellation.cancel(runs, action)

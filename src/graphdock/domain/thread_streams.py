@@ -7,26 +7,32 @@ its stream the moment it is queued, so even one that ends at once is not missed;
 replicas, runs created elsewhere are found by looking at the thread's runs while it is quiet, and
 followed through the relay. Event ids are `<run_id>:<n>`, so a reconnecting client resumes in the
 right run.
+
+A thread streaming session (domain/session_events.py) opens the stream with `replay`: the
+thread's recent runs whose events are still kept, each from its first event, then every later run;
+and it is told where each run starts and ends (RunFollowed, RunEnded), for its lifecycle events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 from graphdock.domain.run_streams import RunStreams
 from graphdock.errors import InvalidRequest, NotFound
 from graphdock.runtime.streams import Event, Followable
 from graphdock.storage.base import Storage
-from graphdock.storage.records import Page, utc_now
-from graphdock.storage.threads import Run
+from graphdock.storage.records import Json, Page, utc_now
+from graphdock.storage.threads import Run, RunStatus
 
 # With several replicas, how often a quiet thread's runs are looked at for one created elsewhere.
 _LOOK_SECONDS = 0.5
 # How many of a thread's newest runs a reconnecting client may have missed and still get.
 _CATCH_UP = 100
+# How many of a thread's newest runs a session replays (those whose events are still kept).
+_REPLAY = 10
 
 
 # A run to follow next: its stream if already known, and the event id to follow it after
@@ -43,6 +49,25 @@ class ThreadEvent:
     @property
     def id(self) -> str:
         return f"{self.run_id}:{self.event.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class RunFollowed:
+    """A run's events follow (from its first kept one, or from now on)."""
+
+    run: Run
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnded:
+    """The run's events have ended; `status` is its row's final status (None: it was deleted)."""
+
+    run: Run
+    status: RunStatus | None
+    error: Json | None = None
+
+
+Item = ThreadEvent | RunFollowed | RunEnded
 
 
 class ThreadStreams:
@@ -62,11 +87,25 @@ class ThreadStreams:
         except BaseException:
             self._streams.unwatch(thread_id, announced)
             raise
+        since = queue[-1][0].created_at if queue else opened
+        return _events_only(self._follow(thread_id, announced, queue, since))
+
+    async def replay(self, thread_id: str) -> AsyncGenerator[Item]:
+        """The thread's recent runs whose events are kept, each from its first, then every later
+        run, with where each starts and ends, until the client leaves."""
+        announced = self._streams.watch(thread_id)
+        try:
+            opened = utc_now()
+            recent = await self._storage.list_runs(thread_id, None, Page(limit=_REPLAY))
+        except BaseException:
+            self._streams.unwatch(thread_id, announced)
+            raise
+        queue: list[Next] = [(r, None, 0) for r in reversed(recent)]
         return self._follow(thread_id, announced, queue, queue[-1][0].created_at if queue else opened)
 
     async def _follow(
         self, thread_id: str, announced: Announced, queue: list[Next], since: str
-    ) -> AsyncIterator[ThreadEvent]:
+    ) -> AsyncGenerator[Item]:
         try:
             seen: set[str] = set()
             while True:
@@ -75,14 +114,24 @@ class ThreadStreams:
                     seen.add(run.run_id)
                     stream = stream or await self._streams.live(run)
                     if stream is not None:
+                        yield RunFollowed(run)
                         async for event in stream.follow(after):
                             yield ThreadEvent(run.run_id, event)
+                        yield await self._ended(run)
                     since = max(since, run.created_at)
                 queue = await self._next(thread_id, announced, seen, since)
                 if not queue:
                     return  # the server is stopping
         finally:
             self._streams.unwatch(thread_id, announced)
+
+    async def _ended(self, run: Run) -> RunEnded:
+        # A run's stream ends after its row's final status is written (run_execution.py).
+        try:
+            final = await self._storage.get_run(None, run.run_id)
+        except NotFound:
+            return RunEnded(run, None)
+        return RunEnded(run, final.status, final.error)
 
     async def _start(self, thread_id: str, last_event_id: str | None) -> list[Next]:
         if last_event_id is None:
@@ -120,3 +169,12 @@ class ThreadStreams:
             ]
             if found:
                 return found
+
+
+async def _events_only(items: AsyncGenerator[Item]) -> AsyncIterator[ThreadEvent]:
+    try:
+        async for item in items:
+            if isinstance(item, ThreadEvent):
+                yield item
+    finally:
+        await items.aclose()  # now, not when collected: it stops watching the thread

@@ -1,0 +1,264 @@
+"""The SDK's thread streaming session (issue 17, item 5): `client.threads.stream(...)` over SSE and
+WebSocket, `POST /threads/{id}/commands` and `POST /threads/{id}/stream/events`.
+
+Each session mints its thread id; its first `run.start` creates the thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from langgraph_sdk.client import LangGraphClient
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+TRANSPORTS = pytest.mark.parametrize("transport", ["sse", "websocket"])
+
+
+@TRANSPORTS
+async def test_a_session_streams_a_runs_values_and_returns_its_output(
+    client: LangGraphClient, transport: Any
+) -> None:
+    async with client.threads.stream(assistant_id="echo", transport=transport) as thread:
+        started = await thread.run.start(input={"text": "hi"})
+        seen = []
+        async with asyncio.timeout(60):
+            async for values in thread.values:
+                seen.append(values)
+            output = await thread.output
+    assert output == {"text": "hi", "steps": ["echo"]}
+    assert seen[-1] == output, seen
+    run = await client.runs.get(thread.thread_id, started["run_id"])
+    assert run["status"] == "success"
+    assert run["metadata"]["graph_id"] == "echo"
+
+
+@TRANSPORTS
+async def test_a_session_streams_a_chat_models_message_as_text(
+    client: LangGraphClient, transport: Any
+) -> None:
+    async with client.threads.stream(assistant_id="chat", transport=transport) as thread:
+        await thread.run.start(input={"messages": [{"role": "user", "content": "hi"}]})
+        async with asyncio.timeout(60):
+            # Each message is fed while the projection is iterated: read them once it has ended.
+            messages = [message async for message in thread.messages]
+            texts = [await message.text for message in messages]
+            deltas = [delta async for delta in messages[0].text]
+            output = await thread.output
+    assert texts == ["hello there friend"]
+    assert deltas == ["hello", " ", "there", " ", "friend"]
+    assert output["messages"][-1]["content"] == "hello there friend"
+
+
+@TRANSPORTS
+async def test_an_interrupt_is_answered_with_respond(client: LangGraphClient, transport: Any) -> None:
+    async with client.threads.stream(assistant_id="interrupting", transport=transport) as thread:
+        await thread.run.start(input={"text": "x"})
+        async with asyncio.timeout(60):
+            async for _ in thread.values:  # ends when the session learns of the interrupt
+                pass
+            assert thread.interrupted
+            assert [i["namespace"] for i in thread.interrupts] == [[]]
+            asked = thread.interrupts[0]["interrupt_id"]
+            await thread.run.respond("yes")  # at once: the interrupted run may not have ended yet
+            output = await thread.output
+    history = await client.threads.get_history(thread.thread_id, limit=10)
+    assert asked in [i["id"] for state in history for i in state["interrupts"]]
+    assert output["steps"] == ["before", "answer:yes", "after"]
+
+
+@TRANSPORTS
+async def test_an_unknown_assistant_is_refused_with_an_error_envelope(
+    client: LangGraphClient, transport: Any
+) -> None:
+    async with client.threads.stream(assistant_id=str(uuid.uuid4()), transport=transport) as thread:
+        with pytest.raises(RuntimeError, match=r"Protocol error \[unknown_error\]: 404: "):
+            await thread.run.start(input={"text": "x"})
+    with pytest.raises(Exception, match="not found"):
+        await client.threads.get(thread.thread_id)  # nothing was created
+
+
+async def sse(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    fields: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if line == "":
+            if "data" in fields:
+                event = json.loads(fields["data"])
+                assert fields["event"] == event["method"]
+                assert fields["id"] == str(event["seq"])
+                yield event
+            fields = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(": ")
+            fields[name] = value
+
+
+async def finished_thread(http: httpx.AsyncClient, assistant: str, body: Any) -> tuple[str, str]:
+    """A thread whose one session run has ended, and that run's id."""
+    tid = str(uuid.uuid4())
+    r = await http.post(
+        f"/threads/{tid}/commands",
+        json={"id": 1, "method": "run.start", "params": {"assistant_id": assistant, "input": body}},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["type"] == "success", r.text
+    run_id = r.json()["result"]["run_id"]
+    assert (await http.get(f"/threads/{tid}/runs/{run_id}/join")).status_code == 200
+    return tid, run_id
+
+
+async def read(
+    http: httpx.AsyncClient, tid: str, body: Any, until: str = "completed"
+) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    async with asyncio.timeout(60), http.stream("POST", f"/threads/{tid}/stream/events", json=body) as r:
+        assert r.status_code == 200, await r.aread()
+        async for event in sse(r):
+            seen.append(event)
+            if event["method"] == "lifecycle" and event["params"]["data"]["event"] == until:
+                return seen
+    return seen
+
+
+async def test_a_stream_replays_a_finished_run_as_envelopes_and_since_skips_what_was_read(
+    http: httpx.AsyncClient,
+) -> None:
+    tid, run_id = await finished_thread(http, "echo", {"text": "hi"})
+    every = await read(http, tid, {"channels": ["values", "lifecycle", "updates"]})
+    assert [e["method"] for e in every] == ["lifecycle", "values", "updates", "values", "lifecycle"]
+    seqs = [e["seq"] for e in every]
+    assert seqs[0] == 1
+    assert seqs == sorted(set(seqs)), "counted on every channel, this filter's or not"
+    assert [e["params"]["data"]["event"] for e in every if e["method"] == "lifecycle"] == [
+        "running",
+        "completed",
+    ]
+    assert every[0]["params"]["data"]["graph_name"] == "echo"
+    assert every[2]["params"]["data"] == {"node": "echo", "values": {"steps": ["echo"], "text": "hi"}}
+    assert all(e["type"] == "event" and e["params"]["namespace"] == [] for e in every)
+    assert all(e["event_id"].startswith(run_id) for e in every)
+    # Another connection numbers the same events alike (all channels counted), so since resumes.
+    since = every[2]["seq"]
+    later = await read(http, tid, {"channels": ["values", "lifecycle"], "since": since})
+    assert [(e["seq"], e["event_id"]) for e in later] == [(e["seq"], e["event_id"]) for e in every[3:]]
+    checkpoints = await read(http, tid, {"channels": ["checkpoints", "lifecycle"]})
+    assert [set(e["params"]["data"]) for e in checkpoints if e["method"] == "checkpoints"] == [
+        {"id", "step", "source"},
+        {"id", "parent_id", "step", "source"},
+        {"id", "parent_id", "step", "source"},
+    ]
+
+
+async def test_an_interrupt_is_an_input_requested_event_and_the_run_ends_interrupted(
+    http: httpx.AsyncClient,
+) -> None:
+    tid, _ = await finished_thread(http, "interrupting", {"text": "x"})
+    seen = await read(http, tid, {"channels": ["input", "lifecycle"]}, until="interrupted")
+    [asked] = [e for e in seen if e["method"] == "input.requested"]
+    state = (await http.get(f"/threads/{tid}/state")).json()
+    assert asked["params"]["data"] == {
+        "interrupt_id": state["interrupts"][0]["id"],
+        "payload": {"question": "approve?", "text": "x"},
+    }
+    r = await http.post(f"/threads/{tid}/commands", json={"id": 7, "method": "input.respond", "params": {}})
+    assert r.json() == {
+        "type": "error",
+        "id": 7,
+        "error": "invalid_argument",
+        "message": "input.respond requires an interrupt_id for each response.",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"{", "Invalid JSON body"),
+        (b"{}", "channels is required and must be a non-empty array"),
+        (b'{"channels": []}', "channels is required and must be a non-empty array"),
+        (b'{"channels": "values"}', "channels is required and must be a non-empty array"),
+        (b'{"channels": ["values", "nope", 3]}', "channels contains unsupported entries: nope, 3."),
+    ],
+)
+async def test_a_bad_stream_body_is_a_400(http: httpx.AsyncClient, body: bytes, detail: str) -> None:
+    r = await http.post(f"/threads/{uuid.uuid4()}/stream/events", content=body)
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"].startswith(detail)
+
+
+async def test_a_stream_for_a_thread_that_does_not_exist_is_a_404(http: httpx.AsyncClient) -> None:
+    r = await http.post(f"/threads/{uuid.uuid4()}/stream/events", json={"channels": ["values"]})
+    assert r.status_code == 404, r.text
+
+
+@pytest.mark.parametrize(
+    ("command", "status", "answer"),
+    [
+        (b"nope", 400, {"detail": "Invalid JSON body"}),
+        (
+            b'{"method": "run.start"}',
+            400,
+            {
+                "type": "error",
+                "id": None,
+                "error": "invalid_argument",
+                "message": "Protocol commands must include an integer id and string method.",
+            },
+        ),
+        (
+            b'{"id": 3, "method": "run.start", "params": {}}',
+            200,
+            {
+                "type": "error",
+                "id": 3,
+                "error": "invalid_argument",
+                "message": "run.start requires an assistant_id.",
+            },
+        ),
+        (
+            b'{"id": 4, "method": "run.start", "params": {"assistant_id": "echo", "multitask_strategy": "never"}}',
+            200,
+            {"type": "error", "id": 4, "error": "invalid_argument"},
+        ),
+        (
+            b'{"id": 5, "method": "input.respond", "params": {"interrupt_id": "x", "response": 1}}',
+            200,
+            {
+                "type": "error",
+                "id": 5,
+                "error": "no_such_run",
+                "message": "No interrupted run is bound to this thread.",
+            },
+        ),
+        (
+            b'{"id": 6, "method": "thread.explode"}',
+            200,
+            {
+                "type": "error",
+                "id": 6,
+                "error": "unknown_command",
+                "message": "Unknown protocol command: thread.explode",
+            },
+        ),
+    ],
+)
+async def test_bad_commands_are_answered_with_error_envelopes(
+    http: httpx.AsyncClient, command: bytes, status: int, answer: dict[str, Any]
+) -> None:
+    r = await http.post(f"/threads/{uuid.uuid4()}/commands", content=command)
+    assert r.status_code == status, r.text
+    assert r.json() | answer == r.json(), r.text
+
+
+async def test_a_websocket_with_a_bad_thread_id_is_closed_with_4422(server_url: str) -> None:
+    url = server_url.replace("http", "ws", 1) + "/threads/not-a-uuid/stream/events"
+    async with connect(url) as socket:
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4422

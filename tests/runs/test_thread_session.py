@@ -9,14 +9,17 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
+from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import TESTS, RunningServer, serve, settings_for
 
 TRANSPORTS = pytest.mark.parametrize("transport", ["sse", "websocket"])
 
@@ -262,3 +265,53 @@ async def test_a_websocket_with_a_bad_thread_id_is_closed_with_4422(server_url: 
             await socket.recv()
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4422
+
+
+AUTH_PROJECT = TESTS / "graphs" / "auth" / "langgraph.json"
+
+
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with serve(settings_for(tmp_path_factory.mktemp("auth") / "graphdock.sqlite3", AUTH_PROJECT)) as running:
+        yield running
+
+
+@pytest.mark.parametrize("transport", ["sse", "websocket"])
+async def test_auth_applies_to_sessions_as_to_the_thread_routes(
+    auth_server: RunningServer, transport: Any
+) -> None:
+    """Alice's session works; Bob is told her thread does not exist; without credentials, 401."""
+    alice, bob = ({"Authorization": f"Bearer token-{user}"} for user in ("alice", "bob"))
+    async with get_client(url=auth_server.url, headers=alice, api_key=None) as client:
+        # The auth handler lets a user run only assistants of their own.
+        echo = (await client.assistants.create("echo"))["assistant_id"]
+        # The SDK's WebSocket handshake carries the session's headers only, not the client's.
+        async with client.threads.stream(assistant_id=echo, transport=transport, headers=alice) as thread:
+            await thread.run.start(input={"text": "mine"})
+            async with asyncio.timeout(60):
+                assert (await thread.output)["text"] == "mine"
+        tid = thread.thread_id
+    async with httpx.AsyncClient(base_url=auth_server.url, headers=bob, timeout=30) as http:
+        r = await http.post(f"/threads/{tid}/stream/events", json={"channels": ["values"]})
+        assert r.status_code == 404, r.text
+        command = {"id": 1, "method": "input.respond", "params": {"interrupt_id": "x", "response": 1}}
+        assert (await http.post(f"/threads/{tid}/commands", json=command)).json()["error"] == "no_such_run"
+        his = (await http.post("/assistants", json={"graph_id": "echo"})).json()["assistant_id"]
+        command = {"id": 2, "method": "run.start", "params": {"assistant_id": his, "input": {"text": "bob"}}}
+        answer = (await http.post(f"/threads/{tid}/commands", json=command)).json()
+        assert answer["error"] == "unknown_error", answer
+        assert answer["message"] == f"404: Thread {tid} not found", "as POST /threads/{id}/runs answers him"
+    async with httpx.AsyncClient(base_url=auth_server.url, headers=alice, timeout=30) as http:
+        state = (await http.get(f"/threads/{tid}/state")).json()
+        assert state["values"]["text"] == "mine", "Bob's run.start did not run on Alice's thread"
+    async with httpx.AsyncClient(base_url=auth_server.url, timeout=30) as nobody:
+        r = await nobody.post(f"/threads/{tid}/stream/events", json={"channels": ["values"]})
+        assert r.status_code == 401, r.text
+        r = await nobody.post(f"/threads/{tid}/commands", json={"id": 1, "method": "run.start"})
+        assert r.status_code == 401, r.text
+    url = auth_server.url.replace("http", "ws", 1) + f"/threads/{tid}/stream/events"
+    async with connect(url) as socket:
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401

@@ -162,7 +162,9 @@ async def test_an_interrupt_is_an_input_requested_event_and_the_run_ends_interru
     http: httpx.AsyncClient,
 ) -> None:
     tid, _ = await finished_thread(http, "interrupting", {"text": "x"})
-    seen = await read(http, tid, {"channels": ["input", "lifecycle"]}, until="interrupted")
+    seen = await read(http, tid, {"channels": ["input", "lifecycle", "values"]}, until="interrupted")
+    assert [e["method"] for e in seen] == ["lifecycle", "values", "values", "input.requested", "lifecycle"]
+    assert seen[2]["params"]["data"] == {"text": "x", "steps": ["before"]}, "the state is not repeated"
     [asked] = [e for e in seen if e["method"] == "input.requested"]
     state = (await http.get(f"/threads/{tid}/state")).json()
     assert asked["params"]["data"] == {

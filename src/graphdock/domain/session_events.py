@@ -161,12 +161,10 @@ class SessionEvents:
             message = data.get("message") if isinstance(data, dict) else None
             return [self._lifecycle(item.run_id, state, "failed", error=str(message or data))]
         if mode == "values":
+            # At an interrupt LangGraph repeats the last state with `__interrupt__` added: only
+            # the interrupt is news.
             made.extend(self._interrupts(state, data))
-            if isinstance(data, dict) and "__interrupt__" in data:
-                data = {k: v for k, v in data.items() if k != "__interrupt__"}
-                if not data:
-                    data = None
-            if data is not None:
+            if not (isinstance(data, dict) and "__interrupt__" in data):
                 made.append(("values", data))
         elif mode == "updates" and isinstance(data, dict):
             for node, values in data.items():

@@ -317,3 +317,30 @@ async def test_auth_applies_to_sessions_as_to_the_thread_routes(
             await socket.recv()
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4401
+
+
+async def test_a_websocket_answers_bad_frames_with_error_envelopes_and_serves_on(server_url: str) -> None:
+    url = server_url.replace("http", "ws", 1) + f"/threads/{uuid.uuid4()}/stream/events"
+    frames: list[str | bytes] = [
+        "nope",
+        b"\xff\x00",
+        '{"method": "run.start"}',
+        '{"id": 2, "method": "subscription.subscribe", "params": {"channels": ["nope"]}}',
+        '{"id": 3, "method": "subscription.unsubscribe", "params": {"subscription_id": "sub-9"}}',
+        '{"id": 4, "method": "subscription.subscribe", "params": {"channels": ["lifecycle"]}}',
+    ]
+    async with connect(url) as socket:
+        answers = []
+        for frame in frames:
+            await socket.send(frame)
+            answers.append(json.loads(await asyncio.wait_for(socket.recv(), 30)))
+    assert [(a["type"], a["id"], a.get("error")) for a in answers] == [
+        ("error", None, "invalid_argument"),
+        ("error", None, "invalid_argument"),
+        ("error", None, "invalid_argument"),
+        ("error", 2, "invalid_argument"),
+        ("error", 3, "no_such_subscription"),
+        ("success", 4, None),
+    ]
+    assert answers[3]["message"].startswith("channels contains unsupported entries: nope.")
+    assert answers[5]["result"]["subscription_id"]

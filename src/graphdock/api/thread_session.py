@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+import structlog
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import WebSocketRoute
@@ -31,6 +32,8 @@ from graphdock.domain.session_events import EventFilter, SessionEvents, envelope
 from graphdock.errors import GraphdockError, InvalidRequest, NotFound
 from graphdock.storage.records import Json
 from graphdock.storage.visibility import Visibility
+
+log = structlog.get_logger("graphdock.http")
 
 # Events a WebSocket keeps for subscriptions made after them (the SDK subscribes channel by channel).
 _KEPT = 10_000
@@ -113,15 +116,17 @@ class _Socket:
         self._ran = asyncio.Event()  # a run was started here: the thread may exist now
 
     async def serve(self) -> None:
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                raw = await self._socket.receive_text()
-                try:
-                    payload = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    await self._send(error(None, "invalid_argument", "Protocol commands must be valid JSON."))
-                    continue
-                await self._send(await self._answer(payload) if is_command(payload) else malformed(payload))
+        while True:
+            message = await self._socket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text") or message.get("bytes") or b""
+            try:
+                payload = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                await self._send(error(None, "invalid_argument", "Protocol commands must be valid JSON."))
+                continue
+            await self._send(await self._answer(payload) if is_command(payload) else malformed(payload))
 
     async def _answer(self, command: Json) -> Json:
         method, params = command["method"], command.get("params")
@@ -164,6 +169,11 @@ class _Socket:
                     if any(f.matches(envelope) for f in self._subscriptions.values()):
                         sent[0] = True
                         await self._send(envelope)
+        except Exception:  # the stream's guard: the client is told, and the socket closed
+            log.exception("session.stream_failed", thread_id=self._tid)
+            await self._send(error(None, "unknown_error", "The thread's event stream failed."))
+            with contextlib.suppress(RuntimeError):
+                await self._socket.close(code=1011)
         finally:
             await items.aclose()
 

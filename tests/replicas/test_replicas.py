@@ -238,3 +238,27 @@ async def test_a_thread_stream_on_one_replica_follows_runs_created_and_executed_
         await parts.aclose()
     assert seen[-1].data["steps"] == ["a", "b", "c"]
     assert {str(p.id).split(":")[0] for p in seen} == {run["run_id"]}
+
+
+@pytest.mark.parametrize("transport", ["sse", "websocket"])
+async def test_a_thread_streaming_session_on_an_api_only_replica_follows_runs_executed_on_another(
+    api_and_worker: tuple[Replica, Replica], transport: Any
+) -> None:
+    """The SDK's client.threads.stream: a chat model's message, then an interrupt answered at once."""
+    api, _ = api_and_worker
+    client = sdk(api)
+    async with client.threads.stream(assistant_id="chat", transport=transport) as thread:
+        await thread.run.start(input={"messages": [{"role": "user", "content": "hi"}]})
+        async with asyncio.timeout(60):
+            messages = [message async for message in thread.messages]
+            assert [await message.text for message in messages] == ["hello there friend"]
+            assert (await thread.output)["messages"][-1]["content"] == "hello there friend"
+    async with client.threads.stream(assistant_id="interrupting", transport=transport) as thread:
+        await thread.run.start(input={"text": "x"})
+        async with asyncio.timeout(60):
+            async for _ in thread.values:  # ends when the session learns of the interrupt
+                pass
+            assert thread.interrupted
+            await thread.run.respond("yes")  # the interrupted run may still be finishing on the worker
+            assert (await thread.output)["steps"] == ["before", "answer:yes", "after"]
+    await client.aclose()

@@ -344,3 +344,33 @@ async def test_a_websocket_answers_bad_frames_with_error_envelopes_and_serves_on
     ]
     assert answers[3]["message"].startswith("channels contains unsupported entries: nope.")
     assert answers[5]["result"]["subscription_id"]
+
+
+async def test_a_websocket_subscription_gets_the_events_made_before_it(server_url: str) -> None:
+    """As the JS SDK does: commands on the socket; a late subscription replays what no other took."""
+    url = server_url.replace("http", "ws", 1) + f"/threads/{uuid.uuid4()}/stream/events"
+    async with connect(url) as socket, asyncio.timeout(60):
+
+        async def command(id_: int, method: str, params: Any) -> dict[str, Any]:
+            await socket.send(json.dumps({"id": id_, "method": method, "params": params}))
+            while (frame := json.loads(await socket.recv()))["type"] == "event":
+                events.append(frame)
+            assert frame["id"] == id_
+            return frame
+
+        events: list[dict[str, Any]] = []
+        await command(1, "subscription.subscribe", {"channels": ["lifecycle"]})
+        started = await command(2, "run.start", {"assistant_id": "echo", "input": {"text": "ws"}})
+        assert started["type"] == "success", started
+        while not any(e["params"]["data"].get("event") == "completed" for e in events):
+            events.append(json.loads(await socket.recv()))
+        answer = await command(3, "subscription.subscribe", {"channels": ["values"]})  # replayed first
+    replayed = [e for e in events if e["method"] == "values"]
+    events = [e for e in events if e["method"] == "lifecycle"]
+    assert [e["params"]["data"]["event"] for e in events] == ["running", "completed"]
+    assert answer["result"]["replayed_events"] == 2
+    assert [e["params"]["data"] for e in replayed] == [
+        {"text": "ws", "steps": []},
+        {"text": "ws", "steps": ["echo"]},
+    ]
+    assert events[0]["seq"] < replayed[0]["seq"] < replayed[1]["seq"] < events[1]["seq"]

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import orjson
@@ -29,6 +29,7 @@ from graphdock.api.session_commands import error, is_command, malformed, run_com
 from graphdock.api.threads import on_thread, thread_id
 from graphdock.domain.runs import Runs
 from graphdock.domain.session_events import EventFilter, SessionEvents, envelopes, parse_filter
+from graphdock.domain.thread_streams import Item
 from graphdock.errors import GraphdockError, InvalidRequest, NotFound
 from graphdock.storage.records import Json
 from graphdock.storage.visibility import Visibility
@@ -110,7 +111,8 @@ class _Socket:
         self._visible = visible
         self._events = SessionEvents()
         self._subscriptions: dict[str, EventFilter] = {}
-        self._kept: deque[tuple[Json, list[bool]]] = deque(maxlen=_KEPT)  # (event, [sent])
+        # Events no subscription took (yet): a later subscription gets those it takes.
+        self._unsent: deque[Json] = deque(maxlen=_KEPT)
         self._ids = itertools.count(1)
         self._sending = asyncio.Lock()
         self._ran = asyncio.Event()  # a run was started here: the thread may exist now
@@ -138,8 +140,8 @@ class _Socket:
                 return error(command["id"], "invalid_argument", exc.detail)
             subscription_id = f"sub-{next(self._ids)}"
             self._subscriptions[subscription_id] = wanted
-            await self._replay(wanted)
-            result: Json = {"subscription_id": subscription_id, "replayed_events": 0}
+            replayed = await self._replay(wanted)
+            result: Json = {"subscription_id": subscription_id, "replayed_events": replayed}
             return {"type": "success", "id": command["id"], "result": result, "meta": meta}
         if method == "subscription.unsubscribe":
             wanted_id = params.get("subscription_id") if isinstance(params, dict) else None
@@ -153,38 +155,42 @@ class _Socket:
 
     async def follow(self) -> None:
         """Translate the thread's events for this socket, once its thread exists."""
-        runs: Runs = self._socket.app.state.runs
-        while True:
-            try:
-                items = await runs.session_stream(self._tid, visible=self._visible)
-                break
-            except NotFound:  # a session mints its thread's id: its first run.start creates it
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._ran.wait(), _LOOK_SECONDS)
         try:
-            async for item in items:
-                for envelope in self._events.translate(item):
-                    sent = [False]
-                    self._kept.append((envelope, sent))
-                    if any(f.matches(envelope) for f in self._subscriptions.values()):
-                        sent[0] = True
-                        await self._send(envelope)
+            items = await self._open()
+            try:
+                async for item in items:
+                    for envelope in self._events.translate(item):
+                        if any(f.matches(envelope) for f in self._subscriptions.values()):
+                            await self._send(envelope)
+                        else:
+                            self._unsent.append(envelope)
+            finally:
+                await items.aclose()
         except Exception:  # the stream's guard: the client is told, and the socket closed
             log.exception("session.stream_failed", thread_id=self._tid)
             await self._send(error(None, "unknown_error", "The thread's event stream failed."))
             with contextlib.suppress(RuntimeError):
                 await self._socket.close(code=1011)
-        finally:
-            await items.aclose()
 
-    async def _replay(self, wanted: EventFilter) -> None:
-        """Events made before a subscription that it takes and no earlier one took: all sent
+    async def _open(self) -> AsyncGenerator[Item]:
+        runs: Runs = self._socket.app.state.runs
+        while True:
+            try:
+                return await runs.session_stream(self._tid, visible=self._visible)
+            except NotFound:  # a session mints its thread's id: its first run.start creates it
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._ran.wait(), _LOOK_SECONDS)
+
+    async def _replay(self, wanted: EventFilter) -> int:
+        """Send the events made before a subscription that it takes and no earlier one took: all
         before any later event (the lock is held throughout), so that they arrive in order."""
         async with self._sending:
-            for envelope, sent in list(self._kept):
-                if not sent[0] and wanted.matches(envelope):
-                    sent[0] = True
-                    await self._write(envelope)
+            taken = [e for e in self._unsent if wanted.matches(e)]
+            if taken:
+                self._unsent = deque((e for e in self._unsent if not wanted.matches(e)), maxlen=_KEPT)
+            for envelope in taken:
+                await self._write(envelope)
+        return len(taken)
 
     async def _send(self, message: Json) -> None:
         async with self._sending:

@@ -6,7 +6,9 @@
     ├── AuthError (401)              no or bad credentials; an auth handler may pick another status
     │   └── Forbidden (403)           an auth handler refused the action
     ├── NotFound (404)
+    │   └── NoSuchInterrupt          an answer to an interrupt the thread is not waiting on
     ├── Conflict (409)
+    │   └── NotInterrupted           an answer for a thread that waits on no interrupt
     ├── PreconditionFailed (412)   If-Match no longer names the active version
     ├── PayloadTooLarge (413)
     ├── Unavailable (503)         the database is busy or gone; retry
@@ -72,6 +74,14 @@ class NotFound(GraphdockError):
 
 class Conflict(GraphdockError):
     status_code = 409
+
+
+class NoSuchInterrupt(NotFound):
+    pass
+
+
+class NotInterrupted(Conflict):
+    pass
 
 
 class PreconditionFailed(GraphdockError):

@@ -171,13 +171,41 @@ async def test_an_interrupt_is_an_input_requested_event_and_the_run_ends_interru
         "interrupt_id": state["interrupts"][0]["id"],
         "payload": {"question": "approve?", "text": "x"},
     }
-    r = await http.post(f"/threads/{tid}/commands", json={"id": 7, "method": "input.respond", "params": {}})
-    assert r.json() == {
+
+    async def respond(params: dict[str, Any]) -> dict[str, Any]:
+        r = await http.post(
+            f"/threads/{tid}/commands", json={"id": 7, "method": "input.respond", "params": params}
+        )
+        assert r.status_code == 200, r.text
+        answer: dict[str, Any] = r.json()
+        return answer
+
+    assert await respond({}) == {
         "type": "error",
         "id": 7,
         "error": "invalid_argument",
         "message": "input.respond requires an interrupt_id for each response.",
     }
+    wrong = await respond({"interrupt_id": "nope", "namespace": [], "response": 1})
+    assert (wrong["error"], wrong["message"]) == (
+        "no_such_interrupt",
+        f"No pending interrupt nope on thread {tid}",
+    )
+    many = {
+        "responses": [
+            {"interrupt_id": asked["params"]["data"]["interrupt_id"], "namespace": [], "response": "ok"}
+        ]
+    }
+    assert (await respond(many))["type"] == "success"
+    resumed = await read(http, tid, {"channels": ["lifecycle"]})
+    assert [e["params"]["data"]["event"] for e in resumed] == [
+        "running",
+        "interrupted",
+        "running",
+        "completed",
+    ]
+    state = (await http.get(f"/threads/{tid}/state")).json()
+    assert state["values"]["steps"] == ["before", "answer:ok", "after"]
 
 
 @pytest.mark.parametrize(

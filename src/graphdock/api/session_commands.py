@@ -17,7 +17,7 @@ from graphdock.api.runs import start_run
 from graphdock.api.threads import on_thread
 from graphdock.domain.runs import Runs
 from graphdock.domain.session_events import RUN_MODES
-from graphdock.errors import GraphdockError, InvalidRequest, NotFound
+from graphdock.errors import GraphdockError, InvalidRequest, NoSuchInterrupt, NotFound, NotInterrupted
 from graphdock.schemas.threads import RunCreate
 from graphdock.storage.records import Json
 
@@ -100,17 +100,13 @@ async def _respond(conn: HTTPConnection, thread_id: str, params: Json) -> Json:
         resume[entry["interrupt_id"]] = entry.get("response")
     runs: Runs = conn.app.state.runs
     try:
-        thread = await runs.settled(thread_id, visible=await on_thread(conn, "read"))
-    except NotFound:
+        assistant_id = await runs.resuming(thread_id, list(resume), visible=await on_thread(conn, "read"))
+    except NoSuchInterrupt as exc:
+        raise CommandFailed("no_such_interrupt", exc.detail) from None
+    except (NotFound, NotInterrupted):
         raise CommandFailed("no_such_run", NO_INTERRUPTED_RUN) from None
     except GraphdockError as exc:
         raise CommandFailed(*_failure(exc)) from None
-    pending = {i.get("id") for items in thread.interrupts.values() for i in items}
-    assistant_id = thread.metadata.get("assistant_id")
-    if thread.status != "interrupted" or not pending or not isinstance(assistant_id, str):
-        raise CommandFailed("no_such_run", NO_INTERRUPTED_RUN)
-    if unknown := [i for i in resume if i not in pending]:
-        raise CommandFailed("no_such_interrupt", f"No pending interrupt {unknown[0]} on this thread.")
     body = {key: params[key] for key in ("config", "metadata") if isinstance(params.get(key), dict)}
     body |= {"assistant_id": assistant_id, "command": {"resume": resume}}
     await _create(conn, thread_id, body)

@@ -25,14 +25,14 @@ from graphdock.domain.run_streams import RunStreams
 from graphdock.domain.thread_streams import Item, ThreadEvent, ThreadStreams
 from graphdock.domain.threads import Threads
 from graphdock.domain.worker import Worker
-from graphdock.errors import Conflict, NotFound
+from graphdock.errors import Conflict, NoSuchInterrupt, NotFound, NotInterrupted
 from graphdock.runtime.checkpoints import Saver
 from graphdock.runtime.graphs import GraphRegistry
 from graphdock.runtime.replicas import Replicas
 from graphdock.runtime.streams import Event, Followable
 from graphdock.storage.base import Storage
 from graphdock.storage.records import Json, Page
-from graphdock.storage.threads import ACTIVE_RUN, ExpiredLeases, Run, RunStatus, Thread
+from graphdock.storage.threads import ACTIVE_RUN, ExpiredLeases, Run, RunStatus
 from graphdock.storage.visibility import Visibility
 
 __all__ = ["CancelAction", "RunRequest", "Runs", "Scaling", "Started"]
@@ -183,15 +183,27 @@ class Runs:
         await self._storage.get_thread(thread_id, visible=visible)
         return await self._thread_streams.replay(thread_id)
 
-    async def settled(self, thread_id: str, *, visible: Visibility | None = None) -> Thread:
-        """The thread once the run executing on it has ended: a session announces an interrupt as
-        soon as the graph raises it, before the run's end (and the thread's interrupts) are written,
-        and a client may answer it at once."""
+    async def resuming(
+        self, thread_id: str, interrupt_ids: Sequence[str], *, visible: Visibility | None = None
+    ) -> str:
+        """The assistant that resumes the thread's interrupted run with answers to `interrupt_ids`
+        (the thread's: its runs' `metadata.assistant_id`).
+
+        The run executing on the thread is waited for first: a session announces an interrupt as
+        soon as the graph raises it, before the run's end (and the thread's interrupts) are
+        written, and a client may answer it at once."""
         await self._threads.get(thread_id, visible=visible)
         for run in await self._storage.find_active_runs(thread_id=thread_id):
             if run.status == "running":
                 await self.result(run)
-        return await self._threads.get(thread_id, visible=visible)
+        thread = await self._threads.get(thread_id, visible=visible)
+        pending = {i.get("id") for items in thread.interrupts.values() for i in items}
+        assistant_id = thread.metadata.get("assistant_id")
+        if thread.status != "interrupted" or not pending or not isinstance(assistant_id, str):
+            raise NotInterrupted(f"Thread {thread_id} is waiting on no interrupt")
+        if unknown := [i for i in interrupt_ids if i not in pending]:
+            raise NoSuchInterrupt(f"No pending interrupt {unknown[0]} on thread {thread_id}")
+        return assistant_id
 
     # -- cancelling and deleting ------------------------------------------------------------------
 

@@ -402,3 +402,27 @@ async def test_a_websocket_subscription_gets_the_events_made_before_it(server_ur
         {"text": "ws", "steps": ["echo"]},
     ]
     assert events[0]["seq"] < replayed[0]["seq"] < replayed[1]["seq"] < events[1]["seq"]
+
+
+async def test_run_start_forks_from_the_checkpoint_the_js_sdk_names_in_configurable(
+    http: httpx.AsyncClient,
+) -> None:
+    """The JS SDK's `run.start({forkFrom})` sends config.configurable.checkpoint_id."""
+    tid, _ = await finished_thread(http, "echo", {"text": "one"})
+    [after_one] = (await http.post(f"/threads/{tid}/history", json={"limit": 1})).json()
+    second = {"assistant_id": "echo", "input": {"text": "two"}}
+    r = await http.post(f"/threads/{tid}/commands", json={"id": 2, "method": "run.start", "params": second})
+    await http.get(f"/threads/{tid}/runs/{r.json()['result']['run_id']}/join")
+    assert (await http.get(f"/threads/{tid}/state")).json()["values"]["steps"] == ["echo", "echo"]
+    fork = {
+        "assistant_id": "echo",
+        "input": {"text": "three"},
+        "config": {"configurable": {"checkpoint_id": after_one["checkpoint"]["checkpoint_id"]}},
+    }
+    r = await http.post(f"/threads/{tid}/commands", json={"id": 3, "method": "run.start", "params": fork})
+    assert r.json()["type"] == "success", r.text
+    await http.get(f"/threads/{tid}/runs/{r.json()['result']['run_id']}/join")
+    state = (await http.get(f"/threads/{tid}/state")).json()
+    assert state["values"] == {"text": "three", "steps": ["echo", "echo"]}, (
+        "run two's step is not in the fork"
+    )

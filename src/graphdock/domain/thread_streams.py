@@ -88,7 +88,7 @@ class ThreadStreams:
             self._streams.unwatch(thread_id, announced)
             raise
         since = queue[-1][0].created_at if queue else opened
-        return _events_only(self._follow(thread_id, announced, queue, since))
+        return _events_only(self._follow(thread_id, announced, queue, since, marked=False))
 
     async def replay(self, thread_id: str) -> AsyncGenerator[Item]:
         """The thread's recent runs whose events are kept, each from its first, then every later
@@ -101,11 +101,13 @@ class ThreadStreams:
             self._streams.unwatch(thread_id, announced)
             raise
         queue: list[Next] = [(r, None, 0) for r in reversed(recent)]
-        return self._follow(thread_id, announced, queue, queue[-1][0].created_at if queue else opened)
+        since = queue[-1][0].created_at if queue else opened
+        return self._follow(thread_id, announced, queue, since, marked=True)
 
     async def _follow(
-        self, thread_id: str, announced: Announced, queue: list[Next], since: str
+        self, thread_id: str, announced: Announced, queue: list[Next], since: str, *, marked: bool
     ) -> AsyncGenerator[Item]:
+        """`marked`: with where each run starts and ends (RunFollowed, RunEnded)."""
         try:
             seen: set[str] = set()
             while True:
@@ -114,10 +116,12 @@ class ThreadStreams:
                     seen.add(run.run_id)
                     stream = stream or await self._streams.live(run)
                     if stream is not None:
-                        yield RunFollowed(run)
+                        if marked:
+                            yield RunFollowed(run)
                         async for event in stream.follow(after):
                             yield ThreadEvent(run.run_id, event)
-                        yield await self._ended(run)
+                        if marked:
+                            yield await self._ended(run)
                     since = max(since, run.created_at)
                 queue = await self._next(thread_id, announced, seen, since)
                 if not queue:

@@ -3,9 +3,11 @@
 The server under test connects through it (its --database-url names the proxy's port); the proxy
 forwards every byte unchanged and reads the messages as they pass:
 
-- a **round trip** is one turn of the conversation: the client sends after PostgreSQL has answered
-  (its messages since then went out without waiting for anything). Without pipelining that is
-  one per statement; in pipeline mode several statements, a `Sync` and a `Flush` share one;
+- a **round trip** is one point where the client stops to wait for PostgreSQL: a simple `Query`
+  ('Q'), a `Sync` ('S') or a `Flush` ('H'), consecutive Syncs and Flushes counting once (psycopg
+  ends a pipeline with both). Without pipelining that is one per statement; in pipeline mode
+  the statements sent before a Sync or Flush share one. Counted from the messages, not from
+  timing, so the same requests always give the same count;
 - a **statement** is one `Execute` ('E') or one simple `Query`;
 - a **transaction** ends when a `ReadyForQuery` reports the session idle ('I') after it was in a
   block ('T'/'E': a COMMIT or ROLLBACK), or after a statement that ran outside any block
@@ -52,7 +54,7 @@ class _Session:
     parsed_only: str | None = None  # a Parse not (yet) followed by a Bind: a prepare-only request
     executed: bool = False  # a statement ran since the last ReadyForQuery
     status: bytes = b"I"
-    answered: bool = True  # PostgreSQL has sent something since the client last did
+    last: bytes = b""  # the kind of the client's previous message
 
 
 class WireCounter:
@@ -133,9 +135,6 @@ class WireCounter:
 
         def feed(chunk: bytes) -> None:
             nonlocal started
-            if started and session.answered:
-                self.round_trips += 1
-            session.answered = False
             buffer.extend(chunk)
             while True:
                 if not started:  # untyped: length, then a request code or the protocol version
@@ -153,13 +152,16 @@ class WireCounter:
                 (length,) = struct.unpack_from("!i", buffer, 1)
                 if len(buffer) < 1 + length:
                     return
-                kind, body = buffer[0:1], bytes(buffer[5 : 1 + length])
+                kind, body = bytes(buffer[0:1]), bytes(buffer[5 : 1 + length])
                 del buffer[: 1 + length]
                 self._client_message(session, kind, body)
 
         return feed
 
     def _client_message(self, session: _Session, kind: bytes, body: bytes) -> None:
+        waits = kind == b"Q" or (kind in (b"S", b"H") and session.last not in (b"S", b"H"))
+        self.round_trips += waits
+        session.last = kind
         if kind == b"Q":
             self.statements += 1
             session.executed = True
@@ -183,7 +185,6 @@ class WireCounter:
         buffer = bytearray()
 
         def feed(chunk: bytes) -> None:
-            session.answered = True
             buffer.extend(chunk)
             while len(buffer) >= 5:
                 (length,) = struct.unpack_from("!i", buffer, 1)

@@ -6,14 +6,16 @@ answer the proxy must have been silent for `--settle-ms`, so work that follows t
 worker claiming its next run) is counted with the request that caused it. The row gives the
 most common count and how many requests had it (a background tick — lease renewal, the cron
 scheduler — can land in a request's window). Then `--cpu-requests` more are sent back to back,
-and the server's process-group CPU over them gives the CPU per request (the only timing here;
-it moves with the machine's load, the counts do not).
+and the server's process-group CPU over them gives the CPU per request, and its PostgreSQL
+backends' CPU (from /proc, so PostgreSQL must run on this machine) the database's. Those are the
+only timings here; they move with the machine's load, the counts do not.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -60,6 +62,7 @@ class Row:
     agreeing: int
     samples: int
     cpu_ms: float
+    postgres_cpu_ms: float  # the server's PostgreSQL backends, read from /proc (same machine only)
     statements: list[str]
     others: dict[
         str, int
@@ -69,7 +72,7 @@ class Row:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--count-requests", type=int, default=30, help="counted requests per operation (30)")
-    p.add_argument("--cpu-requests", type=int, default=200, help="requests per operation for CPU (200)")
+    p.add_argument("--cpu-requests", type=int, default=500, help="requests per operation for CPU (500)")
     p.add_argument("--warmup-requests", type=int, default=60, help="unrecorded requests first (60)")
     p.add_argument("--settle-ms", type=float, default=50.0, help="proxy silence that ends a request (50)")
     p.add_argument("--only", help="comma-separated operation names (default: all)")
@@ -231,11 +234,33 @@ async def measure(
     statements = logs[tallies.index(common)]
     others = {_slashed(t): k for t, k in Counter(tallies).items() if t != common}
     timed = fixtures[args.warmup_requests + args.count_requests :]
+    backends = backend_cpu_seconds(args.postgres_database)
     cpu_before = handle.cpu_seconds()
     for fixture in timed:
         await op.request(client, fixture)
     cpu_ms = (handle.cpu_seconds() - cpu_before) / max(1, len(timed)) * 1000
-    return Row(op.name, common, agreeing, len(counted), cpu_ms, statements, others)
+    after = backend_cpu_seconds(args.postgres_database)
+    postgres_ms = sum(cpu - backends.get(pid, 0.0) for pid, cpu in after.items()) / max(1, len(timed)) * 1000
+    return Row(op.name, common, agreeing, len(counted), cpu_ms, postgres_ms, statements, others)
+
+
+def backend_cpu_seconds(database: str) -> dict[int, float]:
+    """User+system CPU of each PostgreSQL backend serving `database` (its pid's /proc/<pid>/stat),
+    when PostgreSQL runs on this machine; a backend that ends in between is not counted."""
+    import psycopg
+
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        pids = [
+            row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))
+        ]
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
 
 
 def _slashed(t: Tally) -> str:
@@ -258,7 +283,15 @@ async def bench(handle: ServerHandle, counter: WireCounter, args: argparse.Names
 
 
 def print_table(rows: list[Row], show_statements: bool) -> None:
-    head = ("operation", "round trips", "statements", "transactions", "agreeing", "server CPU ms/req")
+    head = (
+        "operation",
+        "round trips",
+        "statements",
+        "transactions",
+        "agreeing",
+        "server CPU ms/req",
+        "PostgreSQL CPU ms/req",
+    )
     lines = [head] + [
         (
             r.name,
@@ -267,6 +300,7 @@ def print_table(rows: list[Row], show_statements: bool) -> None:
             str(r.tally.transactions),
             f"{r.agreeing}/{r.samples}",
             f"{r.cpu_ms:.2f}",
+            f"{r.postgres_cpu_ms:.2f}",
         )
         for r in rows
     ]
@@ -343,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
                     "agreeing": r.agreeing,
                     "samples": r.samples,
                     "server_cpu_ms_per_req": round(r.cpu_ms, 3),
+                    "postgres_cpu_ms_per_req": round(r.postgres_cpu_ms, 3),
                     "sql": r.statements,
                     "disagreeing": r.others,
                 }

@@ -102,6 +102,33 @@ async def test_concurrent_revisions_with_one_if_version_let_exactly_one_through(
     assert [v for v, _, _ in await _history(storage)] == [2, 1]
 
 
+async def test_concurrent_set_latest_and_version_deletes_neither_deadlock_nor_activate_a_deleted_version(
+    storage: Storage,
+) -> None:
+    # Both lock the assistant's row before the version's: each request wins or is refused as
+    # NotFound (the version went first) or Conflict (it is active), never Unavailable (a deadlock),
+    # and whatever ends active still exists, with its own snapshot.
+    await storage.create_assistant(AID, snap("v1"), "raise")
+    for i in range(2, 13):
+        await storage.revise_assistant(AID, renamed(f"v{i}"))
+    for _ in range(3):
+        live = [v.version for v in await storage.list_versions(AID, {}, Page(1000))]
+        results = await asyncio.gather(
+            *(
+                op
+                for v in live
+                for op in (storage.set_active_version(AID, v), storage.delete_version(AID, v))
+            ),
+            return_exceptions=True,
+        )
+        assert all(r is None or isinstance(r, Assistant | NotFound | Conflict) for r in results), results
+        active = await storage.get_assistant(AID)
+        versions = {v.version: v.snapshot for v in await storage.list_versions(AID, {}, Page(1000))}
+        assert versions.get(active.version) == active.snapshot, "the active version was deleted"
+        await storage.revise_assistant(AID, renamed("more"))  # something to delete next round
+        await storage.revise_assistant(AID, renamed("more"))
+
+
 async def test_export_then_import_reproduces_every_version_and_is_idempotent(storage: Storage) -> None:
     await storage.create_assistant(AID, snap("one", team="a"), "raise")
     await storage.revise_assistant(AID, renamed("two"))

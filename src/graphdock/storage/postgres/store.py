@@ -33,7 +33,7 @@ from graphdock.storage.base import (
     require_version,
     version_not_found,
 )
-from graphdock.storage.columns import ASSISTANT, VERSION
+from graphdock.storage.columns import ASSISTANT, SNAPSHOT, VERSION
 from graphdock.storage.migrations import apply_pending
 from graphdock.storage.postgres import transfer
 from graphdock.storage.postgres.assistant_runs import PostgresAssistantRuns
@@ -67,6 +67,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 log = structlog.get_logger("graphdock.storage")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
+Cursor = psycopg.AsyncCursor[tuple[Any, ...]]
 
 
 class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, PostgresRetention):
@@ -110,23 +111,19 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         visible: Visibility | None = None,
     ) -> Assistant:
         now = utc_now()
-        async with self._write() as c:
-            inserted = await c.execute(
-                f"INSERT INTO assistants ({ASSISTANT}, last_version) VALUES (%s,%s,%s,%s,%s,%s,%s,1,%s,%s,1)"
-                " ON CONFLICT (assistant_id) DO NOTHING",
-                (assistant_id, *snapshot_params(snapshot), now, now),
+        async with self._read() as c:
+            # One statement (one round trip, its own transaction): version 1 is copied from the
+            # active row it inserts, so a conflicting id writes neither.
+            created = await c.execute(
+                _CREATE, (assistant_id, *snapshot_params(snapshot), now, now, *_audit(change))
             )
-            if not inserted.rowcount:
+            if not created.rowcount:
                 existing = to_assistant(await _fetch_assistant(c, assistant_id))
                 if if_exists == "raise" or (
                     visible is not None and not visible.allows(existing.snapshot.metadata)
                 ):
                     raise Conflict(f"Assistant {assistant_id} already exists")
                 return existing
-            await c.execute(
-                f"INSERT INTO assistant_versions ({VERSION}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                version_params(assistant_id, 1, snapshot, now, change),
-            )
         return Assistant(assistant_id, 1, snapshot, now, now)
 
     async def revise_assistant(
@@ -139,7 +136,9 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         visible: Visibility | None = None,
     ) -> Assistant:
         now = utc_now()
-        async with self._write() as c:
+        # Two round trips: BEGIN with the locking read (revise needs the row), then the version,
+        # the active row and COMMIT together.
+        async with self._read() as c, _pipelined(c):
             row = await _fetch_assistant(c, assistant_id, lock=True, visible=visible)
             current = require_version(to_assistant(row), if_version)
             snapshot = revise(current)
@@ -161,25 +160,48 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         visible: Visibility | None = None,
     ) -> Assistant:
         now = utc_now()
-        async with self._write() as c:
-            current = require_version(
-                to_assistant(await _fetch_assistant(c, assistant_id, lock=True, visible=visible)), if_version
-            )
-            snapshot = (await _fetch_version(c, assistant_id, version)).snapshot
-            require_within(snapshot.metadata, visible)
-            await _activate(c, assistant_id, snapshot, version, now)
+        sql, params = _set_latest_sql(assistant_id, version, now, if_version, visible)
+        async with self._read() as c:
+            row = await (await c.execute(sql, params)).fetchone()
+        # The statement wrote only if every check below passes; they name what stopped it.
+        if row is None:
+            raise assistant_not_found(assistant_id)
+        current = require_version(to_assistant(row[:_ACTIVE]), if_version)
+        if row[_ACTIVE] is None:
+            raise version_not_found(assistant_id, version)
+        snapshot = to_version(row[_ACTIVE:]).snapshot
+        require_within(snapshot.metadata, visible)
+        if not row[-1]:  # unreachable: the checks above are the statement's conditions
+            raise Conflict(f"Assistant {assistant_id} changed during the request; retry it")
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
 
     async def delete_assistant(
         self, assistant_id: str, *, if_version: IfVersion = None, visible: Visibility | None = None
     ) -> None:
-        async with self._write() as c:
-            require_version(
-                to_assistant(await _fetch_assistant(c, assistant_id, lock=True, visible=visible)), if_version
-            )
-            # Versions go with it (ON DELETE CASCADE), its crons here, in the same transaction.
-            await c.execute("DELETE FROM assistants WHERE assistant_id = %s", (assistant_id,))
-            await c.execute("DELETE FROM crons WHERE assistant_id = %s", (assistant_id,))
+        more, params = _guard(if_version, visible, "")
+        # One round trip: the lock, the delete (its versions go with it, ON DELETE CASCADE) and its
+        # crons in one transaction. The crons' statement runs after the lock, so it sees a cron
+        # created just before (crons.py takes the assistant FOR SHARE); it deletes nothing unless
+        # the assistant is gone. The results are read once committed: the conditions ensure
+        # nothing was written unless every check passes.
+        async with self._read() as c:
+            async with _pipelined(c):
+                locked = await _lock_assistant(c, assistant_id, visible)
+                deleted = await c.execute(
+                    f"DELETE FROM assistants WHERE assistant_id = %s{more} RETURNING assistant_id",
+                    (assistant_id, *params),
+                )
+                await c.execute(
+                    "DELETE FROM crons WHERE assistant_id = %s"
+                    " AND NOT EXISTS (SELECT 1 FROM assistants WHERE assistant_id = %s)",
+                    (assistant_id, assistant_id),
+                )
+            row, gone = await locked.fetchone(), await deleted.fetchone()
+        if row is None:
+            raise assistant_not_found(assistant_id)
+        require_version(to_assistant(row), if_version)
+        if gone is None:  # unreachable: the checks above are the delete's conditions
+            raise Conflict(f"Assistant {assistant_id} changed during the request; retry it")
 
     async def delete_version(
         self,
@@ -189,16 +211,26 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         if_version: IfVersion = None,
         visible: Visibility | None = None,
     ) -> None:
-        async with self._write() as c:
-            current = require_version(
-                to_assistant(await _fetch_assistant(c, assistant_id, lock=True, visible=visible)), if_version
-            )
-            await _fetch_version(c, assistant_id, version)
+        more, params = _guard(if_version, visible, "a.")
+        # One round trip, locks in set_latest's order (the assistant's row, then the version's):
+        # BEGIN, the locking read, the delete (a statement of its own, so it sees what committed
+        # before the lock), COMMIT. The delete's conditions are the checks below.
+        async with self._read() as c:
+            async with _pipelined(c):
+                locked = await _lock_assistant(c, assistant_id, visible)
+                deleted = await c.execute(
+                    "DELETE FROM assistant_versions v USING assistants a WHERE a.assistant_id = %s"
+                    f" AND v.assistant_id = a.assistant_id AND v.version = %s AND a.version <> %s{more}"
+                    " RETURNING v.version",
+                    (assistant_id, version, version, *params),
+                )
+            row, gone = await locked.fetchone(), await deleted.fetchone()
+        if row is None:
+            raise assistant_not_found(assistant_id)
+        current = require_version(to_assistant(row), if_version)
+        if gone is None:
             refuse_active_version(current, version)
-            await c.execute(
-                "DELETE FROM assistant_versions WHERE assistant_id = %s AND version = %s",
-                (assistant_id, version),
-            )
+            raise version_not_found(assistant_id, version)
 
     async def import_assistants(
         self, histories: Sequence[AssistantHistory], *, dry_run: bool, decide: Decide
@@ -305,6 +337,23 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
             raise Unavailable("The database is unreachable or busy; retry the request") from exc
 
 
+@asynccontextmanager
+async def _pipelined(c: Conn) -> AsyncIterator[None]:
+    """A write transaction in pipeline mode: BEGIN travels with the first statement and COMMIT
+    with the last, and statements whose results are not read in between share a round trip (a
+    fetch waits for its result; read rowcount only after the block). BEGIN and COMMIT are sent
+    as statements: psycopg's transaction() adds a Sync, so a round trip, at each end. A server
+    error surfaces at the next fetch or at the end of the block, inside the caller's `_read`."""
+    try:
+        async with c.pipeline():
+            await c.execute("BEGIN")
+            yield
+            await c.execute("COMMIT")
+    except BaseException:
+        await c.rollback()  # nothing when the transaction never began or already ended
+        raise
+
+
 async def _configure(conn: Conn) -> None:
     # Autocommit: a read is one statement; writes open explicit transactions. UTC, so timestamps
     # read back in the same +00:00 form SQLite stores. orjson for every jsonb in and out.
@@ -346,6 +395,75 @@ async def _fetch_assistant(
     if row is None:
         raise assistant_not_found(assistant_id)
     return row
+
+
+async def _lock_assistant(c: Conn, assistant_id: str, visible: Visibility | None) -> Cursor:
+    """Queue the locking read of the active row (pipeline mode); fetchone() gives the row or None."""
+    sql = f"SELECT {ASSISTANT}, last_version FROM assistants WHERE assistant_id = %s"
+    more, params = _guard(None, visible, "")
+    return await c.execute(sql + more + " FOR UPDATE", (assistant_id, *params))
+
+
+def _guard(if_version: IfVersion, visible: Visibility | None, prefix: str) -> tuple[str, list[Any]]:
+    """Conditions on the active row (columns under `prefix`), each as " AND …": If-Match, the auth
+    filter. If-Match may name no version at all, or any below 2**63 (api/bodies.py)."""
+    sql, params = "", []
+    if if_version is not None:
+        sql += f" AND {prefix}version = ANY(%s::bigint[])"
+        params.append(sorted(if_version))
+    if visible is not None:
+        clause, more = postgres_sql(visible, f"{prefix}metadata")
+        sql += f" AND {clause}"
+        params += more
+    return sql, params
+
+
+def _qualified(table: str, columns: str) -> str:
+    return ", ".join(f"{table}.{column.strip()}" for column in columns.split(","))
+
+
+# The version columns a new version copies from the active row (the audit columns follow).
+_VERSION_OF_ACTIVE = f"assistant_id, {SNAPSHOT}, version, created_at"
+assert VERSION.startswith(_VERSION_OF_ACTIVE + ", ")
+# create_assistant: the active row, and version 1 copied from it (nothing if the id exists).
+_CREATE = (
+    f"WITH a AS (INSERT INTO assistants ({ASSISTANT}, last_version)"
+    " VALUES (%s,%s,%s,%s,%s,%s,%s,1,%s,%s,1) ON CONFLICT (assistant_id) DO NOTHING"
+    f" RETURNING {ASSISTANT})"
+    f" INSERT INTO assistant_versions ({VERSION})"
+    f" SELECT {_qualified('a', _VERSION_OF_ACTIVE)}, %s::text, %s::text, %s::integer FROM a"
+)
+# Columns of set_latest's answer: the active row (ASSISTANT), then the version, then whether it wrote.
+_ACTIVE = 10
+
+
+def _set_latest_sql(
+    assistant_id: str, version: int, now: str, if_version: IfVersion, visible: Visibility | None
+) -> tuple[str, list[Any]]:
+    """set_latest as one statement, locking as delete_version does: the assistant's row first
+    (`a`, FOR UPDATE), then the version's (`v`, FOR KEY SHARE, which a concurrent delete of it
+    waits for). `v` reads after `a` (it needs a's id), and its lock re-reads the row, so a version
+    deleted while this waited for `a` is not found rather than activated. The update (`u`) writes
+    only if every check passes; the answer says which one failed."""
+    more, params = _guard(None, visible, "")
+    allowed, allowed_params = postgres_sql(visible) if visible is not None else ("true", [])
+    match, match_params = _guard(if_version, None, "a.")
+    sql = (
+        f"WITH a AS MATERIALIZED (SELECT {ASSISTANT} FROM assistants WHERE assistant_id = %s{more} FOR UPDATE),"
+        f" v AS MATERIALIZED (SELECT {VERSION}, {allowed} AS allowed FROM assistant_versions"
+        "  WHERE assistant_id = (SELECT assistant_id FROM a) AND version = %s FOR KEY SHARE),"
+        " u AS (UPDATE assistants t SET graph_id = v.graph_id, config = v.config, context = v.context,"
+        "  metadata = v.metadata, name = v.name, description = v.description, version = v.version,"
+        f"  updated_at = %s FROM v, a WHERE t.assistant_id = a.assistant_id AND v.allowed{match}"
+        "  RETURNING t.assistant_id)"
+        f" SELECT a.*, {_qualified('v', VERSION)},"
+        " EXISTS (SELECT 1 FROM u) FROM a LEFT JOIN v ON true"
+    )
+    return sql, [assistant_id, *params, *allowed_params, version, now, *match_params]
+
+
+def _audit(change: Change) -> tuple[Any, ...]:
+    return change.kind, change.by, change.restored_from
 
 
 async def _fetch_version(c: Conn, assistant_id: str, version: int) -> AssistantVersion:

@@ -70,7 +70,7 @@ class Signals:
                 await asyncio.sleep(_RECONNECT_SECONDS)
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed in newer redis-py
 
     def _dispatch(self, data: object) -> None:
         try:

@@ -80,14 +80,22 @@ class Metrics:
         )
         self._live = _Live()
         self.registry.register(self._live)
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def watch(self, slots: Callable[[], SlotUsage], pool: Callable[[], PoolUsage]) -> None:
         """Set at start-up, once the run executor and the database exist."""
         self._live.slots, self._live.pool = slots, pool
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, method).observe(seconds)
+        # labels() takes a lock and builds a key each time; the series are few (route templates,
+        # not paths), so each one's children are looked up once.
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (self.requests.labels(route, method, str(status)), self.latency.labels(route, method))
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_run(self, status: str, queued_seconds: float, ran_seconds: float) -> None:
         self.runs.labels(status).inc()

@@ -74,13 +74,15 @@ class HeaderPatterns:
 
     def allows(self, name: str) -> bool:
         # Exclusion wins; without includes nothing is let through (the official default).
-        if name in SECRET_HEADERS or any(_glob(p).fullmatch(name) for p in self.excludes):
+        if name in SECRET_HEADERS or _globs(self.excludes).fullmatch(name):
             return False
-        return any(_glob(p).fullmatch(name) for p in self.includes)
+        return _globs(self.includes).fullmatch(name) is not None
 
     def pick(self, headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
         """The allowed request headers (ASGI's raw pairs), by lower-cased name."""
         picked: dict[str, str] = {}
+        if not self.includes:
+            return picked
         for raw_name, raw_value in headers:
             name = raw_name.decode("latin-1").lower()
             if self.allows(name):
@@ -228,7 +230,10 @@ def _bool(where: str, raw: dict[str, Any], key: str) -> bool:
     return value
 
 
-@functools.lru_cache(maxsize=512)
-def _glob(pattern: str) -> re.Pattern[str]:
-    # Literals and `*` only: a pattern can never be a costly regular expression.
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+@functools.lru_cache(maxsize=64)
+def _globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One expression matching any of the patterns (none: matching nothing), compiled once; every
+    request's headers go through it. Literals and `*` only: never a costly regular expression."""
+    if not patterns:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(".*".join(re.escape(part) for part in p.split("*")) for p in patterns))

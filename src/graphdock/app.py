@@ -40,6 +40,7 @@ from graphdock.api.cors import cors_middleware
 from graphdock.api.endpoints import Endpoint, JSONResponse, routes
 from graphdock.api.middleware import RequestGuard
 from graphdock.api.openapi import build_openapi
+from graphdock.api.router import IndexedRouter
 from graphdock.auth.loading import load_policy
 from graphdock.auth.policy import Policy
 from graphdock.domain.assistants import Assistants
@@ -192,15 +193,14 @@ def create_app(
     extra = http_app.custom_routes(custom) if custom is not None else []
     http_app.check_collisions(f"{project.path}: http.app", extra, [*routes(served), *protocols])
     app = Starlette(
-        routes=_mounted(project, [*routes(served), *protocols, *extra]),
         middleware=_middleware(project, metrics, custom, extra),
         exception_handlers={
             **(custom.exception_handlers if custom is not None else {}),
             GraphdockError: _graphdock_error,
             HTTPException: _http_error,
         },
-        lifespan=lifespan,
     )
+    app.router = IndexedRouter(_mounted(project, [*routes(served), *protocols, *extra]), lifespan=lifespan)
     app.state.settings = settings
     app.state.http = project.http
     app.state.metrics = metrics
@@ -234,7 +234,7 @@ def _mounted(project: ProjectConfig, served: list[BaseRoute]) -> list[BaseRoute]
         return served
     served_at_root = () if "meta" in project.http.disabled else ("/ok", "/metrics")
     root = [e for e in DOCUMENTED["meta"] if e.path in served_at_root]
-    return [*routes(root), Mount(prefix, routes=served)]
+    return [*routes(root), Mount(prefix, app=IndexedRouter(served))]
 
 
 def _middleware(

@@ -5,6 +5,7 @@ answered with a second message, and auth. Runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -254,6 +255,22 @@ async def test_http_disable_a2a_turns_the_routes_off(start_server: Any, tmp_path
         ):
             assert r.status_code == 404, r.text
             assert r.json() == {"detail": "Not Found"}
+
+
+async def test_under_a_mount_prefix_the_card_names_the_prefixed_endpoint_and_the_sdk_reaches_it(
+    start_server: Any, tmp_path: Path
+) -> None:
+    config = tmp_path / "langgraph.json"
+    graphs = {"echo": f"{TESTS / 'graphs' / 'runs.py'}:echo"}
+    config.write_text(json.dumps({"graphs": graphs, "http": {"mount_prefix": "/agents"}}))
+    running: RunningServer = start_server(config)
+    prefixed = dataclasses.replace(running, url=f"{running.url}/agents")
+    async with httpx.AsyncClient(timeout=30) as http:
+        card = await A2ACardResolver(http, f"{prefixed.url}/a2a/{default_id('echo')}").get_agent_card()
+    assert [i.url for i in card.supported_interfaces] == [f"{prefixed.url}/a2a/{default_id('echo')}"]
+    async with agent(prefixed, default_id("echo"), streaming=False) as client:
+        task = final_task(await send(client, message(data={"text": "hi"})))
+    assert task.status.state == TaskState.TASK_STATE_COMPLETED, task
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,8 @@ async def _card(request: Request) -> Response:
     visible = await authorize(request, "assistants", "read", {"assistant_id": uuid.UUID(assistant_id)})
     assistant = await assistants(request).get(assistant_id, visible=visible)
     snapshot = assistant.snapshot
-    url = f"{str(request.base_url).rstrip('/')}/a2a/{assistant_id}"
+    # root_path: http.mount_prefix (base_url leaves it out), or a client would post where nothing is.
+    url = str(request.url.replace(path=f"{request.scope.get('root_path', '')}/a2a/{assistant_id}", query=""))
     description = snapshot.description or f"The {snapshot.name} assistant (graph {snapshot.graph_id})"
     card = AgentCard(
         name=snapshot.name,

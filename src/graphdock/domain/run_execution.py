@@ -192,7 +192,7 @@ class Execution:
         if self._hooks.finished is not None:
             self._hooks.finished(run, finished, result.values)
         if run.temporary:
-            await self._threads.delete(run.thread_id)
+            await self._threads.discard_temporary(run.thread_id)
 
     async def _cancelled(self, run: Run, stream: RunStream) -> bool:
         """Record how a cancelled run ended; False if it is no longer this executor's to end."""
@@ -222,7 +222,7 @@ class Execution:
         if self._hooks.finished is not None:
             self._hooks.finished(run, finished, None)
         if run.temporary:
-            await self._threads.delete(run.thread_id)
+            await self._threads.discard_temporary(run.thread_id)
         else:
             await self._threads.refresh(run.thread_id)
         return True

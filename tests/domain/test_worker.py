@@ -1,5 +1,6 @@
 """The run worker against a real SQLite database: a cancel that reaches a run between its claim and
-its executor's first step still lands inside the executor (which records how the run ended).
+its executor's first step still lands inside the executor (which records how the run ended), and
+GET /ok says when the worker has stopped.
 
 Seen in CI on PostgreSQL + Redis: a cancel signal arrived in that window, the task was cancelled
 before it ever ran, and the run stayed "running" with nothing executing it.
@@ -8,7 +9,11 @@ before it ever ran, and the run stayed "running" with nothing executing it.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from graphdock.domain.run_rules import admission
 from graphdock.domain.worker import Worker
@@ -56,3 +61,19 @@ async def test_a_run_cancelled_before_its_first_step_still_enters_its_executor(t
     finally:
         await worker.shutdown(0)
         await storage.close()
+
+
+def test_ok_is_503_with_the_reason_once_the_run_worker_has_stopped(start_server: Any) -> None:
+    """Whatever ends the worker's loop (its guard keeps ordinary errors from doing so), the health
+    check must say so instead of answering 200 while no run can ever start."""
+    running = start_server()
+    assert httpx.get(f"{running.url}/ok", timeout=10).json() == {"ok": True}
+    worker = running._server.config.app.state.runs.worker  # the server runs in this process
+    loop_task: asyncio.Task[None] = worker._loop_task
+    loop_task.get_loop().call_soon_threadsafe(loop_task.cancel)
+    for _ in range(100):
+        r = httpx.get(f"{running.url}/ok", timeout=10)
+        if r.status_code == 503:
+            break
+        time.sleep(0.05)
+    assert (r.status_code, r.json()) == (503, {"ok": False, "detail": "the run worker is not running"})

@@ -122,9 +122,9 @@ def test_disabling_a_group_frees_its_paths_for_custom_routes(
         ("disable_runs", ("POST", "/runs/wait"), ("POST", "/threads")),
         ("disable_meta", ("GET", "/info"), ("POST", "/threads")),
         ("disable_ui", ("GET", "/"), ("GET", "/info")),
-        # Groups graphdock does not serve yet are accepted and change nothing.
         ("disable_store", ("GET", "/store/items"), ("POST", "/threads")),
         ("disable_mcp", ("POST", "/mcp"), ("POST", "/threads")),
+        ("disable_a2a", ("POST", "/a2a/00000000-0000-4000-8000-000000000001"), ("POST", "/threads")),
     ],
 )
 def test_disable_flags_turn_off_their_route_group(

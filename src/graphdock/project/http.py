@@ -14,8 +14,7 @@ from typing import Any, Literal
 
 from graphdock.errors import ConfigError
 
-# Route groups a `disable_<group>` flag can turn off. Groups graphdock does not serve yet are
-# accepted too, so a file written for the platform starts unchanged (there is nothing to disable).
+# Route groups a `disable_<group>` flag can turn off (`webhooks` stops sending them instead).
 ROUTE_GROUPS = ("assistants", "threads", "runs", "store", "meta", "ui", "mcp", "a2a", "webhooks")
 # Never copied into a run's configurable or a log line, whatever the patterns say: credentials.
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-tenant-id", "x-service-key"})

@@ -5,8 +5,9 @@ path `"pkg.module:attr"`), or to `{"path": ..., "description": ...}`; `env` is a
 path of a dotenv file; `dependencies` lists local folders to put on `sys.path`; `auth` and `http`
 are the platform's; `checkpointer.ttl` is the thread retention policy (swept by
 domain/retention.py). Keys that only shape a Docker image (python_version, dockerfile_lines, …) are
-accepted silently, so one file serves both; any other key graphdock does not implement is named in
-one warning at start (`ProjectConfig.unimplemented`).
+accepted, so one file serves both, and named in a `config.build_only` warning; any other key
+graphdock does not implement is named in one `config.not_implemented` warning at start
+(`ProjectConfig.unimplemented`).
 """
 
 from __future__ import annotations

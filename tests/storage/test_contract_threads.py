@@ -457,7 +457,7 @@ async def test_interrupt_and_rollback_interrupt_pending_runs_and_return_every_di
 async def test_interrupt_on_a_thread_with_nothing_active_displaces_nothing(storage: Storage) -> None:
     await storage.create_thread(tid(1), {}, "raise")
     await add_run(storage, make_run(rid(1), tid(1)))
-    await storage.interrupt_pending([rid(1)])
+    await storage.interrupt_pending([rid(1)], after=thread_after_run)
     assert await add_run(storage, make_run(rid(2), tid(1)), "interrupt") == []
     assert await run_statuses(storage, rid(1), rid(2)) == ["interrupted", "pending"]
 
@@ -513,7 +513,7 @@ async def test_claim_respects_not_before_and_next_due_names_the_earliest(storage
     assert await storage.claim_run(ts(49.999999)) is None
     assert await claimed_id(storage, ts(50)) == rid(2), "due at exactly not_before"
     assert await storage.next_due() == ts(100), "running runs are not waited for"
-    await storage.interrupt_pending([rid(1)])
+    await storage.interrupt_pending([rid(1)], after=thread_after_run)
     assert await storage.next_due() is None, "nor are finished ones"
 
 
@@ -614,7 +614,7 @@ async def test_finish_run_without_an_outcome_settles_a_busy_thread_and_keeps_its
 async def test_finish_run_on_a_deleted_run_is_not_found(storage: Storage) -> None:
     await add_run(storage, make_run(rid(1), tid(1)), create=True)
     await storage.claim_run(utc_now())
-    await storage.delete_run(tid(1), rid(1))
+    await storage.delete_run(tid(1), rid(1), after=thread_after_run)
     with pytest.raises(NotFound, match=f"Run {rid(1)}"):
         await storage.finish_run(rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run)
     assert await status_of(storage, tid(1)) == "idle"
@@ -680,7 +680,7 @@ async def test_find_active_runs_lists_pending_and_running_oldest_first_narrowed_
     await storage.claim_run(ts(10))  # 1 runs
     await storage.claim_run(ts(10))  # 2 runs
     await storage.finish_run(rid(2), "success", error=None, outcome=None, after=thread_after_run)
-    await storage.interrupt_pending([rid(5)])
+    await storage.interrupt_pending([rid(5)], after=thread_after_run)
 
     async def active(**narrow: Any) -> list[tuple[str, str]]:
         return [(r.run_id, r.status) for r in await storage.find_active_runs(**narrow)]
@@ -706,13 +706,15 @@ async def test_interrupt_pending_changes_only_pending_runs_and_settles_their_thr
     await add_run(storage, make_run(rid(3), tid(2), created_at=ts(3)))
     await storage.claim_run(ts(10))  # 1 runs
 
-    assert await storage.interrupt_pending([]) == []
-    changed = await storage.interrupt_pending([rid(1), rid(2), rid(3), MISSING])
+    assert await storage.interrupt_pending([], after=thread_after_run) == []
+    changed = await storage.interrupt_pending([rid(1), rid(2), rid(3), MISSING], after=thread_after_run)
     assert sorted((r.run_id, r.status) for r in changed) == [(rid(2), "interrupted"), (rid(3), "interrupted")]
     assert await run_statuses(storage, rid(1), rid(2), rid(3)) == ["running", "interrupted", "interrupted"]
     assert await status_of(storage, tid(1)) == "busy", "its running run is still active"
     assert await status_of(storage, tid(2)) == "idle", "nothing is left to run on it"
-    assert await storage.interrupt_pending([rid(2), rid(3)]) == [], "interrupting twice changes nothing"
+    assert await storage.interrupt_pending([rid(2), rid(3)], after=thread_after_run) == [], (
+        "interrupting twice changes nothing"
+    )
 
 
 async def test_delete_run_removes_it_and_settles_its_thread(storage: Storage) -> None:
@@ -723,14 +725,14 @@ async def test_delete_run_removes_it_and_settles_its_thread(storage: Storage) ->
     await add_run(storage, make_run(rid(2), tid(1), created_at=ts(2)))
 
     with pytest.raises(NotFound, match=f"Run {rid(1)}"):
-        await storage.delete_run(tid(2), rid(1))
+        await storage.delete_run(tid(2), rid(1), after=thread_after_run)
     with pytest.raises(NotFound, match=f"Run {MISSING}"):
-        await storage.delete_run(None, MISSING)
-    assert await storage.delete_run(tid(1), rid(1)) == first
+        await storage.delete_run(None, MISSING, after=thread_after_run)
+    assert await storage.delete_run(tid(1), rid(1), after=thread_after_run) == first
     with pytest.raises(NotFound):
         await storage.get_run(None, rid(1))
     assert await status_of(storage, tid(1)) == "busy", "another run still waits"
-    await storage.delete_run(None, rid(2))
+    await storage.delete_run(None, rid(2), after=thread_after_run)
     assert await status_of(storage, tid(1)) == "idle"
     assert await storage.list_runs(tid(1), None, Page()) == []
 
@@ -745,7 +747,7 @@ async def test_delete_run_leaves_a_thread_that_is_not_busy_as_it_is(storage: Sto
         outcome=ThreadOutcome("error", None, {}),
         after=thread_after_run,
     )
-    await storage.delete_run(tid(1), rid(1))
+    await storage.delete_run(tid(1), rid(1), after=thread_after_run)
     assert await status_of(storage, tid(1)) == "error"
 
 
@@ -772,7 +774,7 @@ async def test_renewing_extends_only_the_workers_own_running_runs(storage: Stora
     await storage.claim_run(ts(10), lease("w1", 40))
     assert sorted(await storage.renew_leases(lease("w1", 100))) == [rid(1), rid(3)]
     # w2's lease ended at 40, w1's now ends at 100.
-    expired = await storage.expire_leases(ts(50), max_attempts=3, error=ABANDONED)
+    expired = await storage.expire_leases(ts(50), max_attempts=3, error=ABANDONED, after=thread_after_run)
     assert [r.run_id for r in expired.retried] == [rid(2)]
     assert expired.failed == []
     assert await storage.renew_leases(lease("w2", 200)) == [], "w2 lost its run"
@@ -785,16 +787,18 @@ async def test_an_expired_lease_puts_the_run_back_first_in_line_until_its_attemp
     await add_run(storage, make_run(rid(1), tid(1), created_at=ts(1)))
     await add_run(storage, make_run(rid(2), tid(1), created_at=ts(2)))  # waits behind 1
     await storage.claim_run(ts(10), lease("w1", 20))
-    assert await storage.expire_leases(ts(19), max_attempts=2, error=ABANDONED) == ExpiredLeases([], [])
+    assert await storage.expire_leases(
+        ts(19), max_attempts=2, error=ABANDONED, after=thread_after_run
+    ) == ExpiredLeases([], [])
 
-    expired = await storage.expire_leases(ts(21), max_attempts=2, error=ABANDONED)
+    expired = await storage.expire_leases(ts(21), max_attempts=2, error=ABANDONED, after=thread_after_run)
     assert [(r.run_id, r.status, r.attempt) for r in expired.retried] == [(rid(1), "pending", 1)]
     assert await status_of(storage, tid(1)) == "busy"
     again = await storage.claim_run(ts(22), lease("w2", 30))
     assert again is not None
     assert (again.run_id, again.attempt) == (rid(1), 2), "the retried run goes before the one behind it"
 
-    expired = await storage.expire_leases(ts(31), max_attempts=2, error=ABANDONED)
+    expired = await storage.expire_leases(ts(31), max_attempts=2, error=ABANDONED, after=thread_after_run)
     assert expired.retried == []
     assert [(r.run_id, r.status, r.error) for r in expired.failed] == [(rid(1), "error", ABANDONED)]
     assert (await storage.get_run(None, rid(1))).error == ABANDONED
@@ -805,7 +809,7 @@ async def test_an_expired_lease_puts_the_run_back_first_in_line_until_its_attemp
 async def test_a_failed_run_with_nothing_behind_it_leaves_its_thread_in_error(storage: Storage) -> None:
     await add_run(storage, make_run(rid(1), tid(1)), create=True)
     await storage.claim_run(ts(10), lease("w1", 20))
-    expired = await storage.expire_leases(ts(21), max_attempts=1, error=ABANDONED)
+    expired = await storage.expire_leases(ts(21), max_attempts=1, error=ABANDONED, after=thread_after_run)
     assert [r.run_id for r in expired.failed] == [rid(1)]
     assert await status_of(storage, tid(1)) == "error"
 
@@ -814,14 +818,14 @@ async def test_a_run_claimed_without_a_lease_counts_as_expired(storage: Storage)
     # Rows a version without leases left running: the first sweep takes them.
     await add_run(storage, make_run(rid(1), tid(1)), create=True)
     await storage.claim_run(ts(10))
-    expired = await storage.expire_leases(ts(11), max_attempts=1, error=ABANDONED)
+    expired = await storage.expire_leases(ts(11), max_attempts=1, error=ABANDONED, after=thread_after_run)
     assert [r.run_id for r in expired.failed] == [rid(1)]
 
 
 async def test_only_the_attempt_that_holds_the_run_may_finish_it(storage: Storage) -> None:
     await add_run(storage, make_run(rid(1), tid(1)), create=True)
     await storage.claim_run(ts(10), lease("w1", 20))
-    await storage.expire_leases(ts(21), max_attempts=2, error=ABANDONED)
+    await storage.expire_leases(ts(21), max_attempts=2, error=ABANDONED, after=thread_after_run)
     await storage.claim_run(ts(22), lease("w2", 40))  # attempt 2
     with pytest.raises(NotFound):
         await storage.finish_run(

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Sequence
 from typing import Literal, cast, get_args
 
+from graphdock.domain.run_rules import thread_after_run
 from graphdock.domain.run_streams import RunStreams, run_status
 from graphdock.domain.threads import Threads
 from graphdock.domain.worker import Worker
@@ -51,7 +52,7 @@ class Cancellation:
     async def cancel(self, runs: Sequence[Run], action: CancelAction) -> None:
         """Stop these runs, wherever they are (those that have ended are left alone)."""
         pending = [r.run_id for r in runs if not self._worker.is_running(r.run_id)]
-        stopped = {r.run_id for r in await self._storage.interrupt_pending(pending)}
+        stopped = {r.run_id for r in await self._storage.interrupt_pending(pending, after=thread_after_run)}
         await self._stop(runs, action, stopped=stopped)
         self._worker.wake()
 
@@ -104,7 +105,7 @@ class Cancellation:
     async def rollback(self, run: Run) -> None:
         """Forget a run: its row and every checkpoint it wrote, as if it had never been made."""
         with contextlib.suppress(NotFound):  # already gone: deleted with its thread, say
-            await self._storage.delete_run(None, run.run_id)
+            await self._storage.delete_run(None, run.run_id, after=thread_after_run)
         await checkpoints.forget_run(self._saver, run.thread_id, run.run_id)
         await self._threads.refresh(run.thread_id)
 

@@ -20,7 +20,7 @@ from typing import Literal
 from graphdock.domain.run_cancellation import CancelAction, Cancellation
 from graphdock.domain.run_creation import Creation, RunRequest, Started
 from graphdock.domain.run_execution import Execution, RunHooks
-from graphdock.domain.run_rules import result_body
+from graphdock.domain.run_rules import result_body, thread_after_run
 from graphdock.domain.run_streams import RunStreams
 from graphdock.domain.thread_streams import Item, ThreadEvent, ThreadStreams
 from graphdock.domain.threads import Threads
@@ -139,7 +139,7 @@ class Runs:
         run = await self.get(thread_id, run_id, visible=visible)
         if run.status in ACTIVE_RUN:
             raise Conflict(f"Run {run_id} is {run.status}; cancel it before deleting it")
-        await self._storage.delete_run(thread_id, run_id)
+        await self._storage.delete_run(thread_id, run_id, after=thread_after_run)
 
     async def result(self, run: Run, stream: Followable | None = None) -> Json:
         """The run's outcome as runs.wait/join return it: the thread's values, or `__error__`."""

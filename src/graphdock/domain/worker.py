@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import structlog
 
+from graphdock.domain.run_rules import thread_after_run
 from graphdock.errors import GraphdockError
 from graphdock.storage.base import Storage
 from graphdock.storage.records import Json, utc_now
@@ -238,7 +239,10 @@ class Worker:
                     log.warning("run.lease_lost", run_id=run_id, worker_id=self.worker_id)
                     self.cancel(run_id, "lease_lost")
         expired = await self._storage.expire_leases(
-            utc_now(), max_attempts=self._max_attempts, error=_abandoned(self._lease_seconds)
+            utc_now(),
+            max_attempts=self._max_attempts,
+            error=_abandoned(self._lease_seconds),
+            after=thread_after_run,
         )
         if expired.retried or expired.failed:
             for run in expired.retried:

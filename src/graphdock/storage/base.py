@@ -285,9 +285,12 @@ class Storage(Protocol):
         """Extend every lease `lease.worker_id` holds on a running run; returns those runs' ids
         (a run missing from the list has been taken from this worker: its lease had expired)."""
 
-    async def expire_leases(self, now: str, *, max_attempts: int, error: Json) -> ExpiredLeases:
+    async def expire_leases(
+        self, now: str, *, max_attempts: int, error: Json, after: AfterRun
+    ) -> ExpiredLeases:
         """Runs running under a lease that ended before `now` (their worker died or hung): back
-        to pending if they have had fewer than `max_attempts`, else failed with `error`."""
+        to pending if they have had fewer than `max_attempts`, else failed with `error` (their
+        threads' status by `after`, as for a run that ended in an error)."""
 
     async def start_run(self, run_id: str, assistant_version: int) -> Run:
         """Record the version a run resolved when it started."""
@@ -321,11 +324,12 @@ class Storage(Protocol):
     ) -> list[Run]:
         """Pending and running runs, narrowed to a thread and/or ids."""
 
-    async def interrupt_pending(self, run_ids: Sequence[str]) -> list[Run]:
-        """Mark those of `run_ids` still pending as interrupted; returns the runs it changed."""
+    async def interrupt_pending(self, run_ids: Sequence[str], *, after: AfterRun) -> list[Run]:
+        """Mark those of `run_ids` still pending as interrupted (their threads' status by `after`,
+        with no outcome); returns the runs it changed."""
 
-    async def delete_run(self, thread_id: str | None, run_id: str) -> Run:
-        """Remove a run; NotFound if absent."""
+    async def delete_run(self, thread_id: str | None, run_id: str, *, after: AfterRun) -> Run:
+        """Remove a run (its thread's status by `after`, with no outcome); NotFound if absent."""
 
     async def next_due(self) -> str | None:
         """The earliest not_before among pending runs, to wake the executor then."""

@@ -35,6 +35,7 @@ from graphdock.storage.threads import (
     ThreadFilter,
     ThreadOutcome,
     ThreadSortField,
+    ThreadStatus,
 )
 from graphdock.storage.visibility import Visibility, postgres_sql, require_within
 
@@ -303,24 +304,18 @@ class PostgresThreads:
             if row is None:
                 raise run_not_found(run_id)
             run = _run_row(row)
-            waiting = (
-                await _one(
-                    c, f"SELECT 1 FROM runs WHERE thread_id = %s AND {_ACTIVE} LIMIT 1", (run.thread_id,)
-                )
-            ) is not None
-            current = await _one(c, "SELECT status FROM threads WHERE thread_id = %s", (run.thread_id,))
-            if current is None:
+            decided = await _thread_after(
+                c, run.thread_id, outcome.status if outcome is not None else None, after
+            )
+            if decided is None:
                 return run
-            thread_status = after(current[0], waiting, outcome.status if outcome is not None else None)
+            _, thread_status, waiting = decided
             if outcome is not None:
                 await _write_outcome(
                     c, run.thread_id, ThreadOutcome(thread_status, outcome.values, outcome.interrupts)
                 )
             elif not waiting:
-                await c.execute(
-                    "UPDATE threads SET status = %s, updated_at = %s WHERE thread_id = %s",
-                    (thread_status, now, run.thread_id),
-                )
+                await _set_status(c, run.thread_id, thread_status)
             return run
 
     async def get_run(self: _Connected, thread_id: str | None, run_id: str) -> Run:
@@ -355,7 +350,7 @@ class PostgresThreads:
         async with self._read() as c:
             return await _runs(c, f"{where} ORDER BY created_at, seq", params)
 
-    async def interrupt_pending(self: _Connected, run_ids: Sequence[str]) -> list[Run]:
+    async def interrupt_pending(self: _Connected, run_ids: Sequence[str], *, after: AfterRun) -> list[Run]:
         if not run_ids:
             return []
         async with self._write() as c:
@@ -375,16 +370,16 @@ class PostgresThreads:
             ).fetchall()
             changed = [_run_row(r) for r in rows]
             for thread_id in sorted({r.thread_id for r in changed}):
-                await _settle_thread(c, thread_id)
+                await _settle_thread(c, thread_id, after)
             return changed
 
-    async def delete_run(self: _Connected, thread_id: str | None, run_id: str) -> Run:
+    async def delete_run(self: _Connected, thread_id: str | None, run_id: str, *, after: AfterRun) -> Run:
         async with self._write() as c:
             run = await _run(c, thread_id, run_id)
             await _lock_threads(c, [run.thread_id])
             if not (await c.execute("DELETE FROM runs WHERE run_id = %s", (run_id,))).rowcount:
                 raise run_not_found(run_id)  # deleted meanwhile, with its thread or by itself
-            await _settle_thread(c, run.thread_id)
+            await _settle_thread(c, run.thread_id, after)
             return run
 
     async def renew_leases(self: _Connected, lease: Lease) -> list[str]:
@@ -396,7 +391,9 @@ class PostgresThreads:
             )
             return [r[0] for r in await cursor.fetchall()]
 
-    async def expire_leases(self: _Connected, now: str, *, max_attempts: int, error: Json) -> ExpiredLeases:
+    async def expire_leases(
+        self: _Connected, now: str, *, max_attempts: int, error: Json, after: AfterRun
+    ) -> ExpiredLeases:
         async with self._write() as c:
             # Thread locks first, as every writer of a thread's runs takes them; SKIP LOCKED lets
             # replicas sweeping at the same moment share the work instead of queueing on it.
@@ -423,13 +420,9 @@ class PostgresThreads:
                 (Jsonb(error), now, now, locked),
             )
             for thread_id in sorted({r.thread_id for r in failed}):
-                # The failed run's outcome, unless other runs wait on the thread: then it stays busy.
-                await c.execute(
-                    "UPDATE threads SET status = CASE WHEN EXISTS"
-                    f" (SELECT 1 FROM runs WHERE thread_id = %s AND {_ACTIVE}) THEN 'busy' ELSE 'error' END,"
-                    " updated_at = %s WHERE thread_id = %s",
-                    (thread_id, now, thread_id),
-                )
+                # The failed run's outcome, unless other runs wait on the thread (the domain's rule).
+                if (decided := await _thread_after(c, thread_id, "error", after)) is not None:
+                    await _set_status(c, thread_id, decided[1])
             return ExpiredLeases(retried, failed)
 
     async def next_due(self: _Connected) -> str | None:
@@ -480,12 +473,33 @@ async def _write_outcome(c: Conn, thread_id: str, outcome: ThreadOutcome) -> Non
     )
 
 
-async def _settle_thread(c: Conn, thread_id: str) -> None:
-    """A busy thread whose runs are all gone or done becomes idle again (its lock is held)."""
+async def _thread_after(
+    c: Conn, thread_id: str, outcome: ThreadStatus | None, after: AfterRun
+) -> tuple[ThreadStatus, ThreadStatus, bool] | None:
+    """For a thread a run just left (its lock is held): its status now, its status by the domain's
+    rule, and whether other runs are active on it; None if the thread is gone."""
+    row = await _one(
+        c,
+        f"SELECT status, EXISTS (SELECT 1 FROM runs WHERE thread_id = %s AND {_ACTIVE})"
+        " FROM threads WHERE thread_id = %s",
+        (thread_id, thread_id),
+    )
+    if row is None:
+        return None
+    return row[0], after(row[0], row[1], outcome), row[1]
+
+
+async def _settle_thread(c: Conn, thread_id: str, after: AfterRun) -> None:
+    """A run left with no outcome (interrupted before it started, deleted): its thread's status
+    by the domain's rule, written only if it changes."""
+    decided = await _thread_after(c, thread_id, None, after)
+    if decided is not None and decided[0] != decided[1]:
+        await _set_status(c, thread_id, decided[1])
+
+
+async def _set_status(c: Conn, thread_id: str, status: ThreadStatus) -> None:
     await c.execute(
-        "UPDATE threads SET status = 'idle', updated_at = %s WHERE thread_id = %s AND status = 'busy'"
-        f" AND NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = %s AND {_ACTIVE})",
-        (utc_now(), thread_id, thread_id),
+        "UPDATE threads SET status = %s, updated_at = %s WHERE thread_id = %s", (status, utc_now(), thread_id)
     )
 
 

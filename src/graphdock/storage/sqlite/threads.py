@@ -31,6 +31,7 @@ from graphdock.storage.threads import (
     ThreadFilter,
     ThreadOutcome,
     ThreadSortField,
+    ThreadStatus,
 )
 from graphdock.storage.visibility import Visibility, require_within, sqlite_sql
 
@@ -226,25 +227,16 @@ class SqliteThreads:
             if row is None:  # deleted while it ran (a rollback), or taken over: nothing to record
                 raise run_not_found(run_id)
             run = _run_row(row)
-            waiting = bool(
-                c.execute(
-                    "SELECT 1 FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1",
-                    (run.thread_id,),
-                ).fetchone()
-            )
-            current = c.execute("SELECT status FROM threads WHERE thread_id = ?", (run.thread_id,)).fetchone()
-            if current is None:
+            decided = _thread_after(c, run.thread_id, outcome.status if outcome is not None else None, after)
+            if decided is None:
                 return run
-            thread_status = after(current[0], waiting, outcome.status if outcome is not None else None)
+            _, thread_status, waiting = decided
             if outcome is not None:
                 _write_outcome(
                     c, run.thread_id, ThreadOutcome(thread_status, outcome.values, outcome.interrupts)
                 )
             elif not waiting:
-                c.execute(
-                    "UPDATE threads SET status = ?, updated_at = ? WHERE thread_id = ?",
-                    (thread_status, now, run.thread_id),
-                )
+                _set_status(c, run.thread_id, thread_status)
             return run
 
     async def get_run(self: _Connected, thread_id: str | None, run_id: str) -> Run:
@@ -277,7 +269,7 @@ class SqliteThreads:
         with self._read() as c:
             return _runs(c, f"{where} ORDER BY created_at", params)
 
-    async def interrupt_pending(self: _Connected, run_ids: Sequence[str]) -> list[Run]:
+    async def interrupt_pending(self: _Connected, run_ids: Sequence[str], *, after: AfterRun) -> list[Run]:
         if not run_ids:
             return []
         with self._write() as c:
@@ -288,14 +280,14 @@ class SqliteThreads:
             ).fetchall()
             changed = [_run_row(r) for r in rows]
             for thread_id in {r.thread_id for r in changed}:
-                _settle_thread(c, thread_id)
+                _settle_thread(c, thread_id, after)
             return changed
 
-    async def delete_run(self: _Connected, thread_id: str | None, run_id: str) -> Run:
+    async def delete_run(self: _Connected, thread_id: str | None, run_id: str, *, after: AfterRun) -> Run:
         with self._write() as c:
             run = _run(c, thread_id, run_id)
             c.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
-            _settle_thread(c, run.thread_id)
+            _settle_thread(c, run.thread_id, after)
             return run
 
     async def renew_leases(self: _Connected, lease: Lease) -> list[str]:
@@ -306,7 +298,9 @@ class SqliteThreads:
             ).fetchall()
             return [r[0] for r in rows]
 
-    async def expire_leases(self: _Connected, now: str, *, max_attempts: int, error: Json) -> ExpiredLeases:
+    async def expire_leases(
+        self: _Connected, now: str, *, max_attempts: int, error: Json, after: AfterRun
+    ) -> ExpiredLeases:
         expired = " WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ?)"
         with self._write() as c:
             retried = c.execute(
@@ -323,13 +317,9 @@ class SqliteThreads:
                 ).fetchall()
             ]
             for thread_id in {r.thread_id for r in failed}:
-                # The failed run's outcome, unless other runs wait on the thread: then it stays busy.
-                c.execute(
-                    "UPDATE threads SET status = CASE WHEN EXISTS (SELECT 1 FROM runs WHERE thread_id = ?"
-                    " AND status IN ('pending', 'running')) THEN 'busy' ELSE 'error' END, updated_at = ?"
-                    " WHERE thread_id = ?",
-                    (thread_id, now, thread_id),
-                )
+                # The failed run's outcome, unless other runs wait on the thread (the domain's rule).
+                if (decided := _thread_after(c, thread_id, "error", after)) is not None:
+                    _set_status(c, thread_id, decided[1])
             return ExpiredLeases([_run_row(r) for r in retried], failed)
 
     async def next_due(self: _Connected) -> str | None:
@@ -365,12 +355,35 @@ def _write_outcome(c: sqlite3.Connection, thread_id: str, outcome: ThreadOutcome
     )
 
 
-def _settle_thread(c: sqlite3.Connection, thread_id: str) -> None:
-    """A busy thread whose runs are all gone or done becomes idle again."""
+def _thread_after(
+    c: sqlite3.Connection, thread_id: str, outcome: ThreadStatus | None, after: AfterRun
+) -> tuple[ThreadStatus, ThreadStatus, bool] | None:
+    """For a thread a run just left: its status now, its status by the domain's rule, and whether
+    other runs are active on it; None if the thread is gone."""
+    row = c.execute("SELECT status FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+    if row is None:
+        return None
+    waiting = (
+        c.execute(
+            "SELECT 1 FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1",
+            (thread_id,),
+        ).fetchone()
+        is not None
+    )
+    return row[0], after(row[0], waiting, outcome), waiting
+
+
+def _settle_thread(c: sqlite3.Connection, thread_id: str, after: AfterRun) -> None:
+    """A run left with no outcome (interrupted before it started, deleted): its thread's status
+    by the domain's rule, written only if it changes."""
+    decided = _thread_after(c, thread_id, None, after)
+    if decided is not None and decided[0] != decided[1]:
+        _set_status(c, thread_id, decided[1])
+
+
+def _set_status(c: sqlite3.Connection, thread_id: str, status: ThreadStatus) -> None:
     c.execute(
-        "UPDATE threads SET status = 'idle', updated_at = ? WHERE thread_id = ? AND status = 'busy'"
-        " AND NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = ? AND status IN ('pending', 'running'))",
-        (utc_now(), thread_id, thread_id),
+        "UPDATE threads SET status = ?, updated_at = ? WHERE thread_id = ?", (status, utc_now(), thread_id)
     )
 
 

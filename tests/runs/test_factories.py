@@ -1,7 +1,7 @@
 """Graph factories in every ServerRuntime form, through the real server (issue 17, item 2).
 
-`tests/graphs/server_runtime` serves `(runtime)` (sync), `(config, runtime)` (async), and sync and
-async context-manager factories; each notes its calls in a file, so the test sees why the server
+`tests/graphs/server_runtime` serves `(runtime)` and `(config, runtime)`, each sync and async, and
+sync and async context-manager factories; each notes its calls in a file, so the test sees why the server
 built the graph (`runtime.access_context`) and that a context manager is exited after each use.
 """
 
@@ -12,11 +12,19 @@ from pathlib import Path
 
 import pytest
 from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
 
 from tests.conftest import TESTS, RunningServer
 
 PROJECT = TESTS / "graphs" / "server_runtime" / "langgraph.json"
-GRAPHS = ["by_runtime", "by_config_and_runtime", "managed", "amanaged"]
+GRAPHS = [
+    "by_runtime",
+    "aby_runtime",
+    "by_config_and_runtime",
+    "by_config_and_runtime_sync",
+    "managed",
+    "amanaged",
+]
 MANAGED = {"managed", "amanaged"}
 
 
@@ -54,7 +62,7 @@ async def test_every_factory_form_loads_runs_and_learns_why_it_is_called(
             assert result["tenant"] == "acme", "the run's context reaches the factory"
             if graph_id in MANAGED:
                 assert result["resource_open"] is True, "the context manager is open while the run uses it"
-            if graph_id in ("by_config_and_runtime", "amanaged"):
+            if graph_id in ("by_config_and_runtime", "by_config_and_runtime_sync", "amanaged"):
                 assert result["variant"] == "v", "the config reaches a (config, runtime) factory"
 
             before = len(calls(factory_log, graph_id))
@@ -75,3 +83,22 @@ async def test_every_factory_form_loads_runs_and_learns_why_it_is_called(
                 assert sorted(enters) == sorted(exits), "every use is exited after it"
     finally:
         await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("graph_id", "configurable", "expected"),
+    [
+        ("factory", {}, "hello from langgraph.json: t"),
+        ("factory_config", {"variant": "loud"}, "T"),
+        ("factory_async", {"audit": True}, "t [audited]"),
+    ],
+)
+async def test_plain_and_config_factories_run_through_the_server(
+    client: LangGraphClient, graph_id: str, configurable: dict[str, object], expected: str
+) -> None:
+    """`()`, `(config)` sync and `(config)` async, as langgraph.json's older forms: each run's config
+    reaches the factory."""
+    result = await client.runs.wait(
+        None, graph_id, input={"text": "t"}, config={"configurable": configurable}
+    )
+    assert result["text"] == expected

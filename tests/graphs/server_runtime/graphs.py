@@ -78,6 +78,18 @@ async def by_config_and_runtime(
     return _graph(runtime, config)
 
 
+# (runtime), async.
+async def aby_runtime(runtime: ServerRuntime[Context]) -> CompiledStateGraph:
+    _note(f"aby_runtime enter {runtime.access_context}")
+    return _graph(runtime, None)
+
+
+# (config, runtime), sync.
+def by_config_and_runtime_sync(config: RunnableConfig, runtime: ServerRuntime[Context]) -> CompiledStateGraph:
+    _note(f"by_config_and_runtime_sync enter {runtime.access_context}")
+    return _graph(runtime, config)
+
+
 # A sync context manager taking the runtime: entered for each use, exited after it.
 @contextmanager
 def managed(runtime: ServerRuntime[Context]) -> Iterator[CompiledStateGraph]:

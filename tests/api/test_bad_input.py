@@ -822,7 +822,7 @@ async def test_null_where_the_official_server_refuses_it_is_422_naming_the_field
     assert (after.json()["version"], after.json()["name"]) == (1, "kept"), "nothing was changed"
 
 
-@pytest.mark.parametrize("path", ["/assistants/search", "/threads/search"])
+@pytest.mark.parametrize("path", ["/assistants/search", "/threads/search", "/runs/crons/search"])
 async def test_sort_order_is_asc_or_desc(http: httpx.AsyncClient, path: str) -> None:
     for order in ("asc", "desc"):
         r = await http.post(path, json={"sort_order": order, "limit": 1})

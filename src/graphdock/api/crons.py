@@ -122,7 +122,7 @@ async def search_crons(request: Request) -> Response:
         raise InvalidRequest(f"select: unknown fields {unknown}; expected some of {sorted(CRON_FIELDS)}")
     visible = await _guard(request, "search", body.model_dump(exclude_none=True, mode="json"))
     page = Page(limit=body.limit, offset=body.offset)
-    descending = (body.sort_order or "desc").lower() == "desc"
+    descending = (body.sort_order or "desc") == "desc"
     found, more = await service(request).search(
         _filter(body, visible, body.enabled), page, body.sort_by or "created_at", descending
     )

@@ -71,7 +71,7 @@ class CronSearch(CronCount):
         ]
         | None
     ) = None
-    sort_order: Literal["asc", "desc", "ASC", "DESC"] | None = None
+    sort_order: Literal["asc", "desc"] | None = None
     select: list[StrictStr] | None = None
 
 

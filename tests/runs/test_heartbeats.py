@@ -6,6 +6,7 @@ each node, so heartbeats must come; nothing here measures time.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 
@@ -90,3 +91,29 @@ async def test_sse_streams_send_a_heartbeat_comment_while_the_run_is_silent(
         await sdk.aclose()
     assert [p.event for p in parts] == ["metadata", "values", "values", "values", "values"]
     assert parts[-1].data == DONE
+
+
+async def test_a_threads_stream_sends_heartbeats_while_its_run_is_silent(
+    start_server: Callable[..., RunningServer],
+) -> None:
+    """GET /threads/{id}/stream stays open across runs; while a run is silent it must heartbeat too."""
+    server = start_server(heartbeat_seconds=HEARTBEAT)
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        tid = (await http.post("/threads", json={})).json()["thread_id"]
+
+        async def read_until_heartbeat_after_a_value() -> list[str]:
+            seen: list[str] = []
+            async with http.stream("GET", f"/threads/{tid}/stream") as r:
+                assert r.status_code == 200
+                created = await http.post(
+                    f"/threads/{tid}/runs", json={"assistant_id": "slow", "input": SLOW}
+                )
+                assert created.status_code == 200, created.text
+                async for line in r.aiter_lines():
+                    seen.append(line)
+                    if line == ": heartbeat" and "event: values" in seen:
+                        return seen
+            return seen
+
+        lines = await asyncio.wait_for(read_until_heartbeat_after_a_value(), timeout=30)
+    assert lines[-1] == ": heartbeat", lines[-10:]

@@ -42,14 +42,15 @@ async def ran(
 
     Its duration is about `seconds_ago`: created then, finished now. version None: still pending.
     """
-    run = make_run(rid(n), tid(n), created_at=ago(seconds_ago), assistant_id=assistant_id)
+    run = make_run(
+        rid(n), tid(n), created_at=ago(seconds_ago), assistant_id=assistant_id, pinned_version=version
+    )
     await storage.create_run(run, new_thread=NewThread({"owner": owner}), admit=admission("enqueue"))
     if version is None:
         return run
     claimed = await storage.claim_run(datetime.now(UTC).isoformat(timespec="microseconds"))
     assert claimed is not None
-    assert claimed.run_id == run.run_id
-    await storage.start_run(run.run_id, version)
+    assert (claimed.run_id, claimed.assistant_version) == (run.run_id, version)  # the claim records it
     error = {"error": "ValueError", "message": "x"} if status == "error" else None
     return await storage.finish_run(run.run_id, status, error=error, outcome=None, after=thread_after_run)
 
@@ -122,10 +123,9 @@ async def test_version_run_stats_count_errors_and_hand_back_recent_durations(sto
 
 
 async def test_a_version_whose_runs_have_not_ended_has_counts_but_no_durations(storage: Storage) -> None:
-    run = make_run(rid(1), tid(1), created_at=ago(60))
+    run = make_run(rid(1), tid(1), created_at=ago(60), pinned_version=1)
     await storage.create_run(run, new_thread=NewThread({}), admit=admission("enqueue"))
-    await storage.claim_run(datetime.now(UTC).isoformat(timespec="microseconds"))
-    await storage.start_run(run.run_id, 1)  # running
+    await storage.claim_run(datetime.now(UTC).isoformat(timespec="microseconds"))  # running, on version 1
     stats = (await storage.version_run_stats(AID, [1], RULE))[1]
     assert (stats.runs, stats.errors, stats.durations_ms) == (1, 0, ())
 

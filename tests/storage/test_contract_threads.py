@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +33,7 @@ from graphdock.storage.threads import (
     ThreadSortField,
 )
 from tests.postgres import postgres_url
+from tests.storage.test_contract import BASE, OTHER, to
 
 AID = "aaaaaaaa-0000-4000-8000-000000000001"
 OTHER_AID = "aaaaaaaa-0000-4000-8000-000000000002"
@@ -517,16 +517,30 @@ async def test_claim_respects_not_before_and_next_due_names_the_earliest(storage
     assert await storage.next_due() is None, "nor are finished ones"
 
 
-async def test_start_run_records_the_assistant_version_that_ran(storage: Storage) -> None:
-    await add_run(storage, make_run(rid(1), tid(1)), create=True)
+async def test_the_claim_records_the_version_the_run_executes(storage: Storage) -> None:
+    """Pinned, else an earlier attempt's, else the assistant's active version; none if it is gone."""
+    await storage.create_assistant(AID, BASE, "raise")
+    await storage.revise_assistant(AID, to(OTHER))  # version 2 is active
+    runs = [
+        make_run(rid(1), tid(1), created_at=ts(1)),
+        make_run(rid(2), tid(2), created_at=ts(2), pinned_version=1),
+        make_run(rid(3), tid(3), created_at=ts(3), assistant_version=1),  # a retry of a run that ran 1
+        make_run(rid(4), tid(4), created_at=ts(4), assistant_id=OTHER_AID),  # no such assistant
+    ]
+    for run in runs:
+        await add_run(storage, run, create=True)
+    versions = {}
+    for _ in runs:
+        claimed = await storage.claim_run(utc_now())
+        assert claimed is not None
+        assert await storage.get_run(claimed.thread_id, claimed.run_id) == claimed
+        versions[claimed.run_id] = claimed.assistant_version
+    assert versions == {rid(1): 2, rid(2): 1, rid(3): 1, rid(4): None}
+    await storage.set_active_version(AID, 1)
+    await add_run(storage, make_run(rid(5), tid(5)), create=True)
     claimed = await storage.claim_run(utc_now())
     assert claimed is not None
-    assert claimed.assistant_version is None
-    started = await storage.start_run(rid(1), 7)
-    assert started == replace(claimed, assistant_version=7)
-    assert await storage.get_run(tid(1), rid(1)) == started
-    with pytest.raises(NotFound, match=f"Run {MISSING}"):
-        await storage.start_run(MISSING, 1)
+    assert claimed.assistant_version == 1, "the version active when the run starts, not when it was made"
 
 
 async def test_create_run_hands_the_multitask_rule_the_threads_active_runs_oldest_first(

@@ -33,7 +33,7 @@ from graphdock.runtime.factories import Access
 from graphdock.runtime.graphs import AnyPregel, GraphRegistry
 from graphdock.runtime.serialize import dumps
 from graphdock.runtime.streams import RunStream
-from graphdock.storage.base import Storage
+from graphdock.storage.base import Storage, assistant_not_found
 from graphdock.storage.records import Json
 from graphdock.storage.threads import Run, ThreadOutcome
 
@@ -122,14 +122,17 @@ class Execution:
                 )
 
     async def _run_graph(self, run: Run, stream: RunStream) -> RunResult:
+        # The claim recorded the version this run executes (storage's VERSION_AT_CLAIM); None:
+        # its assistant was deleted while the run waited.
+        version = run.assistant_version
+        if version is None:
+            raise assistant_not_found(run.assistant_id)
         assistant = await self._storage.get_assistant(run.assistant_id)
-        version = run.pinned_version or assistant.version
         snapshot = (
             assistant.snapshot
             if version == assistant.version
             else await assistant_snapshot(self._storage, run.assistant_id, version, None)
         )
-        run = await self._storage.start_run(run.run_id, version)
         stream.publish(
             "metadata",
             dumps({"run_id": run.run_id, "attempt": max(run.attempt, 1), "assistant_version": version}),

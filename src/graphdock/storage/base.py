@@ -292,9 +292,6 @@ class Storage(Protocol):
         to pending if they have had fewer than `max_attempts`, else failed with `error` (their
         threads' status by `after`, as for a run that ended in an error)."""
 
-    async def start_run(self, run_id: str, assistant_version: int) -> Run:
-        """Record the version a run resolved when it started."""
-
     async def finish_run(
         self,
         run_id: str,

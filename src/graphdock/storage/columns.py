@@ -1,4 +1,5 @@
-"""The column lists both SQL backends select and insert, in the order their row mappers read."""
+"""The column lists both SQL backends select and insert, in the order their row mappers read, and the
+SQL expressions they share."""
 
 SNAPSHOT = "graph_id, config, context, metadata, name, description"
 ASSISTANT = f"assistant_id, {SNAPSHOT}, version, created_at, updated_at"
@@ -12,4 +13,14 @@ RUN_COUNT = 15
 CRON = (
     "cron_id, assistant_id, thread_id, schedule, timezone, end_time, enabled, on_run_completed, "
     "payload, metadata, next_run_date, created_at, updated_at, user_id"
+)
+
+# The version a run executes, set by the claim that starts it (one statement on both backends): the
+# version it was pinned to, else the one an earlier attempt ran (a retry resumes that attempt's
+# checkpoints), else the assistant's active one. NULL if the assistant was deleted while the run
+# waited; the executor then fails the run. `{run_assistant}`: the run's assistant_id as the
+# backend's assistants.assistant_id compares with it.
+VERSION_AT_CLAIM = (
+    "COALESCE(pinned_version, assistant_version,"
+    " (SELECT a.version FROM assistants a WHERE a.assistant_id = {run_assistant}))"
 )

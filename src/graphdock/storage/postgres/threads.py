@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 
 from graphdock.errors import Conflict
 from graphdock.storage.base import Admit, AfterRun, run_not_found, thread_not_found
-from graphdock.storage.columns import RUN, RUN_COUNT, THREAD
+from graphdock.storage.columns import RUN, RUN_COUNT, THREAD, VERSION_AT_CLAIM
 from graphdock.storage.postgres.retention import write_ttl
 from graphdock.storage.postgres.rows import timestamp
 from graphdock.storage.records import Json, Page, utc_now
@@ -54,6 +54,13 @@ _CANDIDATE = (
     " WHERE r.status = 'pending' AND (r.not_before IS NULL OR r.not_before <= %(now)s)"
     " AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.thread_id = r.thread_id AND x.status = 'running')"
     " ORDER BY r.created_at, r.seq LIMIT 1"
+)
+
+# runs.assistant_id is text and assistants.assistant_id a uuid: cast only what is one (CASE keeps
+# the cast from being tried on anything else), so the primary key's index finds the row.
+_VERSION_AT_CLAIM = VERSION_AT_CLAIM.format(
+    run_assistant="CASE WHEN runs.assistant_id ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    "[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN runs.assistant_id::uuid END"
 )
 
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -248,7 +255,8 @@ class PostgresThreads:
                 row = await _one(
                     c,
                     "UPDATE runs SET status = 'running', updated_at = %s, attempt = attempt + 1,"
-                    " worker_id = %s, lease_expires_at = %s WHERE run_id = %s"
+                    f" worker_id = %s, lease_expires_at = %s, assistant_version = {_VERSION_AT_CLAIM}"
+                    " WHERE run_id = %s"
                     " AND status = 'pending' AND NOT EXISTS"
                     " (SELECT 1 FROM runs x WHERE x.thread_id = %s AND x.status = 'running')"
                     f" RETURNING {RUN}",
@@ -265,17 +273,6 @@ class PostgresThreads:
             # Another writer changed that thread first (it started or displaced the run). Our lock
             # goes with the transaction above and the next look sees that change, so each retry
             # follows someone else's progress and the loop ends.
-
-    async def start_run(self: _Connected, run_id: str, assistant_version: int) -> Run:
-        async with self._write() as c:
-            row = await _one(
-                c,
-                f"UPDATE runs SET assistant_version = %s WHERE run_id = %s RETURNING {RUN}",
-                (assistant_version, run_id),
-            )
-            if row is None:
-                raise run_not_found(run_id)
-            return _run_row(row)
 
     async def finish_run(
         self: _Connected,

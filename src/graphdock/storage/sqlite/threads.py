@@ -16,7 +16,7 @@ import orjson
 
 from graphdock.errors import Conflict
 from graphdock.storage.base import Admit, AfterRun, run_not_found, thread_not_found
-from graphdock.storage.columns import RUN, RUN_COUNT, THREAD
+from graphdock.storage.columns import RUN, RUN_COUNT, THREAD, VERSION_AT_CLAIM
 from graphdock.storage.records import Json, Page, utc_now
 from graphdock.storage.retention import ThreadTtl
 from graphdock.storage.sqlite.retention import write_ttl
@@ -36,6 +36,7 @@ from graphdock.storage.threads import (
 from graphdock.storage.visibility import Visibility, require_within, sqlite_sql
 
 _RUN_PLACEHOLDERS = ",".join("?" * RUN_COUNT)
+_VERSION_AT_CLAIM = VERSION_AT_CLAIM.format(run_assistant="runs.assistant_id")
 
 
 def _json_text(value: Any) -> str:
@@ -185,7 +186,7 @@ class SqliteThreads:
         with self._write() as c:
             row = c.execute(
                 "UPDATE runs SET status = 'running', updated_at = ?, attempt = attempt + 1, worker_id = ?,"
-                " lease_expires_at = ? WHERE run_id = ("
+                f" lease_expires_at = ?, assistant_version = {_VERSION_AT_CLAIM} WHERE run_id = ("
                 " SELECT r.run_id FROM runs r WHERE r.status = 'pending'"
                 " AND (r.not_before IS NULL OR r.not_before <= ?)"
                 " AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.thread_id = r.thread_id AND x.status = 'running')"
@@ -194,11 +195,6 @@ class SqliteThreads:
                 (now, lease.worker_id if lease else None, lease.until if lease else None, now),
             ).fetchone()
             return _run_row(row) if row else None
-
-    async def start_run(self: _Connected, run_id: str, assistant_version: int) -> Run:
-        with self._write() as c:
-            c.execute("UPDATE runs SET assistant_version = ? WHERE run_id = ?", (assistant_version, run_id))
-            return _run(c, None, run_id)
 
     async def finish_run(
         self: _Connected,

@@ -74,11 +74,6 @@ class Threads:
         await self._storage.delete_thread(thread_id, visible=visible)
         await self._saver.adelete_thread(thread_id)
 
-    async def discard_temporary(self, thread_id: str) -> None:
-        """A stateless run's thread, after its run: it has no checkpoints to delete (its graph ran
-        without a checkpointer), so the saver is not asked, which on SQLite costs a thread hop."""
-        await self._storage.delete_thread(thread_id)
-
     async def search(
         self, where: ThreadFilter, page: Page, sort_by: ThreadSortField, descending: bool
     ) -> tuple[list[Thread], bool]:

@@ -1,5 +1,6 @@
-"""A webhook receiver on a real socket: records every POST; `/fail-once…` answers 500 the first
-time, `/slow…` answers only once the test calls `release()`, anything else 200."""
+"""A webhook receiver on a real socket: records every POST (with when it came); `/fail-once…`
+answers 500 the first time, `/fail-always…` every time, `/redirect…` 307 to `/redirected`, `/slow…`
+answers only once the test calls `release()`, anything else 200."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class Delivery:
     headers: dict[str, str]
     body: dict[str, Any]
     status: int
+    at: float  # time.monotonic() on arrival
 
 
 @dataclass
@@ -56,12 +58,21 @@ def receiver() -> Iterator[Receiver]:
             body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
             with lock:
                 first = self.path not in failed
-                status = 500 if self.path.startswith("/fail-once") and first else 200
+                if self.path.startswith("/fail-always") or (self.path.startswith("/fail-once") and first):
+                    status = 500
+                elif self.path.startswith("/redirect") and not self.path.startswith("/redirected"):
+                    status = 307  # a client that followed it would POST the same body again
+                else:
+                    status = 200
                 failed.add(self.path)
-                state.deliveries.append(Delivery(self.path, dict(self.headers), body, status))
+                state.deliveries.append(
+                    Delivery(self.path, dict(self.headers), body, status, time.monotonic())
+                )
             if self.path.startswith("/slow"):
                 state.released.wait(60)
             self.send_response(status)
+            if status == 307:
+                self.send_header("Location", f"{state.url}/redirected")
             self.end_headers()
             with lock:
                 state.answered.add(self.path)

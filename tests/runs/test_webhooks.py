@@ -8,6 +8,7 @@ The receiver is a real HTTP server on loopback, which the test project's langgra
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -73,6 +74,29 @@ async def test_a_webhook_answered_with_500_is_retried(allowing: LangGraphClient,
     assert first.body["run_id"] == second.body["run_id"] == run["run_id"]
 
 
+async def test_a_webhook_that_keeps_failing_gets_four_attempts_with_growing_delays(
+    allowing: LangGraphClient, hooks: Receiver
+) -> None:
+    await allowing.runs.create(None, "echo", input={"text": "never"}, webhook=f"{hooks.url}/fail-always")
+    attempts = await hooks.until("/fail-always", count=4)
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(attempts)]
+    # Backoff of 1 s, doubled each time (lower bounds: a slow machine only makes the gaps longer).
+    assert all(gap > delay - 0.05 for gap, delay in zip(gaps, (1, 2, 4), strict=True)), gaps
+    # Bounded: no fifth attempt (it would come 8 s after the fourth).
+    await asyncio.sleep(9)
+    assert len(hooks.to("/fail-always")) == 4
+
+
+async def test_a_redirect_is_never_followed(allowing: LangGraphClient, hooks: Receiver) -> None:
+    await allowing.runs.wait(None, "echo", input={"text": "hop"}, webhook=f"{hooks.url}/redirect")
+    await hooks.until("/redirect")
+    # A later webhook arriving shows the first one's delivery is over (one slot per webhook, in order).
+    await allowing.runs.wait(None, "echo", input={"text": "after"}, webhook=f"{hooks.url}/after")
+    await hooks.until("/after")
+    assert [d.status for d in hooks.to("/redirect")] == [307]  # a 3xx is an answer: not retried
+    assert hooks.to("/redirected") == []
+
+
 async def test_a_slow_receiver_does_not_hold_up_other_runs_webhooks(
     allowing: LangGraphClient, hooks: Receiver
 ) -> None:
@@ -92,6 +116,10 @@ async def test_a_slow_receiver_does_not_hold_up_other_runs_webhooks(
         ("http://LocalHost.:9/hook", "loopback"),
         ("http://[::1]:9/hook", "loopback"),
         ("http://[::ffff:127.0.0.1]:9/hook", "loopback"),
+        # Not literal addresses to Python, but names the resolver turns into 127.0.0.1: the check
+        # is on what the host resolves to, not on how it is spelled.
+        ("http://127.1:9/hook", "loopback"),
+        ("http://2130706433:9/hook", "loopback"),
         ("http://169.254.169.254/latest/meta-data", "blocked"),
         ("http://0.0.0.0:9/hook", "blocked"),
         ("gopher://example.com/hook", "http"),

@@ -1,6 +1,7 @@
 """The run worker outlives a database outage: while another process holds an exclusive lock on the
 real SQLite file for longer than the busy timeout, claims fail, `/ok` says so with a 503, and once
-the lock is released a delayed run and a new `runs.wait` both complete.
+the lock is released a delayed run and a new `runs.wait` both complete; the log names the failure
+and the recovery.
 
 SQLite only: the outage is SQLite's (a file lock another program holds). PostgreSQL's equivalent,
 an unreachable server, is what the ticker's and the loop's same retry path handle.
@@ -32,7 +33,7 @@ def _wait_for(check: Any, what: str, seconds: float = 120) -> Any:
 
 
 def test_a_locked_database_stalls_runs_reports_unhealthy_and_then_recovers(
-    start_server: Any, tmp_path: Path
+    start_server: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "graphdock.sqlite3"
     server = start_server(db=db)
@@ -69,5 +70,11 @@ def test_a_locked_database_stalls_runs_reports_unhealthy_and_then_recovers(
         waited = http.post("/runs/wait", json={"assistant_id": "echo", "input": {"text": "after"}})
         assert waited.status_code == 200, waited.text
         assert waited.json()["text"] == "after"
+        # The log says so too (the server runs in this process): the failed claim, then recovery.
+        logged = capfd.readouterr()
+        output = logged.out + logged.err
+        assert "worker.claim_failed" in output
+        assert "worker.recovered" in output
+        assert output.index("worker.claim_failed") < output.index("worker.recovered")
     finally:
         http.close()

@@ -6,18 +6,22 @@ never does. Expiry is waited for by polling with a generous deadline, never by t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import httpx
+import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from tests.conftest import RunningServer
+from tests.postgres import backend
 from tests.store.conftest import eventually, project
 
 
 async def _gone(sdk: LangGraphClient, ns: list[str], key: str) -> bool:
-    return await sdk.store.get_item(ns, key) is None
+    # Without refreshing: this server refreshes on read (langgraph.json), which would re-arm the TTL.
+    return await sdk.store.get_item(ns, key, refresh_ttl=False) is None
 
 
 async def test_an_item_past_its_ttl_is_never_returned(sdk: LangGraphClient, ns: list[str]) -> None:
@@ -66,3 +70,22 @@ async def test_a_memory_written_by_a_graph_takes_the_default_ttl(
 
     await eventually(forgotten, "the graph's memory expired")
     await sdk.aclose()
+
+
+@pytest.mark.skipif(
+    backend() == "postgres",
+    reason="LangGraph's PostgreSQL store re-arms a TTL in whole minutes (an integer column): "
+    "compatibility.md says so; one minute is too long to wait here",
+)
+async def test_a_refreshing_read_keeps_an_item_alive_past_its_ttl(
+    sdk: LangGraphClient, ns: list[str]
+) -> None:
+    # 0.05 minutes (3 s). One item is read with a refresh every half second for three times its
+    # TTL, its twin is left alone: the twin expires, the read one does not.
+    await sdk.store.put_item(ns, "read", {"v": 1}, ttl=0.05)
+    await sdk.store.put_item(ns, "unread", {"v": 2}, ttl=0.05)
+    end = asyncio.get_running_loop().time() + 9
+    while asyncio.get_running_loop().time() < end:
+        assert await sdk.store.get_item(ns, "read", refresh_ttl=True) is not None
+        await asyncio.sleep(0.5)
+    assert await _gone(sdk, ns, "unread")

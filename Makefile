@@ -38,7 +38,7 @@ pytest: setup browser
 	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
 	GRAPHDOCK_TEST_BACKEND=postgres $(BIN)/python -m pytest --durations=15 $(PG_SUITES) $(PYTEST_ARGS)
 
-test: lint typecheck pytest  ## what CI runs: lint, strict types, the whole test suite
+test: lint typecheck pytest agent-chat-ui  ## what CI runs: lint, strict types, the whole test suite, agent-chat-ui
 
 # The web UI (ui/, Vite + React) is built into the package, and the build is committed, so users
 # never need node; tests/ui/test_build.py fails when the committed build differs from the sources.
@@ -65,7 +65,8 @@ fuzz: setup  ## fuzz every route from the OpenAPI document for FUZZ_SECONDS (def
 # LangChain's agent-chat-ui (the `vite` template of the create-agent-chat-app npm package, a
 # production build) served from its own origin and driven in Chromium against graphdock: send →
 # streamed answer → history → reload → interrupt → approve. Built once into .agent-chat-ui/ (about
-# 5 min of npm install and 1.5 min of build on the 2-core machine); each drive takes seconds.
+# a minute of npm install and build on the 2-core machine with npm's cache warm, several minutes
+# cold); each drive takes seconds. Part of `make test`, after the suites.
 # Screenshots: test-artifacts/agent-chat-ui/.
 AGENT_CHAT_UI_VERSION ?= 0.1.6
 AGENT_CHAT_UI := .agent-chat-ui

@@ -1,6 +1,6 @@
 """Thread TTLs through the official SDK on a real server: threads nobody uses are swept —
 deleted, or pruned to their latest checkpoint — while threads in use and threads with a run in
-progress stay. TTLs are fractions of a minute here; every wait polls with a generous deadline."""
+progress stay, and store items stay whatever their namespace says. TTLs are fractions of a minute here; every wait polls with a generous deadline."""
 
 from __future__ import annotations
 
@@ -30,8 +30,13 @@ async def test_delete_strategy_removes_the_thread_its_runs_and_its_checkpoints(
     thread = await client.threads.create()  # the deployment's default_ttl applies
     run = await client.runs.create(thread["thread_id"], "echo", input={})
     assert await final_status(client, thread["thread_id"], run["run_id"], seconds=60) == "success"
+    # A memory filed under the thread's id: the store is not the thread's to sweep.
+    await client.store.put_item(["memories", thread["thread_id"]], "note", {"text": "keep me"}, ttl=None)
 
     await until_gone(client, thread["thread_id"])
+    kept_memory = await client.store.get_item(["memories", thread["thread_id"]], "note")
+    assert kept_memory is not None
+    assert kept_memory["value"] == {"text": "keep me"}
     async with httpx.AsyncClient(base_url=served.url) as http:
         r = await http.get(f"/threads/{thread['thread_id']}/runs/{run['run_id']}")
         assert r.status_code == 404, r.text
@@ -51,8 +56,10 @@ async def test_keep_latest_strategy_keeps_the_thread_and_only_its_latest_checkpo
     for _ in range(2):
         await client.runs.wait(thread["thread_id"], "echo", input={})
     assert await history_length(client, thread["thread_id"]) == 6
+    await client.store.put_item(["memories", thread["thread_id"]], "note", {"text": "keep me"}, ttl=None)
 
     await until_pruned(client, thread["thread_id"])
+    assert (await client.store.get_item(["memories", thread["thread_id"]], "note")) is not None
     kept = await client.threads.get(thread["thread_id"])
     assert kept["metadata"]["kept"] is True
     assert kept["values"] == {"steps": ["echo", "echo"], "text": ""}

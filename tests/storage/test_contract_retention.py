@@ -3,13 +3,18 @@ takes — on every backend. `now` is passed in, so expiry is tested without wait
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from graphdock.domain.run_rules import thread_after_run
 from graphdock.errors import NotFound
+from graphdock.storage import storage_for
 from graphdock.storage.base import Storage
+from graphdock.storage.postgres.store import PostgresStorage
 from graphdock.storage.records import utc_now
 from graphdock.storage.retention import THREAD_SWEEP, Expiry, ThreadTtl, TtlStrategy, shift
+from tests.postgres import postgres_url
 from tests.storage.test_contract_threads import add_run, make_run
 
 T = [f"eeeeeeee-0000-4000-8000-00000000000{i}" for i in range(6)]
@@ -29,6 +34,30 @@ async def test_a_sweep_is_claimed_by_one_holder_until_its_next_time(storage: Sto
     assert not await storage.claim_sweep(THREAD_SWEEP, "b", now, shift(now, 1))
     assert not await storage.claim_sweep(THREAD_SWEEP, "a", shift(now, 0.5), shift(now, 1.5))
     assert await storage.claim_sweep(THREAD_SWEEP, "b", shift(now, 1), shift(now, 2))
+
+
+async def test_racing_claims_of_one_sweep_let_exactly_one_holder_in(storage: Storage) -> None:
+    stores = [storage]
+    if isinstance(storage, PostgresStorage):  # replicas: separate stores (pools) on one database
+        for _ in range(3):
+            other = storage_for(postgres_url())
+            await other.open()
+            stores.append(other)
+    now = utc_now()
+    try:
+        for interval in range(3):  # each interval's first claim, raced by 16 holders
+            at = shift(now, interval)
+            won = await asyncio.gather(
+                *(
+                    s.claim_sweep(THREAD_SWEEP, f"{n}/{h}", at, shift(at, 1))
+                    for n, s in enumerate(stores)
+                    for h in range(16 // len(stores))
+                )
+            )
+            assert won.count(True) == 1, f"interval {interval}: {won.count(True)} holders swept"
+    finally:
+        for other in stores[1:]:
+            await other.close()
 
 
 async def test_a_threads_ttl_is_stored_on_create_and_replaced_on_update(storage: Storage) -> None:

@@ -38,7 +38,9 @@ def load_custom_app(project: ProjectConfig) -> Starlette | None:
         )
     except Exception as exc:  # anything the user's module raises at import
         raise ConfigError(f"{where}: cannot import it: {type(exc).__name__}: {exc}") from exc
-    app = getattr(module, ref.attr, None)
+    if not hasattr(module, ref.attr):
+        raise ConfigError(f"{where}: the module has no attribute {ref.attr!r}")
+    app = getattr(module, ref.attr)
     if not isinstance(app, Starlette):  # FastAPI apps are Starlette apps
         raise ConfigError(f"{where}: expected a Starlette or FastAPI app, found {type(app).__name__}")
     return app

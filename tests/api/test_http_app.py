@@ -14,7 +14,7 @@ from graphdock.app import create_app
 from graphdock.errors import ConfigError
 from graphdock.settings import Settings
 from tests.api.http_projects import HTTP_APPS, project
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, serve, settings_for
 
 STARLETTE_APP = f"{HTTP_APPS}/starlette_app.py"
 KEY = "ci:http-app-key-15"
@@ -181,6 +181,51 @@ async def test_mount_prefix_serves_everything_under_it(
     finally:
         await client.aclose()
         await raw.aclose()
+
+
+def test_a_dotted_module_app_is_served_and_its_lifespan_runs_to_the_end(tmp_path: Path) -> None:
+    # `package.module:attr`, imported as any module is: the same module object as the test's own.
+    from tests.graphs.http import starlette_app
+
+    starlette_app.EVENTS.clear()
+    config = project(tmp_path, {"app": "tests.graphs.http.starlette_app:app"})
+    with serve(settings_for(tmp_path / "db.sqlite3", config)) as running:
+        r = httpx.get(running.url + "/custom/hello", timeout=30)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"hello": "world", "state": "hello from the custom lifespan"}
+        assert starlette_app.EVENTS == ["started"]
+    # graphdock's shutdown exits the project's lifespan too.
+    assert starlette_app.EVENTS == ["started", "stopped"]
+
+
+@pytest.mark.parametrize(
+    ("http", "message"),
+    [
+        ({"app": "no_colon"}, r"http\.app must look like './file\.py:app' or 'package\.module:app'"),
+        ({"app": "./ui.js:app"}, r"http\.app: JavaScript apps are not supported"),
+        ({"app": "./app.py:not-an-identifier"}, r"'not-an-identifier' is not a Python identifier"),
+        ({"app": "./missing.py:app"}, r"http\.app '.*missing\.py:app': cannot import it: FileNotFoundError"),
+        ({"app": "no_such_module_zz:app"}, r"cannot import it: ModuleNotFoundError"),
+        ({"app": "tests.graphs.http.starlette_app:absent"}, r"the module has no attribute 'absent'"),
+        ({"app": "json:dumps"}, r"expected a Starlette or FastAPI app, found function"),
+        (
+            {"middleware_order": "sideways"},
+            r"http\.middleware_order must be 'middleware_first' or 'auth_first'",
+        ),
+        (
+            {"configurable_headers": {"includes": "x-*"}},
+            r"http\.configurable_headers\.includes must be a list",
+        ),
+        ({"logging_headers": ["x-a"]}, r"http\.logging_headers must be an object"),
+        ({"disable_threads": "yes"}, r"http\.disable_threads must be true or false"),
+        ({"enable_custom_route_auth": 1}, r"http\.enable_custom_route_auth must be true or false"),
+    ],
+)
+def test_a_malformed_http_key_stops_start_up_naming_it(
+    tmp_path: Path, http: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        create_app(_settings(project(tmp_path, http), tmp_path))
 
 
 @pytest.mark.parametrize("prefix", ["api", "/api/", "/a//b", 3])

@@ -1,7 +1,7 @@
 """Browsers on other origins: CORS by default as `langgraph dev` answers, and `http.cors` instead.
 
-Preflights are answered before authentication; errors (401, 403, 404, 422, 500) carry the CORS
-headers so a page can read why it failed; Chromium's private-network preflight is answered.
+Preflights are answered before authentication; errors (401, 403, 404, 405, 413, 422, 500) carry
+the CORS headers so a page can read why it failed; Chromium's private-network preflight is answered.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ def test_responses_expose_the_headers_the_clients_read(server_url: str) -> None:
         ("GET", "/threads/not-a-uuid", None, 422),
         ("POST", "/threads", [1, 2], 422),
         ("GET", "/no/such/route", None, 404),
+        ("DELETE", "/threads/search", None, 405),
     ],
 )
 def test_errors_carry_the_cors_headers(
@@ -116,6 +117,20 @@ def test_with_api_keys_a_preflight_needs_no_key_and_401_403_are_readable(
     )
     assert refused.status_code == 403, refused.text
     assert refused.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_413_carries_the_cors_headers(start_server: Callable[..., RunningServer]) -> None:
+    running = start_server(max_body_bytes=2048)
+    body = b'{"metadata": {"note": "' + b"a" * 5000 + b'"}}'
+    r = httpx.post(
+        running.url + "/threads",
+        content=body,
+        headers={"Origin": ORIGIN, "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert r.status_code == 413, r.text
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "detail" in r.json()
 
 
 def test_a_500_carries_the_cors_headers(start_server: Callable[..., RunningServer], tmp_path: Path) -> None:

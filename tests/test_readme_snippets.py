@@ -1,4 +1,4 @@
-"""The README's first snippets run as shown (issue 17, item 11): in order, as in `python -m asyncio`.
+"""The README's snippets run as shown (issue 17, item 11): in order, as in `python -m asyncio`.
 
 They run against a server on the bundled example (what `make dev` serves), with the README's
 URL pointed at that server; what they print must be what the README's comments say.
@@ -16,11 +16,11 @@ from pathlib import Path
 from tests.conftest import EXAMPLE, RunningServer
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-# The first ten minutes: the quick start, runs and versions, crons and webhooks. The sections after
-# them (MCP, A2A) need other clients and are tested by their own suites. The crons snippet's webhook
-# host is the reader's to fill in and resolves nowhere here: a literal public address stands in for
-# it (the URL policy refuses a host that does not resolve).
-FIRST_MINUTES = README.split("\n## Managing versions", 1)[0].replace(
+# Every Python snippet before the compatibility notes: the quick start, runs and versions, crons and
+# webhooks, and the MCP and A2A clients. The crons snippet's webhook host is the reader's to fill in
+# and resolves nowhere here: a literal public address stands in for it (the URL policy refuses a
+# host that does not resolve).
+FIRST_MINUTES = README.split("\n## Compatibility", 1)[0].replace(
     "https://hooks.example.com/digest", "https://203.0.113.80/digest"
 )
 BLOCKS = re.findall(r"```python\n(.*?)```", FIRST_MINUTES, flags=re.DOTALL)
@@ -52,6 +52,6 @@ async def test_every_readme_python_snippet_runs_as_shown(start_server: Callable[
             result = types.FunctionType(code, namespace)()
             if asyncio.iscoroutine(result):
                 await result
-    expected = re.findall(r"^print\(.*\)\s+# (.*)$", "\n".join(BLOCKS), flags=re.MULTILINE)
+    expected = re.findall(r"^\s*print\(.*\)\s+# (.*)$", "\n".join(BLOCKS), flags=re.MULTILINE)
     assert expected, "the quick start ends with a run whose output the README states"
     assert printed == expected

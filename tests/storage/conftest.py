@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
 from graphdock.storage import storage_for
 from graphdock.storage.base import Storage
+from graphdock.storage.postgres.store import PostgresStorage
 from tests.postgres import empty, postgres_url
 
 # Every backend the contract suite runs on, as a database URL; "{tmp}" becomes the test's own
@@ -33,3 +35,20 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield store
     finally:
         await store.close()
+
+
+@asynccontextmanager
+async def as_replicas(storage: Storage, others: int = 3) -> AsyncIterator[list[Storage]]:
+    """`storage` and, on PostgreSQL, `others` more stores (pools) on its database, as replicas
+    racing each other would be; on SQLite, `storage` alone (one server per file)."""
+    stores = [storage]
+    try:
+        if isinstance(storage, PostgresStorage):
+            for _ in range(others):
+                other = storage_for(postgres_url())
+                await other.open()
+                stores.append(other)
+        yield stores
+    finally:
+        for other in stores[1:]:
+            await other.close()

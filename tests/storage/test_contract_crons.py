@@ -13,13 +13,11 @@ from dataclasses import replace
 import pytest
 
 from graphdock.errors import NotFound
-from graphdock.storage import storage_for
 from graphdock.storage.base import Storage
 from graphdock.storage.crons import Cron, CronFilter
-from graphdock.storage.postgres.store import PostgresStorage
 from graphdock.storage.records import Page, Snapshot, utc_now
 from graphdock.storage.visibility import Visibility
-from tests.postgres import postgres_url
+from tests.storage.conftest import as_replicas
 from tests.storage.test_contract_threads import add_run, make_run, ts
 
 AID = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -160,19 +158,10 @@ async def test_concurrent_claims_hand_each_firing_out_once(storage: Storage) -> 
     await with_assistants(storage)
     for n in range(1, 21):
         await storage.create_cron(make_cron(n))
-    stores = [storage]
-    if isinstance(storage, PostgresStorage):  # replicas: separate stores (pools) on one database
-        for _ in range(3):
-            other = storage_for(postgres_url())
-            await other.open()
-            stores.append(other)
-    try:
+    async with as_replicas(storage) as stores:
         results = await asyncio.gather(
             *(s.claim_due_crons(ts(10_000), lambda c, now: ts(99_999), 3) for s in stores for _ in range(8))
         )
-    finally:
-        for other in stores[1:]:
-            await other.close()
     claimed = [c.cron_id for batch in results for c in batch]
     assert len(claimed) == len(set(claimed))
     # Whatever a batch skipped, the next round takes; nothing is claimed twice across rounds either.

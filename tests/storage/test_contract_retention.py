@@ -9,12 +9,10 @@ import pytest
 
 from graphdock.domain.run_rules import thread_after_run
 from graphdock.errors import NotFound
-from graphdock.storage import storage_for
 from graphdock.storage.base import Storage
-from graphdock.storage.postgres.store import PostgresStorage
 from graphdock.storage.records import utc_now
 from graphdock.storage.retention import THREAD_SWEEP, Expiry, ThreadTtl, TtlStrategy, shift
-from tests.postgres import postgres_url
+from tests.storage.conftest import as_replicas
 from tests.storage.test_contract_threads import add_run, make_run
 
 T = [f"eeeeeeee-0000-4000-8000-00000000000{i}" for i in range(6)]
@@ -37,14 +35,8 @@ async def test_a_sweep_is_claimed_by_one_holder_until_its_next_time(storage: Sto
 
 
 async def test_racing_claims_of_one_sweep_let_exactly_one_holder_in(storage: Storage) -> None:
-    stores = [storage]
-    if isinstance(storage, PostgresStorage):  # replicas: separate stores (pools) on one database
-        for _ in range(3):
-            other = storage_for(postgres_url())
-            await other.open()
-            stores.append(other)
     now = utc_now()
-    try:
+    async with as_replicas(storage) as stores:
         for interval in range(3):  # each interval's first claim, raced by 16 holders
             at = shift(now, interval)
             won = await asyncio.gather(
@@ -55,9 +47,6 @@ async def test_racing_claims_of_one_sweep_let_exactly_one_holder_in(storage: Sto
                 )
             )
             assert won.count(True) == 1, f"interval {interval}: {won.count(True)} holders swept"
-    finally:
-        for other in stores[1:]:
-            await other.close()
 
 
 async def test_a_threads_ttl_is_stored_on_create_and_replaced_on_update(storage: Storage) -> None:

@@ -201,6 +201,16 @@ async def test_stateless_and_thread_crons_fire_within_their_minute(
         deleted = await client.crons.create(
             aid, schedule="* * * * *", input={"text": "d"}, webhook=f"{hooks.url}/stateless"
         )
+        # Pinned to version 1, with run fields of its own: its run keeps them and that version.
+        pinned = await client.crons.create(
+            f"{aid}@1",
+            schedule="* * * * *",
+            input={"text": "pinned"},
+            on_run_completed="keep",
+            metadata={"kind": "pinned"},
+            config={"tags": ["from-a-cron"]},
+            stream_mode=["values", "updates"],
+        )
         paused = await client.crons.create_for_thread(tid, aid, schedule="* * * * *", input={"text": "p"})
         await client.crons.update(paused["cron_id"], enabled=False)
         # Made after the crons: each firing resolves the version active when its run starts.
@@ -224,11 +234,26 @@ async def test_stateless_and_thread_crons_fire_within_their_minute(
             found = await client.threads.search(metadata={"assistant_id": aid}, limit=100)
             return [t for t in found if t["thread_id"] != tid and t["values"]]
 
-        kept_thread = (await _until(kept_threads))[0]
-        assert kept_thread["values"] == {"text": "k", "steps": ["echo"]}
-        kept_run = (await client.runs.list(kept_thread["thread_id"]))[0]
+        async def kept_runs() -> dict[str, Any]:
+            found = [(await client.runs.list(t["thread_id"]))[0] for t in await kept_threads()]
+            by_kind = {r["metadata"]["kind"]: r for r in found}
+            return by_kind if len(by_kind) == 2 else {}
+
+        by_kind = await _until(kept_runs)
+        kept_run = by_kind["kept"]
         assert kept_run["metadata"]["cron_id"] == kept["cron_id"]
-        assert kept_run["metadata"]["kind"] == "kept"
+        assert (await client.threads.get(kept_run["thread_id"]))["values"] == {"text": "k", "steps": ["echo"]}
+        assert kept_run["assistant_version"] == 2
+        pinned_run = by_kind["pinned"]
+        assert pinned_run["metadata"]["cron_id"] == pinned["cron_id"]
+        assert pinned_run["assistant_version"] == 1  # the pinned version, though 2 is active
+        assert pinned_run["kwargs"]["input"] == {"text": "pinned"}
+        assert "from-a-cron" in pinned_run["kwargs"]["config"]["tags"]
+        assert pinned_run["kwargs"]["stream_mode"] == ["values", "updates"]
+        assert (await client.threads.get(pinned_run["thread_id"]))["values"] == {
+            "text": "pinned",
+            "steps": ["echo"],
+        }
 
         delivery = (await hooks.until("/stateless", seconds=150))[0]
         assert delivery.body["metadata"]["cron_id"] == deleted["cron_id"]

@@ -219,7 +219,12 @@ async def test_stateless_and_thread_crons_fire_within_their_minute(
         async def thread_runs() -> list[Any]:
             return [r for r in await client.runs.list(tid) if r["metadata"].get("cron_id")]
 
-        runs = await _until(thread_runs)
+        async def thread_runs_ended() -> list[Any]:
+            # The version is recorded when a run is claimed: look once the first one has ended.
+            runs = await thread_runs()
+            return runs if runs and runs[0]["status"] == "success" else []
+
+        runs = await _until(thread_runs_ended)
         assert runs[0]["metadata"]["cron_id"] == on_thread["cron_id"]
         assert runs[0]["assistant_version"] == 2
         assert runs[0]["kwargs"]["input"] == {"text": "t"}

@@ -9,13 +9,17 @@ are otherwise rebuilt from its public list/put API: never by writing its tables 
 from __future__ import annotations
 
 import asyncio
+import select
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
 
 Saver = BaseCheckpointSaver[Any]
 
@@ -56,8 +60,9 @@ async def open_saver(database_url: str) -> AsyncIterator[Saver]:
         max_size=8,
         open=False,
         kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
+        check=closed_by_server,
     ) as pool:
-        pg_saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        pg_saver = AsyncPostgresSaver(pool)
         # The saver's setup is not safe to run twice at once (both insert its migration rows), so
         # replicas starting together take turns under an advisory lock. They poll for it rather
         # than block in pg_advisory_lock: a blocked statement keeps its snapshot, and the setup's
@@ -70,6 +75,22 @@ async def open_saver(database_url: str) -> AsyncIterator[Saver]:
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
         yield pg_saver
+
+
+async def closed_by_server(conn: AsyncConnection[Any]) -> None:
+    """The pools' check as a connection leaves them, free in the usual case.
+
+    After PostgreSQL restarted or failed over, every pooled connection is dead, and the saver and
+    the store run inside graphs: one handed out dead would fail that run. An idle connection has
+    nothing to read unless the server wrote to it (its "terminating connection" and the close),
+    so only a readable one is pinged (psycopg_pool's own check, a round trip), and the pool
+    replaces it when that fails. Pinging every connection would cost a round trip per checkout,
+    seven per run on a thread."""
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        from psycopg_pool import AsyncConnectionPool
+
+        await AsyncConnectionPool.check_connection(conn)
 
 
 async def advisory_lock(conn: Any, key: int) -> None:

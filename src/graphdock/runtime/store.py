@@ -27,7 +27,7 @@ from psycopg.types.json import set_json_loads
 
 from graphdock.errors import ConfigError
 from graphdock.project import IndexSpec, StoreSpec
-from graphdock.runtime.checkpoints import SETUP_LOCK, advisory_lock
+from graphdock.runtime.checkpoints import SETUP_LOCK, advisory_lock, closed_by_server
 
 
 def store_path(database_path: Path) -> Path:
@@ -81,6 +81,7 @@ async def _opened(
         open=False,
         kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
         configure=_read_json_with_orjson,
+        check=closed_by_server,
     ) as pool:
         async with pool.connection() as conn:
             if index is not None:

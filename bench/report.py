@@ -292,13 +292,15 @@ def render(data: dict[str, Any]) -> str:
     ceiling, scale = data.get("ceiling") or {}, data.get("scale") or {}
     head = ["area", "operation", "c", "ceiling req/s"]
     for t in targets:
-        head += [f"{t['label']} req/s", "p50 ms", "p99 ms"]
+        head += [f"{t['label']} req/s", "p50 ms", "p99 ms", "cpu ms/req"]
         head += ([] if t is official or official is None else ["vs official"]) + ["% ceiling"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 2 + "---:|" * (len(head) - 2)]
     for c, s in ceiling.items():
+        cpu = s.get("server_cpu_ms_per_req")
         cells = [
             "ceiling",
-            f"bare ASGI app, static JSON (p50 {_num(s['p50_ms'])}, p99 {_num(s['p99_ms'])} ms)",
+            f"bare ASGI app, static JSON (p50 {_num(s['p50_ms'])}, p99 {_num(s['p99_ms'])} ms"
+            + (f", cpu {_num(cpu)} ms/req)" if cpu else ")"),
         ]
         cells += [c, _num(s["rps"])] + ["" for _ in head[4:]]
         lines.append("| " + " | ".join(cells) + " |")
@@ -312,7 +314,7 @@ def render(data: dict[str, Any]) -> str:
         cells = [row.area, row.label, str(conc), _num(ceil["rps"]) if ceil else "-"]
         for t, f in zip(targets, found, strict=True):
             if f is None:
-                cells += ["n/a", "", ""] + ([] if t is official or official is None else [""]) + [""]
+                cells += ["n/a", "", "", ""] + ([] if t is official or official is None else [""]) + [""]
                 continue
             p50 = _num(f["p50_ms"])
             base = _phase(t, row.baseline, scale) if row.baseline else None
@@ -320,7 +322,8 @@ def render(data: dict[str, Any]) -> str:
                 p50 += f" ({f['p50_ms'] / base['p50_ms']:.1f}x)"
             rps = f.get("rps")
             errors = sum((f.get("errors") or {}).values())
-            cells += [_num(rps) + (f" ({errors} err)" if errors else ""), p50, _num(f["p99_ms"])]
+            cpu = _num(f.get("server_cpu_ms_per_req"))  # the server process's CPU per answered request
+            cells += [_num(rps) + (f" ({errors} err)" if errors else ""), p50, _num(f["p99_ms"]), cpu]
             if t is not official and official is not None:
                 o = official["phases"].get(row.phase) if http else None
                 cells.append(_versus(o, f, conc))
@@ -355,7 +358,8 @@ def _header(data: dict[str, Any], targets: list[dict[str, Any]]) -> list[str]:
 def _legend(data: dict[str, Any], targets: list[dict[str, Any]]) -> list[str]:
     lines = [
         "req/s: successful requests per second, closed loops of `c` clients; p50/p99: latency in ms measured "
-        "by the load generator (loopback round trip included). vs official: how many times faster than "
+        "by the load generator (loopback round trip included). cpu ms/req: the server's own CPU time (its process "
+        "group, user + system) over the phase, per answered request. vs official: how many times faster than "
         "`langgraph dev` (>1 = faster): req/s ratio, or at c=1 the p50 ratio. % ceiling: req/s as a share of the bare ASGI app's at the same c. "
         "(Nx) after a p50: relative to the row's smallest case (1 version, or the smallest store). "
         "scale rows: graphdock's storage layer called in-process (no HTTP), p50/p99 of sequential calls; "

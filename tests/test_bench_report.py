@@ -61,7 +61,7 @@ DATA: dict[str, Any] = {
             "graphdock",
             "graphdock",
             {
-                "get": summary(2000, 4.0, 9.0, errors={"HTTP 500": 2}),
+                "get": summary(2000, 4.0, 9.0, errors={"HTTP 500": 2}, server_cpu_ms_per_req=0.123),
                 "get@1v": summary(500, 2.0, 3.0, 1),
                 "get@500v": summary(500, 2.0, 3.0, 1),
                 "update@1v": summary(400, 2.0, 3.0, 1),
@@ -82,25 +82,25 @@ def rows_of(markdown: str) -> dict[str, list[str]]:
 
 def test_each_measured_operation_is_a_row_with_its_ratio_to_the_official_server_and_the_ceiling() -> None:
     rows = rows_of(report.render(DATA))
-    # area, operation, c, ceiling | official req/s p50 p99 %ceiling | graphdock req/s p50 p99 vs %ceiling
+    # area, operation, c, ceiling | official req/s p50 p99 cpu %ceiling | graphdock req/s p50 p99 cpu vs %ceiling
     get = rows["get"]
     assert get[2:4] == ["8", "4,000"]
-    assert get[4:8] == ["1,000", "8.00", "20.0", "25%"]
-    assert get[8:13] == ["2,000 (2 err)", "4.00", "9.00", "2.00x", "50%"]
+    assert get[4:9] == ["1,000", "8.00", "20.0", "-", "25%"]
+    assert get[9:15] == ["2,000 (2 err)", "4.00", "9.00", "0.12", "2.00x", "50%"]
     assert rows["wait, stateless"][2:4] == ["1", "2,000"]
-    assert rows["wait, stateless"][11] == "200.00x (p50)"
+    assert rows["wait, stateless"][13] == "200.00x (p50)"
     # At c=1 the ratio is of latencies: 3x faster to answer, not 200x the cycles.
-    assert rows["background create"][9:12] == ["0.60", "4.50", "3.00x (p50)"]
+    assert rows["background create"][10:14] == ["0.60", "4.50", "-", "3.00x (p50)"]
 
 
 def test_growth_rows_show_the_factor_against_the_smallest_case() -> None:
     rows = rows_of(report.render(DATA))
-    assert rows["get @ 500 versions"][9] == "2.00 (1.0x)"
-    assert rows["update @ 500 versions"][9] == "5.00 (2.5x)"
-    assert rows["update @ 1 version"][9] == "2.00"
+    assert rows["get @ 500 versions"][10] == "2.00 (1.0x)"
+    assert rows["update @ 500 versions"][10] == "5.00 (2.5x)"
+    assert rows["update @ 1 version"][10] == "2.00"
     owner = rows["search, metadata owner=u3 (1%) @ 100,000"]
     assert owner[4] == "n/a"  # the official server has no storage layer to measure
-    assert owner[8:10] == ["-", "1.50 (3.0x)"]
+    assert owner[9:11] == ["-", "1.50 (3.0x)"]
 
 
 def test_unmeasured_operations_have_no_row_and_notes_follow_the_table() -> None:

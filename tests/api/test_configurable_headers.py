@@ -3,6 +3,7 @@ credentials headers never do; `logging_headers` is parsed with the same rules.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,9 +89,16 @@ def test_logging_headers_log_each_request_with_the_matching_headers(
     capsys.readouterr()
     r = httpx.get(running.url + "/info", headers=SENT, timeout=30)
     assert r.status_code == 200, r.text
-    lines = [
-        line for line in capsys.readouterr().out.splitlines() if "http.request" in line and "/info" in line
-    ]
+    # The line is written once the response has gone out, so it may come just after the client
+    # has it: read the output until it does (a generous deadline, no timing asserted).
+    out, deadline = "", time.monotonic() + 30
+    while not any("http.request" in line and "/info" in line for line in out.splitlines()):
+        assert time.monotonic() < deadline, out
+        time.sleep(0.05)
+        out += capsys.readouterr().out
+    time.sleep(0.2)  # a second line, if one were (wrongly) written, would come now
+    out += capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "http.request" in line and "/info" in line]
     assert len(lines) == 1, lines
     assert "x-user-tier" in lines[0]
     assert "probe/1.0" in lines[0]

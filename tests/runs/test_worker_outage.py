@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests.conftest import RunningServer
 from tests.postgres import backend
 
 
@@ -33,12 +35,13 @@ def _wait_for(check: Any, what: str, seconds: float = 120) -> Any:
     pytest.fail(f"timed out waiting for {what}")
 
 
-@pytest.mark.skipif(backend() == "postgres", reason="a lock on the SQLite file")
-def test_a_locked_database_stalls_runs_reports_unhealthy_and_then_recovers(
-    start_server: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+def _stalls_reports_unhealthy_and_recovers(
+    server: RunningServer,
+    outage: Callable[[], AbstractContextManager[None]],
+    capfd: pytest.CaptureFixture[str],
+    cause: str,
 ) -> None:
-    db = tmp_path / "graphdock.sqlite3"
-    server = start_server(db=db)
+    """A delayed run falls due during `outage`: /ok is 503 naming `cause`, then everything works."""
     http = httpx.Client(base_url=server.url, timeout=120)
     try:
         assert http.get("/ok").json() == {"ok": True}
@@ -49,26 +52,24 @@ def test_a_locked_database_stalls_runs_reports_unhealthy_and_then_recovers(
         )
         assert delayed.status_code == 200, delayed.text
 
-        holder = sqlite3.connect(db, isolation_level=None)
-        holder.execute("BEGIN EXCLUSIVE")  # the real write lock on the real file
-        try:
-            # The delayed run falls due, its claim waits out the 5 s busy timeout and fails.
+        with outage():
             unhealthy = _wait_for(
                 lambda: (r := http.get("/ok")).status_code == 503 and r, "/ok to report the outage"
             )
             assert unhealthy.json()["ok"] is False
             assert "the run worker cannot claim runs" in unhealthy.json()["detail"]
-            assert "busy" in unhealthy.json()["detail"]
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
+            assert cause in unhealthy.json()["detail"]
 
         _wait_for(lambda: http.get("/ok").status_code == 200, "/ok to recover")
-        joined = http.get(f"/threads/{thread}/runs/{delayed.json()['run_id']}/join")
+        # No connection or handle the outage broke reaches a request now.
+        for _ in range(12):
+            r = http.get(f"/threads/{thread}")
+            assert r.status_code == 200, r.text
+        run_id = delayed.json()["run_id"]
+        joined = http.get(f"/threads/{thread}/runs/{run_id}/join")
         assert joined.status_code == 200, joined.text
         assert joined.json()["text"] == "late"
-        run = http.get(f"/threads/{thread}/runs/{delayed.json()['run_id']}").json()
-        assert run["status"] == "success"
+        assert http.get(f"/threads/{thread}/runs/{run_id}").json()["status"] == "success"
         waited = http.post("/runs/wait", json={"assistant_id": "echo", "input": {"text": "after"}})
         assert waited.status_code == 200, waited.text
         assert waited.json()["text"] == "after"
@@ -80,6 +81,18 @@ def test_a_locked_database_stalls_runs_reports_unhealthy_and_then_recovers(
         assert output.index("worker.claim_failed") < output.index("worker.recovered")
     finally:
         http.close()
+
+
+@contextmanager
+def _locked(db: Path) -> Iterator[None]:
+    """Another process holds the real write lock on the real file, until the end."""
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 @contextmanager
@@ -99,42 +112,19 @@ def _refusing(url: str) -> Iterator[None]:
             admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
 
 
+@pytest.mark.skipif(backend() == "postgres", reason="a lock on the SQLite file")
+def test_a_locked_database_stalls_runs_reports_unhealthy_and_then_recovers(
+    start_server: Callable[..., RunningServer], tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "graphdock.sqlite3"
+    # The delayed run falls due, its claim waits out the 5 s busy timeout and fails.
+    _stalls_reports_unhealthy_and_recovers(start_server(db=db), partial(_locked, db), capfd, "busy")
+
+
 @pytest.mark.skipif(backend() != "postgres", reason="a PostgreSQL database refusing connections")
 def test_an_unreachable_postgres_stalls_runs_reports_unhealthy_and_then_recovers(
-    start_server: Any, capfd: pytest.CaptureFixture[str]
+    start_server: Callable[..., RunningServer], capfd: pytest.CaptureFixture[str]
 ) -> None:
     server = start_server()
-    http = httpx.Client(base_url=server.url, timeout=120)
-    try:
-        assert http.get("/ok").json() == {"ok": True}
-        thread = http.post("/threads", json={}).json()["thread_id"]
-        delayed = http.post(
-            f"/threads/{thread}/runs",
-            json={"assistant_id": "echo", "input": {"text": "late"}, "after_seconds": 1},
-        )
-        assert delayed.status_code == 200, delayed.text
-
-        with _refusing(server.settings.database_url):
-            unhealthy = _wait_for(
-                lambda: (r := http.get("/ok")).status_code == 503 and r, "/ok to report the outage"
-            )
-            assert "the run worker cannot claim runs" in unhealthy.json()["detail"]
-
-        _wait_for(lambda: http.get("/ok").status_code == 200, "/ok to recover")
-        # Every pooled connection died with the outage; none of them reaches a request now.
-        for _ in range(12):
-            r = http.get(f"/threads/{thread}")
-            assert r.status_code == 200, r.text
-        run_id = delayed.json()["run_id"]
-        joined = http.get(f"/threads/{thread}/runs/{run_id}/join")
-        assert joined.status_code == 200, joined.text
-        assert joined.json()["text"] == "late"
-        assert http.get(f"/threads/{thread}/runs/{run_id}").json()["status"] == "success"
-        waited = http.post("/runs/wait", json={"assistant_id": "echo", "input": {"text": "after"}})
-        assert waited.status_code == 200, waited.text
-        assert waited.json()["text"] == "after"
-        logged = capfd.readouterr()
-        output = logged.out + logged.err
-        assert output.index("worker.claim_") < output.index("worker.recovered")
-    finally:
-        http.close()
+    outage = partial(_refusing, server.settings.database_url)
+    _stalls_reports_unhealthy_and_recovers(server, outage, capfd, "unreachable")

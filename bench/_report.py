@@ -93,7 +93,7 @@ def render_table(results: list[TargetResult], title: str) -> str:
                 continue
             row += (
                 f" | {_fmt(s.rps, 1):>9} {_fmt(s.percentile_ms(50), 2):>8} {_fmt(s.percentile_ms(99), 2):>8}"
-                f" {s.error_count:>5} {_fmt(s.server_cpu_ms_per_request(), 2):>8}"
+                f" {s.error_count:>5} {_fmt(s.server_cpu_ms_per_request(), 3):>8}"
             )
         for r in against_first:
             s0, s1 = shown[0].phases.get(name), r.phases.get(name)

@@ -275,6 +275,13 @@ def _num(value: float | None, unit: str = "") -> str:
     return f"{value:.1f}{unit}" if value >= 10 else f"{value:.2f}{unit}"
 
 
+def _cpu(value: float | None) -> str:
+    """A request's CPU in ms: three decimals below 1 ms, where a cached read costs 0.05-0.1."""
+    if value is not None and not math.isnan(value) and value < 1:
+        return f"{value:.3f}"
+    return _num(value)
+
+
 def _phase(target: dict[str, Any], phase: str, scale: dict[str, Any]) -> dict[str, Any] | None:
     """A target's summary of `phase`; `scale:<size>:<label>` is a storage-level row of its backend."""
     if not phase.startswith("scale:"):
@@ -322,7 +329,7 @@ def render(data: dict[str, Any]) -> str:
                 p50 += f" ({f['p50_ms'] / base['p50_ms']:.1f}x)"
             rps = f.get("rps")
             errors = sum((f.get("errors") or {}).values())
-            cpu = _num(f.get("server_cpu_ms_per_req"))  # the server process's CPU per answered request
+            cpu = _cpu(f.get("server_cpu_ms_per_req"))  # the server process's CPU per answered request
             cells += [_num(rps) + (f" ({errors} err)" if errors else ""), p50, _num(f["p99_ms"]), cpu]
             if t is not official and official is not None:
                 o = official["phases"].get(row.phase) if http else None

@@ -86,7 +86,7 @@ def test_each_measured_operation_is_a_row_with_its_ratio_to_the_official_server_
     get = rows["get"]
     assert get[2:4] == ["8", "4,000"]
     assert get[4:9] == ["1,000", "8.00", "20.0", "-", "25%"]
-    assert get[9:15] == ["2,000 (2 err)", "4.00", "9.00", "0.12", "2.00x", "50%"]
+    assert get[9:15] == ["2,000 (2 err)", "4.00", "9.00", "0.123", "2.00x", "50%"]
     assert rows["wait, stateless"][2:4] == ["1", "2,000"]
     assert rows["wait, stateless"][13] == "200.00x (p50)"
     # At c=1 the ratio is of latencies: 3x faster to answer, not 200x the cycles.

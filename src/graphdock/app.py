@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -12,9 +13,11 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, ExceptionHandler
 
 from graphdock import http_app
 from graphdock.api import (
@@ -36,9 +39,8 @@ from graphdock.api import (
     versions,
 )
 from graphdock.api.auth import Authentication
-from graphdock.api.cors import cors_middleware
 from graphdock.api.endpoints import Endpoint, JSONResponse, routes
-from graphdock.api.middleware import RequestGuard
+from graphdock.api.front import Front, cors_rules, handler_table
 from graphdock.api.openapi import build_openapi
 from graphdock.api.router import IndexedRouter
 from graphdock.auth.loading import load_policy
@@ -192,15 +194,14 @@ def create_app(
     protocols = [r for group, rs in PROTOCOLS.items() if group not in project.http.disabled for r in rs]
     extra = http_app.custom_routes(custom) if custom is not None else []
     http_app.check_collisions(f"{project.path}: http.app", extra, [*routes(served), *protocols])
-    app = Starlette(
-        middleware=_middleware(project, metrics, custom, extra),
-        exception_handlers={
-            **(custom.exception_handlers if custom is not None else {}),
-            GraphdockError: _graphdock_error,
-            HTTPException: _http_error,
-        },
-    )
+    app = Starlette()
     app.router = IndexedRouter(_mounted(project, [*routes(served), *protocols, *extra]), lifespan=lifespan)
+    handlers: dict[Any, ExceptionHandler] = {
+        **(custom.exception_handlers if custom is not None else {}),
+        GraphdockError: _graphdock_error,
+        HTTPException: _http_error,
+    }
+    app.middleware_stack = _stack(project, metrics, custom, extra, app.router, handlers)
     app.state.settings = settings
     app.state.http = project.http
     app.state.metrics = metrics
@@ -237,22 +238,39 @@ def _mounted(project: ProjectConfig, served: list[BaseRoute]) -> list[BaseRoute]
     return [*routes(root), Mount(prefix, app=IndexedRouter(served))]
 
 
-def _middleware(
-    project: ProjectConfig, metrics: Metrics, custom: Starlette | None, extra: list[BaseRoute]
-) -> list[Middleware]:
-    """Outermost first. CORS answers preflights before anything asks for credentials and adds its
-    headers to every answer, errors included; the guard turns anything unforeseen into a 500."""
+def _stack(
+    project: ProjectConfig,
+    metrics: Metrics,
+    custom: Starlette | None,
+    extra: list[BaseRoute],
+    router: ASGIApp,
+    handlers: dict[Any, ExceptionHandler],
+) -> ASGIApp:
+    """Every request's path to its route, in place of Starlette's own stack (see api/front.py):
+    one layer, or, when the project's `http.app` brings middleware, Front, then authentication and
+    that middleware in `middleware_order`, then the error handlers."""
     http = project.http
-    open_routes = () if http.enable_custom_route_auth else extra
-    auth = Middleware(Authentication, open_routes=open_routes, prefix=http.mount_prefix)
+    authentication = Authentication(
+        open_routes=() if http.enable_custom_route_auth else extra, prefix=http.mount_prefix
+    )
+    front = functools.partial(
+        Front, cors=cors_rules(http.cors), metrics=metrics, logged_headers=http.logging_headers
+    )
+    by_class, by_status = table = handler_table(handlers)
     theirs = http_app.custom_middleware(custom) if custom is not None else []
-    inner = [auth, *theirs] if http.middleware_order == "auth_first" else [*theirs, auth]
-    return [
-        cors_middleware(http.cors),
-        Middleware(observe.Observe, metrics=metrics, logged_headers=http.logging_headers),
-        Middleware(RequestGuard),
-        *inner,
-    ]
+    if not theirs:
+        return front(router, authentication=authentication, handlers=table)
+    app: ASGIApp = ExceptionMiddleware(router, handlers={**by_class, **by_status})
+    inner: list[Middleware | Authentication] = (
+        [authentication, *theirs] if http.middleware_order == "auth_first" else [*theirs, authentication]
+    )
+    for layer in reversed(inner):
+        if isinstance(layer, Authentication):
+            app = layer.around(app)
+        else:
+            cls, args, kwargs = layer
+            app = cls(app, *args, **kwargs)
+    return front(app, authentication=None, handlers=None)
 
 
 def _scaling(settings: Settings, redis: Redis | None) -> Scaling:

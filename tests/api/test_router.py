@@ -8,8 +8,9 @@ import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.routing import BaseRoute, Mount, Route, Router, WebSocketRoute
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocket
 
 from graphdock.api.router import IndexedRouter
 
@@ -19,6 +20,10 @@ def _answer(name: str) -> Callable[[Request], Awaitable[Response]]:
         return PlainTextResponse(f"{name} {sorted(request.path_params.items())}")
 
     return endpoint
+
+
+async def _socket(websocket: WebSocket) -> None:
+    await websocket.close()
 
 
 def _routes() -> list[BaseRoute]:
@@ -32,6 +37,9 @@ def _routes() -> list[BaseRoute]:
         Route("/threads/search", _answer("search"), methods=["POST"]),
         Route("/threads/{thread_id}", _answer("thread"), methods=["GET", "DELETE"]),
         Route("/{anything}/state", _answer("templated-first")),
+        Route("/x/state", _answer("shadowed-literal")),  # "/{anything}/state" takes it first
+        WebSocketRoute("/threads/socket", _socket),
+        Route("/files/{rest:path}", _answer("files")),
         Route("/runs/wait", _answer("wait"), methods=["POST"]),
         Mount("/ui", app=inner),
         Mount("", app=anything),  # matches every path: must keep its place in the order
@@ -57,6 +65,11 @@ PATHS = [
     "/late/1",
     "/nowhere",
     "//threads",
+    "/x/state",
+    "/threads/socket",
+    "/files/a/b/c",
+    "/files/",
+    "/" + "/".join("abcdefghijklmnopqrstu"),
     "/%74hreads",
 ]
 
@@ -77,8 +90,19 @@ def test_every_path_gets_the_answer_starlettes_router_gives(method: str) -> None
         ), f"{method} {path}"
 
 
-def test_narrowed_lists_hold_only_routes_that_can_match() -> None:
+def test_a_path_is_tried_only_against_the_routes_its_shape_can_match() -> None:
     router = IndexedRouter(_routes())
-    threads = [getattr(r, "path", None) for r in router._by_segment["threads"].routes]
-    # Literal "threads" routes plus the ones that may match anything, in their original order.
-    assert threads == ["/threads", "/threads/search", "/threads/{thread_id}", "/{anything}/state", ""]
+    # "threads" with two segments: its routes of that shape plus the ones that may match anything,
+    # in their original order; "/threads" (one segment) and "/x/state" are not tried.
+    tried = [getattr(r, "path", None) for r in router._bucket("threads", 2)]
+    # "/threads/search" is not either: as a literal path it is looked up in a dict instead.
+    assert tried == [
+        "/threads/{thread_id}",
+        "/{anything}/state",
+        "/threads/socket",
+        "",
+    ]
+    # Literal paths go straight to their route, unless an earlier route could take them.
+    assert set(router._literal) == {"/", "/threads", "/threads/search", "/runs/wait"}
+    # A made-up first segment shares one bucket (the key space stays bounded).
+    assert router._bucket("made-up-1", 2) is router._bucket("made-up-2", 2)

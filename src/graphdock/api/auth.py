@@ -1,4 +1,4 @@
-"""Authentication on every API request (one ASGI middleware), and the authorization call handlers make.
+"""Authentication on every API request, and the authorization call handlers make.
 
 Handlers call `authorize` once per request, before the domain, with the resource, the action and
 the value the auth handlers see (langgraph_sdk's `Auth.types.on.<resource>.<action>.value`
@@ -32,29 +32,37 @@ class Authentication:
     """`open_routes`: the routes of `http.app` when `enable_custom_route_auth` is off (they decide
     for themselves); `prefix`: `http.mount_prefix`, stripped before the open paths are compared."""
 
-    def __init__(self, app: ASGIApp, open_routes: Sequence[BaseRoute] = (), prefix: str = "") -> None:
-        self.app = app
+    def __init__(self, open_routes: Sequence[BaseRoute] = (), prefix: str = "") -> None:
         self.open_routes = open_routes
         self.prefix = prefix
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def around(self, app: ASGIApp) -> ASGIApp:
+        """As a layer of its own, where the project's middleware sits between it and api/front.py."""
+
+        async def authenticated(scope: Scope, receive: Receive, send: Send) -> None:
+            if await self.admit(scope, receive, send):
+                await app(scope, receive, send)
+
+        return authenticated
+
+    async def admit(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """True when the request may go on (the user, if any, is in the scope); False when it
+        has been answered with the refusal."""
         if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
+            return True
         policy: Policy = scope["app"].state.policy
         if not policy.enabled or self._is_open(scope):
-            await self.app(scope, receive, send)
-            return
+            return True
         try:
             scope[_USER] = await policy.authenticate(_arguments(policy.wanted, scope, receive))
         except AuthError as exc:
             if scope["type"] == "websocket":
                 await _refuse_socket(receive, send, exc)
-                return
+                return False
             response = JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
             await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+            return False
+        return True
 
     def _is_open(self, scope: Scope) -> bool:
         path: str = scope["path"]

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from graphdock.errors import InvalidRequest
 
@@ -81,7 +81,19 @@ def routes(endpoints: Sequence[Endpoint]) -> list[Route]:
 
 
 class _PathRoute(Route):
-    """A route whose path match is final: a wrong method gets Route's own 405 with Allow."""
+    """A route whose path match is final: a wrong method gets Route's own 405 with Allow.
+
+    Its handler's exceptions are left to the error handlers api/front.py runs around the router
+    (Starlette's Route wraps every endpoint in a second copy of them)."""
+
+    def __init__(self, path: str, dispatch: Handler, methods: list[str]) -> None:
+        super().__init__(path, dispatch, methods=methods)
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await dispatch(Request(scope, receive, send))
+            await response(scope, receive, send)
+
+        self.app = app
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child = super().matches(scope)

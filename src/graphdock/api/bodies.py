@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -134,8 +135,15 @@ def _check_integer_literals(raw: bytes, path: str) -> None:
     json.loads(raw, parse_int=parse_int)
 
 
+# The form the SDKs send and storage keeps: taken as it is, without a parse and a format back.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def path_uuid(request: HTTPConnection, name: str = "assistant_id") -> str:
+    """The path's UUID in canonical form (upper case, braces, no dashes are accepted as uuid.UUID does)."""
     raw: str = request.path_params[name]
+    if _CANONICAL_UUID.fullmatch(raw):
+        return raw
     try:
         return str(uuid.UUID(raw))
     except ValueError:

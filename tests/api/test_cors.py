@@ -50,6 +50,17 @@ def test_a_preflight_is_answered_like_langgraph_dev(server_url: str, path: str) 
     assert r.headers["access-control-allow-headers"] == "content-type,x-api-key,x-custom"
     assert r.headers["access-control-max-age"] == "600"
     assert "access-control-allow-credentials" not in r.headers
+    # Answered by the same front layer as every request: it has an id for the logs too.
+    assert len(r.headers["x-request-id"]) == 32
+
+
+def test_an_answer_to_a_request_without_origin_says_it_varies_on_origin(server_url: str) -> None:
+    r = httpx.get(server_url + "/info", timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.headers.get_list("vary") == ["Origin"]
+    assert "access-control-allow-origin" not in r.headers
+    with_origin = httpx.get(server_url + "/info", headers={"Origin": ORIGIN}, timeout=30)
+    assert with_origin.headers["access-control-allow-origin"] == "*"
 
 
 def test_a_private_network_preflight_is_allowed(server_url: str) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from graphdock.storage.columns import ASSISTANT
+from graphdock.storage.name_search import CANDIDATES
 from graphdock.storage.records import Assistant, AssistantFilter, AssistantVersion, Change, Snapshot
 from graphdock.storage.visibility import postgres_sql
 
@@ -77,3 +79,27 @@ def where_sql(where: AssistantFilter) -> tuple[str, list[Any]]:
         parts.append(clause)
         params += more
     return (" WHERE " + " AND ".join(parts) if parts else ""), params
+
+
+def candidates_first(clause: str, params: list[Any], order: str, bounds: list[int]) -> tuple[str, list[Any]]:
+    """A search with a name filter the trigram index can serve: its matches first, then the page.
+
+    The planner, left to itself, walks the sort order's index and tests every row: its estimate
+    assumes matches spread evenly, but names made in sequence ("bot 1", "bot 2", ...) are not,
+    and at 100,000 assistants it walked 22,000 rows for 11. Here the index's matches, at most
+    CANDIDATES + 1 of them, are read first (a fence the planner cannot see through); if there are
+    no more than CANDIDATES, the page is sorted from them; otherwise the walk runs as before,
+    which fills a page fast when that many rows match. Each branch is gated by a one-time
+    filter, so only one runs. `bounds`: LIMIT and OFFSET.
+    """
+    limit = CANDIDATES
+    sql = (
+        f"WITH hits AS MATERIALIZED (SELECT {ASSISTANT} FROM assistants{clause} LIMIT {limit + 1})"
+        " SELECT * FROM ("
+        f"(SELECT * FROM hits WHERE (SELECT count(*) FROM hits) <= {limit}{order} LIMIT %s OFFSET %s)"
+        " UNION ALL "
+        f"(SELECT {ASSISTANT} FROM assistants{clause} AND (SELECT count(*) FROM hits) > {limit}{order}"
+        " LIMIT %s OFFSET %s)"
+        f") AS page{order}"
+    )
+    return sql, [*params, *bounds, *params, *bounds]

@@ -9,8 +9,16 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from graphdock.storage.columns import ASSISTANT
-from graphdock.storage.name_search import CANDIDATES
-from graphdock.storage.records import Assistant, AssistantFilter, AssistantVersion, Change, Snapshot
+from graphdock.storage.name_search import CANDIDATES, indexable
+from graphdock.storage.records import (
+    Assistant,
+    AssistantFilter,
+    AssistantVersion,
+    Change,
+    Page,
+    Snapshot,
+    SortField,
+)
 from graphdock.storage.visibility import postgres_sql
 
 SORT_SQL: dict[str, str] = {
@@ -81,24 +89,32 @@ def where_sql(where: AssistantFilter) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(parts) if parts else ""), params
 
 
-def candidates_first(clause: str, params: list[Any], order: str, bounds: list[int]) -> tuple[str, list[Any]]:
-    """A search with a name filter the trigram index can serve: its matches first, then the page.
+def search_sql(
+    where: AssistantFilter, sort_by: SortField, descending: bool, page: Page, *, name_trigrams: bool
+) -> tuple[str, list[Any]]:
+    """The statement of a search page. `name_trigrams`: whether the pg_trgm index of names exists.
 
-    The planner, left to itself, walks the sort order's index and tests every row: its estimate
-    assumes matches spread evenly, but names made in sequence ("bot 1", "bot 2", ...) are not,
-    and at 100,000 assistants it walked 22,000 rows for 11. Here the index's matches, at most
-    CANDIDATES + 1 of them, are read first (a fence the planner cannot see through); if there are
-    no more than CANDIDATES, the page is sorted from them; otherwise the walk runs as before,
-    which fills a page fast when that many rows match. Each branch is gated by a one-time
-    filter, so only one runs. `bounds`: LIMIT and OFFSET.
+    A name filter the index can serve reads the index's matches first: the planner, left to
+    itself, walks the sort order's index and tests every row, estimating that matches are spread
+    evenly; names made in sequence ("bot 1", "bot 2", ...) are not, and at 100,000 assistants it
+    walked 22,000 rows for 11. Here at most CANDIDATES + 1 matches are read (a MATERIALIZED CTE,
+    a fence the planner cannot see through); with no more than CANDIDATES the page is sorted from
+    them, otherwise the walk runs as before (it fills a page fast when that many rows match).
+    Each branch is gated by a one-time filter, so only one runs.
     """
-    limit = CANDIDATES
+    clause, params = where_sql(where)
+    direction = "DESC" if descending else "ASC"
+    order = f" ORDER BY {SORT_SQL[sort_by]} {direction}, assistant_id {direction}"
+    # One row more than asked tells whether another page follows, without a count.
+    bounds = [page.limit + 1, page.offset]
+    if not (name_trigrams and indexable(where.name)):
+        return f"SELECT {ASSISTANT} FROM assistants{clause}{order} LIMIT %s OFFSET %s", [*params, *bounds]
     sql = (
-        f"WITH hits AS MATERIALIZED (SELECT {ASSISTANT} FROM assistants{clause} LIMIT {limit + 1})"
+        f"WITH hits AS MATERIALIZED (SELECT {ASSISTANT} FROM assistants{clause} LIMIT {CANDIDATES + 1})"
         " SELECT * FROM ("
-        f"(SELECT * FROM hits WHERE (SELECT count(*) FROM hits) <= {limit}{order} LIMIT %s OFFSET %s)"
+        f"(SELECT * FROM hits WHERE (SELECT count(*) FROM hits) <= {CANDIDATES}{order} LIMIT %s OFFSET %s)"
         " UNION ALL "
-        f"(SELECT {ASSISTANT} FROM assistants{clause} AND (SELECT count(*) FROM hits) > {limit}{order}"
+        f"(SELECT {ASSISTANT} FROM assistants{clause} AND (SELECT count(*) FROM hits) > {CANDIDATES}{order}"
         " LIMIT %s OFFSET %s)"
         f") AS page{order}"
     )

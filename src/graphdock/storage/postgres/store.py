@@ -35,14 +35,12 @@ from graphdock.storage.base import (
 )
 from graphdock.storage.columns import ASSISTANT, SNAPSHOT, VERSION
 from graphdock.storage.migrations import apply_pending
-from graphdock.storage.name_search import indexable
 from graphdock.storage.postgres import transfer
 from graphdock.storage.postgres.assistant_runs import PostgresAssistantRuns
 from graphdock.storage.postgres.crons import PostgresCrons
 from graphdock.storage.postgres.retention import PostgresRetention
 from graphdock.storage.postgres.rows import (
-    SORT_SQL,
-    candidates_first,
+    search_sql,
     snapshot_params,
     to_assistant,
     to_version,
@@ -279,16 +277,7 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
     async def search_assistants(
         self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
     ) -> tuple[list[Assistant], bool]:
-        clause, params = where_sql(where)
-        direction = "DESC" if descending else "ASC"
-        order = f" ORDER BY {SORT_SQL[sort_by]} {direction}, assistant_id {direction}"
-        # One row more than asked tells whether another page follows, without a count.
-        bounds = [page.limit + 1, page.offset]
-        if self._name_trigrams and indexable(where.name):
-            sql, params = candidates_first(clause, params, order, bounds)
-        else:
-            sql = f"SELECT {ASSISTANT} FROM assistants{clause}{order} LIMIT %s OFFSET %s"
-            params += bounds
+        sql, params = search_sql(where, sort_by, descending, page, name_trigrams=self._name_trigrams)
         async with self._read() as c:
             rows = await (await c.execute(sql, params)).fetchall()
         return [to_assistant(r) for r in rows[: page.limit]], len(rows) > page.limit

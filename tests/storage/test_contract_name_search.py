@@ -8,13 +8,14 @@ that changes a live name.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import replace
 
 import pytest
 
 from graphdock.storage.base import Storage
-from graphdock.storage.records import AssistantFilter, Page, Snapshot
+from graphdock.storage.records import AssistantFilter, Page, Snapshot, SortField
 
 BASE = Snapshot("agent", {}, {}, {}, "", None)
 
@@ -173,3 +174,42 @@ async def test_a_name_with_more_candidates_than_the_index_sorts_is_walked_with_t
     ]
     assert more
     assert await storage.count_assistants(AssistantFilter(name="mon ")) == matches
+
+
+@pytest.mark.parametrize("sort_by", ["created_at", "name", "graph_id"])
+async def test_a_name_search_answers_the_same_whether_the_first_rows_fill_the_page_or_not(
+    storage: Storage, sort_by: SortField
+) -> None:
+    # Before asking an index, a search tests the first rows in page order (name_search.head_rows,
+    # 88 for a first page of 10): needles matching every row, every third, only the oldest, and
+    # exactly the 11 newest fill that head, fall short of it, or fill it on its last match.
+    names = [
+        f"n{i:03d} every"
+        + (" third" if i % 3 == 0 else "")
+        + (" old" if i < 20 else "")
+        + (" new" if i >= 189 else "")
+        for i in range(200)
+    ]
+    for start in range(0, len(names), 50):
+        for i, name in enumerate(names[start : start + 50], start):
+            graph = "agent" if i % 2 else "Bagent"
+            await storage.create_assistant(
+                str(uuid.uuid4()), replace(BASE, graph_id=graph, name=name, metadata={"k": i % 2}), "raise"
+            )
+    for descending in (True, False):
+        everyone, _ = await storage.search_assistants(
+            AssistantFilter(), Page(limit=1000), sort_by, descending
+        )
+        for needle, metadata in itertools.product(["EVERY", "third", "old", "new"], [{}, {"k": 1}]):
+            where = AssistantFilter(name=needle, metadata=metadata)
+            matching = [
+                a.assistant_id
+                for a in everyone
+                if needle.lower() in a.snapshot.name.lower()
+                and a.snapshot.metadata.items() >= metadata.items()
+            ]
+            for page in (Page(10, 0), Page(10, 5), Page(5, 30), Page(3, 0)):
+                got, more = await storage.search_assistants(where, page, sort_by, descending)
+                expected = matching[page.offset : page.offset + page.limit]
+                assert [a.assistant_id for a in got] == expected, (needle, metadata, page, descending)
+                assert more == (len(matching) > page.offset + page.limit), (needle, metadata, page)

@@ -7,6 +7,7 @@ import uuid
 
 import psycopg
 
+from graphdock.storage.name_search import head_rows
 from graphdock.storage.postgres.rows import search_sql
 from graphdock.storage.postgres.store import PostgresStorage
 from graphdock.storage.records import AssistantFilter, Page, Snapshot
@@ -55,3 +56,39 @@ async def test_a_name_search_plan_starts_from_the_trigram_index_and_matches_the_
             AssistantFilter(name="name"), "name", False, Page(5, 7), name_trigrams=False
         )
         assert conn.execute(common, common_params).fetchall() == conn.execute(plain, plain_params).fetchall()
+
+
+async def test_a_common_needle_never_reads_the_trigram_index_and_a_rare_one_pays_only_the_head() -> None:
+    url = postgres_url()
+    empty(url)
+    storage = PostgresStorage(url)
+    await storage.open()
+    try:
+        for i in range(300):
+            snapshot = Snapshot("agent", {}, {}, {"n": i}, f"name {i}", None)
+            await storage.create_assistant(str(uuid.uuid4()), snapshot, "raise")
+    finally:
+        await storage.close()
+    head = head_rows(Page(limit=10), "created_at")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE assistants")
+        conn.execute("SET enable_seqscan = off")  # as at 100,000 rows, where the planner picks indexes
+
+        def analyzed(needle: str) -> list[str]:
+            sql, params = search_sql(
+                AssistantFilter(name=needle), "created_at", True, Page(10), name_trigrams=True
+            )
+            return [r[0] for r in conn.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql, params)]
+
+        common = analyzed("NAME")
+        # The newest rows held the page: it came from them, and the index matches were never read.
+        hits = common.index("  CTE hits")
+        assert "never executed" in common[hits + 1], "\n".join(common)
+        assert not [
+            line for line in common if "assistants_name_trgm" in line and "never executed" not in line
+        ]
+        rare = analyzed("name 17")
+        # The head read its rows, no more, then the index served the page.
+        heads = [line for line in rare if "Index Scan Backward using assistants_created_at" in line]
+        assert any(f"(actual rows={head} loops=1)" in line for line in heads), "\n".join(rare)
+        assert any("assistants_name_trgm" in line and "never executed" not in line for line in rare), rare

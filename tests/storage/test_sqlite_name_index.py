@@ -104,15 +104,15 @@ async def test_a_name_search_reads_the_fts_index_and_candidates_by_rowid(tmp_pat
         assert [a.snapshot.name for a in page][:2] == ["name 129", "name 128"]
         check = sqlite3.connect(path)
         register_functions(check)
-        plans = [
-            " | ".join(row[3] for row in check.execute("EXPLAIN QUERY PLAN " + s))
-            for s in statements
-            if s.startswith("SELECT")
-        ]
+        # First the page's head: the newest rows (a bounded walk) hold no "ame 12" (name_search.HEAD).
+        probe, *reads = [s for s in statements if s.startswith("SELECT")]
+        assert probe.startswith("SELECT count(*)"), statements
+        assert "LIMIT" in probe, probe
+        plans = [" | ".join(row[3] for row in check.execute("EXPLAIN QUERY PLAN " + s)) for s in reads]
         check.close()
         assert any(f"SCAN {FTS} VIRTUAL TABLE" in plan for plan in plans), plans
         steps = [step for plan in plans for step in plan.split(" | ")]
-        # The fts table's own scan is its MATCH; the assistants table is never walked.
+        # The fts table's own scan is its MATCH; after the head, the assistants table is not walked.
         assert not [step for step in steps if step.split(" ")[:2] == ["SCAN", "assistants"]], plans
         assert "SEARCH assistants USING INTEGER PRIMARY KEY (rowid=?)" in steps, plans
     finally:
@@ -154,5 +154,37 @@ async def test_assistants_stored_before_the_index_are_found_by_name_after_migrat
         conn = storage._conn
         assert conn is not None
         assert conn.execute(f"SELECT count(*) FROM {FTS} WHERE {FTS} MATCH '\"gamma\"'").fetchone() == (1,)
+    finally:
+        await storage.close()
+
+
+async def test_a_needle_most_names_hold_is_walked_without_asking_the_index(tmp_path: Path) -> None:
+    storage = await _open(tmp_path / "head.sqlite3")
+    try:
+        for i in range(300):
+            await storage.create_assistant(
+                str(uuid.uuid4()), Snapshot("agent", {}, {}, {}, f"name {i}", None), "raise"
+            )
+        conn = storage._conn  # white-box: which statements run is what this test is about
+        assert conn is not None
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        try:
+            common, _ = await storage.search_assistants(
+                AssistantFilter(name="NAME"), Page(), "created_at", True
+            )
+            asked_for_common = [s for s in statements if FTS in s]
+            statements.clear()
+            rare, _ = await storage.search_assistants(
+                AssistantFilter(name="name 17"), Page(), "created_at", True
+            )
+        finally:
+            conn.set_trace_callback(None)
+        assert [a.snapshot.name for a in common] == [f"name {i}" for i in range(299, 289, -1)]
+        # The first rows in page order held the page: the index was never read.
+        assert asked_for_common == []
+        # The newest rows hold no "name 17": the index is asked after them.
+        assert [a.snapshot.name for a in rare][:2] == ["name 179", "name 178"]
+        assert [s for s in statements if FTS in s], statements
     finally:
         await storage.close()

@@ -39,6 +39,7 @@ from graphdock.storage.base import (
 )
 from graphdock.storage.columns import ASSISTANT, VERSION
 from graphdock.storage.migrations import apply_pending
+from graphdock.storage.name_search import head_rows
 from graphdock.storage.records import (
     CREATED,
     UPDATED,
@@ -270,12 +271,15 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
         self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
     ) -> tuple[list[Assistant], bool]:
         direction = "DESC" if descending else "ASC"
-        order = f" ORDER BY {SORT_SQL[sort_by]} {direction}, assistant_id {direction} LIMIT ? OFFSET ?"
+        order = f" ORDER BY {SORT_SQL[sort_by]} {direction}, assistant_id {direction}"
+        head = head_rows(page, sort_by)
+        wanted = page.offset + page.limit + 1
         with self._read() as c:
-            source, params = _source(c, where, page.offset + page.limit + 1)
+            source, params = _source(c, where, wanted, None if head is None else (head, order))
             # One row more than asked tells whether another page follows, without a count.
             rows = c.execute(
-                f"SELECT {ASSISTANT} FROM {source}{order}", (*params, page.limit + 1, page.offset)
+                f"SELECT {ASSISTANT} FROM {source}{order} LIMIT ? OFFSET ?",
+                (*params, page.limit + 1, page.offset),
             )
             found = rows.fetchall()
         return [to_assistant(r) for r in found[: page.limit]], len(found) > page.limit
@@ -369,13 +373,19 @@ def migrate(path: Path) -> None:
             backend.connection.close()
 
 
-def _source(c: sqlite3.Connection, where: AssistantFilter, wanted: int | None) -> tuple[str, list[Any]]:
+def _source(
+    c: sqlite3.Connection, where: AssistantFilter, wanted: int | None, head: tuple[int, str] | None = None
+) -> tuple[str, list[Any]]:
     """What a search or count reads: `assistants` and its WHERE clause, or, when the name index
     narrows the name filter to a few candidates, those candidates joined to their rows.
 
     `wanted`: the rows a page needs, or None for a count (which reads every match either way).
+    `head`: (rows, ORDER BY) of the page's head (name_search.head_rows), tried before the index.
     """
     query = match_query(where.name)
+    if query is not None and wanted is not None and head is not None and _head_fills(c, where, wanted, *head):
+        clause, params = where_sql(where, in_sort_order=True)
+        return f"assistants{clause}", params
     found = None if query is None else candidates(c, query)
     if found is not None:
         # Each candidate is read by rowid and the exact predicate and the other filters tested
@@ -386,6 +396,21 @@ def _source(c: sqlite3.Connection, where: AssistantFilter, wanted: int | None) -
     in_order = wanted is not None and prefer_sort_order(c, where, wanted)
     clause, params = where_sql(where, in_sort_order=in_order)
     return f"assistants{clause}", params
+
+
+def _head_fills(c: sqlite3.Connection, where: AssistantFilter, wanted: int, rows: int, order: str) -> bool:
+    """Whether the first `rows` assistants in `order` hold `wanted` matches of every filter: then
+    the walk in page order meets them first and answers after as many rows, with no sort.
+
+    The inner queries are co-routines read on demand: the count stops at the `wanted`th match.
+    """
+    clause, params = where_sql(where, in_sort_order=True)
+    sql = (
+        f"SELECT count(*) FROM (SELECT 1 FROM (SELECT * FROM assistants{order} LIMIT ?) AS assistants"
+        f"{clause} LIMIT ?)"
+    )
+    found: int = c.execute(sql, (rows, *params, wanted)).fetchone()[0]
+    return found == wanted
 
 
 def _fetch_assistant(

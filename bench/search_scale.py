@@ -30,6 +30,11 @@ FILTERS: dict[str, AssistantFilter] = {
     "metadata n=5 (one row)": AssistantFilter(metadata={"n": 5}),
     "nested team.id=3 (14%)": AssistantFilter(metadata={"team": {"id": 3}}),
     "name contains 'name 77'": AssistantFilter(name="name 77"),
+    # The name rows below: a needle matching one row, one too short for a trigram index (a scan),
+    # and one matching every row (its first rows in page order hold the page: no index).
+    "name contains 'name 4321'": AssistantFilter(name="name 4321"),
+    "name contains '77' (2 chars)": AssistantFilter(name="77"),
+    "name contains 'name' (all)": AssistantFilter(name="name"),
 }
 COUNT = "count, no filter"
 DEFAULT_PREFIX = "gd_search"  # PostgreSQL: one database per size, <prefix>_<n>, dropped afterwards

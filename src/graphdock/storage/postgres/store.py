@@ -40,7 +40,7 @@ from graphdock.storage.postgres.assistant_runs import PostgresAssistantRuns
 from graphdock.storage.postgres.crons import PostgresCrons
 from graphdock.storage.postgres.retention import PostgresRetention
 from graphdock.storage.postgres.rows import (
-    SORT_SQL,
+    search_sql,
     snapshot_params,
     to_assistant,
     to_version,
@@ -78,11 +78,16 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         self._pool = psycopg_pool.AsyncConnectionPool(
             self._url, min_size=1, max_size=max_connections, open=False, configure=_configure, timeout=10
         )
+        self._name_trigrams = False  # whether the pg_trgm index of names exists (set by open)
 
     async def open(self) -> None:
         try:
             migrate(self._url)
             await self._pool.open(wait=True, timeout=10)
+            async with self._pool.connection() as c:
+                # Migration 0005 makes it where pg_trgm can be created; elsewhere, no index.
+                found = await (await c.execute("SELECT to_regclass('assistants_name_trgm')")).fetchone()
+            self._name_trigrams = found is not None and found[0] is not None
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
             raise Unavailable(f"cannot reach PostgreSQL at {_redacted(self._url)}: {exc}") from exc
 
@@ -272,14 +277,9 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
     async def search_assistants(
         self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
     ) -> tuple[list[Assistant], bool]:
-        clause, params = where_sql(where)
-        direction = "DESC" if descending else "ASC"
-        sql = (
-            f"SELECT {ASSISTANT} FROM assistants{clause}"
-            f" ORDER BY {SORT_SQL[sort_by]} {direction}, assistant_id {direction} LIMIT %s OFFSET %s"
-        )
+        sql, params = search_sql(where, sort_by, descending, page, name_trigrams=self._name_trigrams)
         async with self._read() as c:
-            rows = await (await c.execute(sql, (*params, page.limit + 1, page.offset))).fetchall()
+            rows = await (await c.execute(sql, params)).fetchall()
         return [to_assistant(r) for r in rows[: page.limit]], len(rows) > page.limit
 
     async def count_assistants(self, where: AssistantFilter) -> int:

@@ -1,0 +1,96 @@
+"""SQLite: when the FTS5 trigram index of names (migration 0012) may narrow a name search.
+
+The search means `needle.lower() in name.lower()` (Python's lower(), as PostgreSQL's). The index
+folds case itself, one character at a time with its own Unicode tables, and finds the names whose
+folded text holds the folded needle. That is a superset of the matches wherever FTS5 folds a
+character and its lower() alike, which holds for all but a few hundred characters (those Unicode
+gave a lower case after FTS5's tables were made, Cherokee and Georgian among them, and "İ", whose
+lower() is two characters). `fold_gaps` finds them by asking the linked SQLite, once per process,
+so a newer SQLite or Python cannot silently lose matches; a needle that could meet one of them is
+searched without the index.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+
+from graphdock.storage.name_search import CANDIDATES, indexable
+
+FTS = "assistants_name_fts"
+
+
+@functools.cache
+def fold_gaps() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """(characters that keep a lowered needle off the index, {a needle's last character: the
+    characters a name may hold in its place}).
+
+    For a character c whose lower() FTS5 does not fold as it folds c: a match of a needle that
+    covers any of lower(c) could be missed. When lower(c) is several characters and FTS5 folds
+    its first like c ("İ" is "i" + U+0307), only a needle ending in that first character can
+    meet it partially; such a needle is also asked with c in its last place.
+    """
+    changed = [
+        chr(cp) for cp in range(1, 0x110000) if not 0xD800 <= cp <= 0xDFFF and chr(cp).lower() != chr(cp)
+    ]
+    chars = sorted(set(changed).union(*(c.lower() for c in changed)))
+    fold = _fts5_fold(chars)
+
+    def folded(text: str) -> str:
+        return "".join(fold[c] for c in text)
+
+    anywhere: set[str] = set()
+    at_end: dict[str, set[str]] = {}
+    for c in changed:
+        lowered = c.lower()
+        if folded(lowered) == fold[c]:
+            continue
+        if len(lowered) == 1:
+            anywhere.add(lowered)
+            continue
+        anywhere.update(lowered[1:])
+        if fold[lowered[0]] != fold[c]:
+            at_end.setdefault(lowered[0], set()).add(c)
+    return frozenset(anywhere), {end: frozenset(found) for end, found in at_end.items()}
+
+
+def _fts5_fold(chars: list[str]) -> dict[str, str]:
+    """How the linked SQLite's trigram tokenizer folds each of `chars`, read from its index."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("CREATE VIRTUAL TABLE t USING fts5 (x, tokenize = 'trigram')")
+        conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab (t, 'instance')")
+        # One document per character, "qq" + c: its one trigram is "qq" + fold(c).
+        conn.executemany("INSERT INTO t (rowid, x) VALUES (?, ?)", [(ord(c), "qq" + c) for c in chars])
+        return {chr(doc): term[2:] for doc, term in conn.execute("SELECT doc, term FROM v")}
+    finally:
+        conn.close()
+
+
+def phrase(text: str) -> str:
+    """`text` as one FTS5 phrase: quoted, so operators, `*`, `:` and parentheses are literal."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def match_query(needle: str | None) -> str | None:
+    """The FTS5 query that finds every name containing `needle`, or None: search without it."""
+    if needle is None or not indexable(needle):
+        return None
+    lowered = needle.lower()
+    anywhere, at_end = fold_gaps()
+    if not anywhere.isdisjoint(lowered):
+        return None
+    query = phrase(lowered)
+    for alternative in sorted(at_end.get(lowered[-1], ())):
+        query += " OR " + phrase(lowered[:-1] + alternative)
+    return query
+
+
+def candidates(c: sqlite3.Connection, query: str) -> list[int] | None:
+    """The rowids of the names the index finds for `query`, or None when there are more than
+    CANDIDATES of them (it reads at most one more)."""
+    rowids = [
+        row[0]
+        for row in c.execute(f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH ? LIMIT ?", (query, CANDIDATES + 1))
+    ]
+    return rowids if len(rowids) <= CANDIDATES else None

@@ -1,0 +1,190 @@
+"""SQLite: the FTS5 trigram index of names is used, matches what lower() matches, and is built for
+databases that had assistants before it (migration 0012)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import uuid
+from pathlib import Path
+
+import yoyo
+
+from graphdock.storage.columns import ASSISTANT
+from graphdock.storage.migrations import apply_pending
+from graphdock.storage.records import AssistantFilter, Page, Snapshot
+from graphdock.storage.sqlite.name_index import FTS, fold_gaps, match_query
+from graphdock.storage.sqlite.rows import register_functions
+from graphdock.storage.sqlite.store import MIGRATIONS, SqliteStorage
+
+# Characters where FTS5's case folding and Python's lower() part ways ("İ".lower() is "i" + U+0307;
+# the Cherokee, Georgian Mtavruli and Latin letters below got a lower case after FTS5's tables),
+# beside ones where they agree.
+TRICKY = [
+    "İstanbul bot",
+    "kebİ",
+    "Ꭰᏹ agent Ꮳ",
+    "ᲐᲑᲒ agent",
+    "Ꟑx agent",
+    "Σίσυφος ΣΟΦΟΣ",
+    "ǅungla",
+    "Kelvin \u212a",
+]
+TRICKY_NEEDLES = [
+    "i̇stanbul",  # lower("İstanbul"): "i" and a combining dot
+    "stanbul",
+    "kebi",  # "kebİ".lower() == "kebi̇": it holds "kebi"
+    "ebi",
+    "ꭰᏹ ag",
+    "ᏹ agent ꮳ",
+    "აბგ",
+    "ꟑx a",
+    "σίσυφος",
+    "σοφος",
+    "σοφοσ",  # lower("ΣΟΦΟΣ") ends in a final sigma: no match, on the index as without it
+    "ǆungla",
+    "ǅung",
+    "lvin k",
+]
+
+
+async def _open(path: Path) -> SqliteStorage:
+    storage = SqliteStorage(f"sqlite:///{path}")
+    await storage.open()
+    return storage
+
+
+async def test_names_whose_case_fts5_folds_unlike_lower_are_still_found(tmp_path: Path) -> None:
+    storage = await _open(tmp_path / "s.sqlite3")
+    try:
+        ids = {}
+        for name in TRICKY:
+            aid = str(uuid.uuid4())
+            await storage.create_assistant(aid, Snapshot("agent", {}, {}, {}, name, None), "raise")
+            ids[aid] = name
+        for needle in TRICKY_NEEDLES:
+            expected = {aid for aid, name in ids.items() if needle.lower() in name.lower()}
+            page, _ = await storage.search_assistants(
+                AssistantFilter(name=needle), Page(100), "created_at", True
+            )
+            assert {a.assistant_id for a in page} == expected, needle
+    finally:
+        await storage.close()
+
+
+def test_fold_gaps_name_the_characters_fts5_folds_unlike_lower() -> None:
+    anywhere, at_end = fold_gaps()
+    assert {"\u0307", "ꭰ"} <= anywhere
+    assert not {"a", "i", "ü", "\u03c3"} & anywhere
+    assert at_end == {"i": frozenset({"İ"})}
+    assert match_query("gemini") == '"gemini" OR "geminİ"'
+    assert match_query('say "hi" AND *') == '"say ""hi"" and *"'
+    assert match_query("ab") is None
+    assert match_query("ꭰbc") is None
+
+
+async def test_a_name_search_reads_the_fts_index_and_candidates_by_rowid(tmp_path: Path) -> None:
+    path = tmp_path / "plan.sqlite3"
+    storage = await _open(path)
+    try:
+        for i in range(300):
+            await storage.create_assistant(
+                str(uuid.uuid4()), Snapshot("agent", {}, {}, {}, f"name {i}", None), "raise"
+            )
+        conn = storage._conn  # white-box: the plan is what this test is about
+        assert conn is not None
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        try:
+            page, _ = await storage.search_assistants(
+                AssistantFilter(name="ame 12"), Page(), "created_at", True
+            )
+        finally:
+            conn.set_trace_callback(None)
+        assert [a.snapshot.name for a in page][:2] == ["name 129", "name 128"]
+        check = sqlite3.connect(path)
+        register_functions(check)
+        # First the page's head: the newest rows (a bounded walk) hold no "ame 12" (name_search.HEAD).
+        probe, *reads = [s for s in statements if s.startswith("SELECT")]
+        assert probe.startswith("SELECT count(*)"), statements
+        assert "LIMIT" in probe, probe
+        plans = [" | ".join(row[3] for row in check.execute("EXPLAIN QUERY PLAN " + s)) for s in reads]
+        check.close()
+        assert any(f"SCAN {FTS} VIRTUAL TABLE" in plan for plan in plans), plans
+        steps = [step for plan in plans for step in plan.split(" | ")]
+        # The fts table's own scan is its MATCH; after the head, the assistants table is not walked.
+        assert not [step for step in steps if step.split(" ")[:2] == ["SCAN", "assistants"]], plans
+        assert "SEARCH assistants USING INTEGER PRIMARY KEY (rowid=?)" in steps, plans
+    finally:
+        await storage.close()
+
+
+async def test_assistants_stored_before_the_index_are_found_by_name_after_migrating(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    before = tmp_path / "migrations-0011"
+    shutil.copytree(MIGRATIONS, before, ignore=lambda _dir, names: [n for n in names if n.startswith("0012")])
+    backend = yoyo.get_backend(f"sqlite:///{path}")
+    try:
+        assert "0012.name_trigrams" not in apply_pending(backend, before)
+    finally:
+        backend.connection.close()
+    conn = sqlite3.connect(path)
+    with conn:
+        for i, name in enumerate(["Legacy Alpha", "legacy beta", "new gamma"]):
+            conn.execute(
+                f"INSERT INTO assistants ({ASSISTANT}, last_version) VALUES (?,?,?,?,?,?,?,1,?,?,1)",
+                (
+                    f"00000000-0000-4000-8000-00000000000{i}",
+                    "agent",
+                    "{}",
+                    "{}",
+                    "{}",
+                    name,
+                    None,
+                    f"2024-01-0{i + 1}",
+                    "x",
+                ),
+            )
+    conn.close()
+    storage = await _open(path)  # applies 0012, which fills the index from the rows above
+    try:
+        page, _ = await storage.search_assistants(AssistantFilter(name="LEGACY"), Page(), "created_at", True)
+        assert [a.snapshot.name for a in page] == ["legacy beta", "Legacy Alpha"]
+        assert match_query("LEGACY") is not None
+        conn = storage._conn
+        assert conn is not None
+        assert conn.execute(f"SELECT count(*) FROM {FTS} WHERE {FTS} MATCH '\"gamma\"'").fetchone() == (1,)
+    finally:
+        await storage.close()
+
+
+async def test_a_needle_most_names_hold_is_walked_without_asking_the_index(tmp_path: Path) -> None:
+    storage = await _open(tmp_path / "head.sqlite3")
+    try:
+        for i in range(300):
+            await storage.create_assistant(
+                str(uuid.uuid4()), Snapshot("agent", {}, {}, {}, f"name {i}", None), "raise"
+            )
+        conn = storage._conn  # white-box: which statements run is what this test is about
+        assert conn is not None
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        try:
+            common, _ = await storage.search_assistants(
+                AssistantFilter(name="NAME"), Page(), "created_at", True
+            )
+            asked_for_common = [s for s in statements if FTS in s]
+            statements.clear()
+            rare, _ = await storage.search_assistants(
+                AssistantFilter(name="name 17"), Page(), "created_at", True
+            )
+        finally:
+            conn.set_trace_callback(None)
+        assert [a.snapshot.name for a in common] == [f"name {i}" for i in range(299, 289, -1)]
+        # The first rows in page order held the page: the index was never read.
+        assert asked_for_common == []
+        # The newest rows hold no "name 17": the index is asked after them.
+        assert [a.snapshot.name for a in rare][:2] == ["name 179", "name 178"]
+        assert [s for s in statements if FTS in s], statements
+    finally:
+        await storage.close()

@@ -267,6 +267,7 @@ class Storage(Protocol):
         new_thread: NewThread | None,
         admit: Admit,
         visible: Visibility | None = None,
+        start: Lease | None = None,
     ) -> tuple[Run, list[Run]]:
         """Insert a pending run and mark its thread busy, in one transaction.
 
@@ -275,6 +276,11 @@ class Storage(Protocol):
         thread's active runs, oldest first, and returns those the run displaces (or raises, which
         rolls everything back): the pending ones among them are marked interrupted, and all are
         returned (running ones are for the executor to stop).
+
+        With `start` (a worker's free slot), the same transaction also claims the run under that
+        lease when a claim would take it now, that is when it is the oldest pending run due whose
+        thread has nothing running (claim_run's own rule, so no run jumps the queue): it is
+        returned running, as claim_run returns it. Otherwise it is returned pending.
         """
 
     async def claim_run(self, now: str, lease: Lease | None = None) -> Run | None:

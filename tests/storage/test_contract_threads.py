@@ -625,6 +625,27 @@ async def test_finish_run_without_an_outcome_settles_a_busy_thread_and_keeps_its
     assert (thread.status, thread.values) == ("idle", {"kept": True})
 
 
+async def test_finish_run_discarding_deletes_the_thread_with_its_runs_in_the_same_write(
+    storage: Storage,
+) -> None:
+    await add_run(storage, make_run(rid(1), tid(1)), create=True)
+    claimed = await storage.claim_run(utc_now(), lease("w1", 10**9))
+    assert claimed is not None
+    with pytest.raises(NotFound):  # another attempt's finish changes nothing
+        await storage.finish_run(
+            rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run, attempt=2, discard=True
+        )
+    assert await status_of(storage, tid(1)) == "busy"
+    done = await storage.finish_run(
+        rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run, attempt=1, discard=True
+    )
+    assert (done.run_id, done.status) == (rid(1), "success")
+    with pytest.raises(NotFound):
+        await storage.get_thread(tid(1))
+    with pytest.raises(NotFound):
+        await storage.get_run(None, rid(1))
+
+
 async def test_finish_run_on_a_deleted_run_is_not_found(storage: Storage) -> None:
     await add_run(storage, make_run(rid(1), tid(1)), create=True)
     await storage.claim_run(utc_now())

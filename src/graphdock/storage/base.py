@@ -307,6 +307,7 @@ class Storage(Protocol):
         outcome: ThreadOutcome | None,
         after: AfterRun,
         attempt: int | None = None,
+        discard: bool = False,
     ) -> Run:
         """The run's final status and its thread's outcome, in one transaction.
 
@@ -314,6 +315,8 @@ class Storage(Protocol):
         answers (the thread's row is left alone when there is no outcome and other runs are
         still active on it). With `attempt`, only that attempt of a
         running run may finish it: NotFound otherwise (its lease was taken over, or it was deleted).
+        With `discard` (a stateless run's temporary thread), the thread is deleted with its runs
+        instead, in the same transaction; its checkpoints are the caller's to delete after.
         """
 
     async def get_run(self, thread_id: str | None, run_id: str) -> Run:

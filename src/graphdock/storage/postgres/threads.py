@@ -311,44 +311,60 @@ class PostgresThreads:
         outcome: ThreadOutcome | None,
         after: AfterRun,
         attempt: int | None = None,
+        discard: bool = False,
     ) -> Run:
-        async with self._write() as c:
-            found = await _one(c, "SELECT thread_id FROM runs WHERE run_id = %s", (run_id,))
-            if found is None:  # deleted while it ran (a rollback): nothing left to record
-                raise run_not_found(run_id)
-            # Locked, so "does another run wait?" and the thread's new status are one step: a run
-            # created meanwhile either is seen here or marks the thread busy after this commits.
-            await _lock_threads(c, [found[0]])
-            now = utc_now()
-            fence = "" if attempt is None else " AND status = 'running' AND attempt = %s"
-            row = await _one(
-                c,
+        fence = "" if attempt is None else " AND status = 'running' AND attempt = %s"
+        # Two round trips: BEGIN, the lock, the run's update and what the rule reads go together;
+        # then the thread's write (or its delete) and COMMIT. The thread is locked first, found
+        # through the run (thread before run, as every writer locks them), so "does another run
+        # wait?" and the thread's new status are one step: a run created meanwhile either is seen
+        # here or marks the thread busy after this commits.
+        async with self._read() as c, pipelined(c):
+            await c.execute(
+                "SELECT thread_id FROM threads WHERE thread_id ="
+                " (SELECT thread_id FROM runs WHERE run_id = %s) FOR UPDATE",
+                (run_id,),
+            )
+            updated = await c.execute(
                 "UPDATE runs SET status = %s, error = %s, updated_at = %s, worker_id = NULL,"
                 f" lease_expires_at = NULL WHERE run_id = %s{fence} RETURNING {RUN}",
                 (
                     status,
                     Jsonb(error) if error else None,
-                    now,
+                    utc_now(),
                     run_id,
                     *(() if attempt is None else (attempt,)),
                 ),
             )
-            if row is None:
+            thread = (
+                None
+                if discard
+                else await c.execute(
+                    f"SELECT t.status, EXISTS (SELECT 1 FROM runs r WHERE r.thread_id = t.thread_id"
+                    f" AND r.{_ACTIVE}) FROM threads t WHERE t.thread_id ="
+                    " (SELECT thread_id FROM runs WHERE run_id = %s)",
+                    (run_id,),
+                )
+            )
+            row = await updated.fetchone()
+            if row is None:  # deleted while it ran (a rollback), or taken over: nothing to record
                 raise run_not_found(run_id)
             run = _run_row(row)
-            decided = await _thread_after(
-                c, run.thread_id, outcome.status if outcome is not None else None, after
-            )
-            if decided is None:
+            if thread is None:
+                await c.execute("DELETE FROM threads WHERE thread_id = %s", (run.thread_id,))
                 return run
-            _, thread_status, waiting = decided
+            found = await thread.fetchone()
+            if found is None:
+                return run
+            current, waiting = found
+            thread_status = after(current, waiting, outcome.status if outcome is not None else None)
             if outcome is not None:
                 await _write_outcome(
                     c, run.thread_id, ThreadOutcome(thread_status, outcome.values, outcome.interrupts)
                 )
             elif not waiting:
                 await _set_status(c, run.thread_id, thread_status)
-            return run
+        return run
 
     async def get_run(self: _Connected, thread_id: str | None, run_id: str) -> Run:
         async with self._read() as c:

@@ -214,6 +214,7 @@ class SqliteThreads:
         outcome: ThreadOutcome | None,
         after: AfterRun,
         attempt: int | None = None,
+        discard: bool = False,
     ) -> Run:
         with self._write() as c:
             now = utc_now()
@@ -232,6 +233,9 @@ class SqliteThreads:
             if row is None:  # deleted while it ran (a rollback), or taken over: nothing to record
                 raise run_not_found(run_id)
             run = _run_row(row)
+            if discard:
+                c.execute("DELETE FROM threads WHERE thread_id = ?", (run.thread_id,))
+                return run
             decided = _thread_after(c, run.thread_id, outcome.status if outcome is not None else None, after)
             if decided is None:
                 return run

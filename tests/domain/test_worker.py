@@ -15,9 +15,10 @@ from typing import Any
 
 import httpx
 
-from graphdock.domain.run_rules import admission
+from graphdock.domain.run_rules import admission, thread_after_run
 from graphdock.domain.worker import Worker
 from graphdock.storage import storage_for
+from graphdock.storage.base import Storage
 from graphdock.storage.threads import ExpiredLeases, NewThread, Run
 from tests.storage.test_contract_threads import make_run
 
@@ -60,6 +61,139 @@ async def test_a_run_cancelled_before_its_first_step_still_enters_its_executor(t
         assert (entered, stopped) == (["run-1"], ["interrupt"])
     finally:
         await worker.shutdown(0)
+        await storage.close()
+
+
+async def _nothing_expired(_: ExpiredLeases) -> None:
+    return None
+
+
+async def _create(storage: Storage, worker: Worker, run: Run) -> Run:
+    """What run creation does: a slot if one is free, the run claimed with it if first in line."""
+    lease = worker.reserve()
+    try:
+        created, _ = await storage.create_run(
+            run, new_thread=NewThread({}), admit=admission("enqueue"), start=lease
+        )
+    except BaseException:
+        if lease is not None:
+            worker.release()
+        raise
+    if lease is not None:
+        if created.status == "running":
+            worker.adopt(created)
+        else:
+            worker.release()
+    if created.status == "pending":
+        worker.wake()
+    return created
+
+
+async def test_runs_claimed_as_they_are_created_and_by_the_loop_never_exceed_the_concurrency(
+    storage: Storage,
+) -> None:
+    executing: set[str] = set()
+    most = 0
+    done: list[str] = []
+
+    async def execute(run: Run) -> None:
+        nonlocal most
+        executing.add(run.run_id)
+        most = max(most, len(executing))
+        await asyncio.sleep(0.01)
+        executing.discard(run.run_id)
+        worker.settle(run.run_id)
+        await storage.finish_run(
+            run.run_id, "success", error=None, outcome=None, after=thread_after_run, attempt=run.attempt
+        )
+        done.append(run.run_id)
+
+    worker = Worker(
+        storage, execute, concurrency=3, lease_seconds=30, max_attempts=3, on_expired=_nothing_expired
+    )
+    worker.start()
+    try:
+        created = await asyncio.gather(
+            *(_create(storage, worker, make_run(f"run-{n}", f"thread-{n}")) for n in range(30))
+        )
+        direct = [r for r in created if r.status == "running"]
+        assert 1 <= len(direct) <= 3, "a free slot claims the run it creates, never more than the slots"
+        for _ in range(500):
+            if len(done) == 30:
+                break
+            await asyncio.sleep(0.01)
+        assert sorted(done) == sorted(f"run-{n}" for n in range(30)), "each run executed once"
+        assert most <= 3, f"{most} runs executed at once with 3 slots"
+        assert worker.reserve() is not None
+        worker.release()
+    finally:
+        await worker.shutdown(0)
+
+
+async def test_a_run_cancelled_between_its_creation_claim_and_its_task_is_stopped_by_its_executor(
+    tmp_path: Path,
+) -> None:
+    storage = storage_for(f"sqlite:///{tmp_path}/w.sqlite3")
+    await storage.open()
+    stopped: list[str] = []
+
+    async def execute(run: Run) -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            stopped.append(worker.settle(run.run_id))
+
+    worker = Worker(
+        storage, execute, concurrency=2, lease_seconds=30, max_attempts=3, on_expired=_nothing_expired
+    )
+    worker.start()
+    try:
+        lease = worker.reserve()
+        assert lease is not None
+        created, _ = await storage.create_run(
+            make_run("run-1", "thread-1"), new_thread=NewThread({}), admit=admission("enqueue"), start=lease
+        )
+        assert (created.status, created.attempt) == ("running", 1)
+        # A cancel reaching this replica while the creating transaction commits: the row says
+        # running, no task exists yet (as with the worker's own claim).
+        worker.cancel_when_claimed("run-1", "interrupt")
+        worker.adopt(created)
+        await asyncio.wait_for(worker.finished("run-1"), timeout=5)
+        assert stopped == ["interrupt"]
+    finally:
+        await worker.shutdown(0)
+        await storage.close()
+
+
+async def test_shutdown_gives_a_run_claimed_by_its_creation_meanwhile_the_grace_and_takes_no_more(
+    tmp_path: Path,
+) -> None:
+    storage = storage_for(f"sqlite:///{tmp_path}/w.sqlite3")
+    await storage.open()
+    finished: list[str] = []
+
+    async def execute(run: Run) -> None:
+        await asyncio.sleep(0.2)
+        finished.append(run.run_id)
+
+    worker = Worker(
+        storage, execute, concurrency=2, lease_seconds=30, max_attempts=3, on_expired=_nothing_expired
+    )
+    worker.start()
+    try:
+        lease = worker.reserve()
+        assert lease is not None
+        stopping = asyncio.create_task(worker.shutdown(5))
+        await asyncio.sleep(0.05)
+        assert worker.reserve() is None, "a stopping worker hands out no slot"
+        assert not stopping.done(), "shutdown waits for the creation holding a slot"
+        created, _ = await storage.create_run(
+            make_run("run-1", "thread-1"), new_thread=NewThread({}), admit=admission("enqueue"), start=lease
+        )
+        worker.adopt(created)
+        await asyncio.wait_for(stopping, timeout=5)
+        assert finished == ["run-1"], "the run had the grace to finish"
+    finally:
         await storage.close()
 
 

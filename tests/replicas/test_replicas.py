@@ -168,16 +168,26 @@ def _attempt(database: str, run_id: str) -> tuple[str, int, str | None]:
     return row[0], row[1], row[2]
 
 
-@pytest.mark.parametrize(("max_attempts", "ends"), [(2, "success"), (1, "error")])
+@pytest.mark.parametrize(
+    ("max_attempts", "ends", "created_on"),
+    [
+        (2, "success", "api"),
+        (1, "error", "api"),
+        # Created on the replica that executes it: claimed by the transaction that created it.
+        (2, "success", "doomed"),
+        (1, "error", "doomed"),
+    ],
+)
 async def test_a_run_whose_replica_is_killed_is_retried_from_its_last_checkpoint_or_failed(
-    replicas: Replicas, database: str, max_attempts: int, ends: str
+    replicas: Replicas, database: str, max_attempts: int, ends: str, created_on: str
 ) -> None:
     flags = {"run_lease_seconds": 2, "run_max_attempts": max_attempts}
     api = replicas.start(run_concurrency=0, **flags)
     doomed = replicas.start(**flags)
     client = sdk(api)
     thread_id = (await client.threads.create())["thread_id"]
-    run = await client.runs.create(thread_id, "slow", input={"delay": 1.5}, stream_mode="updates")
+    creator = sdk(doomed) if created_on == "doomed" else client
+    run = await creator.runs.create(thread_id, "slow", input={"delay": 1.5}, stream_mode="updates")
     run_id = run["run_id"]
     following = asyncio.create_task(collect(client.runs.join_stream(thread_id, run_id, last_event_id="0")))
 

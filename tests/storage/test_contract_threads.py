@@ -625,6 +625,27 @@ async def test_finish_run_without_an_outcome_settles_a_busy_thread_and_keeps_its
     assert (thread.status, thread.values) == ("idle", {"kept": True})
 
 
+async def test_finish_run_discarding_deletes_the_thread_with_its_runs_in_the_same_write(
+    storage: Storage,
+) -> None:
+    await add_run(storage, make_run(rid(1), tid(1)), create=True)
+    claimed = await storage.claim_run(utc_now(), lease("w1", 10**9))
+    assert claimed is not None
+    with pytest.raises(NotFound):  # another attempt's finish changes nothing
+        await storage.finish_run(
+            rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run, attempt=2, discard=True
+        )
+    assert await status_of(storage, tid(1)) == "busy"
+    done = await storage.finish_run(
+        rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run, attempt=1, discard=True
+    )
+    assert (done.run_id, done.status) == (rid(1), "success")
+    with pytest.raises(NotFound):
+        await storage.get_thread(tid(1))
+    with pytest.raises(NotFound):
+        await storage.get_run(None, rid(1))
+
+
 async def test_finish_run_on_a_deleted_run_is_not_found(storage: Storage) -> None:
     await add_run(storage, make_run(rid(1), tid(1)), create=True)
     await storage.claim_run(utc_now())
@@ -853,6 +874,110 @@ async def test_only_the_attempt_that_holds_the_run_may_finish_it(storage: Storag
     assert await storage.renew_leases(lease("w2", 50)) == [], "a finished run holds no lease"
 
 
+# -- runs: claimed by the transaction that creates them --------------------------------------------
+
+
+async def test_create_run_with_a_lease_claims_the_run_as_a_claim_would_and_the_lease_works_alike(
+    storage: Storage,
+) -> None:
+    await storage.create_assistant(AID, BASE, "raise")
+    await storage.revise_assistant(AID, to(OTHER))  # version 2 is active
+    created, displaced = await storage.create_run(
+        make_run(rid(1), tid(1)), new_thread=NewThread({}), admit=admission("reject"), start=lease("w1", 40)
+    )
+    assert (created.status, created.attempt, created.assistant_version, displaced) == ("running", 1, 2, [])
+    assert await storage.get_run(tid(1), rid(1)) == created
+    assert await status_of(storage, tid(1)) == "busy"
+    assert await storage.claim_run(utc_now()) is None, "nothing left for a worker to claim"
+    pinned, _ = await storage.create_run(
+        make_run(rid(2), tid(2), pinned_version=1),
+        new_thread=NewThread({}),
+        admit=admission("enqueue"),
+        start=lease("w1", 40),
+    )
+    assert (pinned.status, pinned.assistant_version) == ("running", 1)
+    # Its lease is renewed, expires and is retried exactly as a worker's claim's.
+    assert sorted(await storage.renew_leases(lease("w1", 45))) == [rid(1), rid(2)]
+    expired = await storage.expire_leases(ts(50), max_attempts=3, error=ABANDONED, after=thread_after_run)
+    assert sorted(r.run_id for r in expired.retried) == [rid(1), rid(2)]
+    retried = await storage.claim_run(ts(51), lease("w2", 100))
+    assert retried is not None
+    assert (retried.run_id, retried.attempt, retried.assistant_version) == (rid(1), 2, 2)
+    with pytest.raises(NotFound):
+        await storage.finish_run(
+            rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run, attempt=1
+        )
+    done = await storage.finish_run(
+        rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run, attempt=2
+    )
+    assert (done.status, done.attempt) == ("success", 2)
+
+
+async def _run_then(storage: Storage, n: int, thread: int, *, running: bool, **fields: Any) -> None:
+    await add_run(storage, make_run(rid(n), tid(thread), created_at=ts(n), **fields), create=True)
+    if running:
+        claimed = await storage.claim_run(ts(n))
+        assert claimed is not None
+        assert claimed.run_id == rid(n)
+
+
+# Before the new run 9 on thread 1: what is on the queue, its strategy, whether it starts at once.
+FIRST_IN_LINE: dict[str, tuple[list[tuple[int, int, bool, str | None]], MultitaskStrategy, bool]] = {
+    "an idle queue": ([], "reject", True),
+    "a run running on its thread": ([(1, 1, True, None)], "enqueue", False),
+    "a run waiting on its thread": ([(1, 1, False, None)], "enqueue", False),
+    "an older run waiting on another thread": ([(1, 2, False, None)], "enqueue", False),
+    "a running run it displaces (interrupt)": ([(1, 1, True, None)], "interrupt", False),
+    "a waiting run it displaces (interrupt)": ([(1, 1, False, None)], "interrupt", True),
+    "a waiting run it displaces (rollback)": ([(1, 1, False, None)], "rollback", True),
+    "an older run on another thread, not due yet": ([(1, 2, False, ts(2 * 10**9))], "enqueue", True),
+    "an older run waiting behind a running one": ([(1, 2, True, None), (2, 2, False, None)], "enqueue", True),
+}
+
+
+@pytest.mark.parametrize("situation", FIRST_IN_LINE)
+async def test_create_run_with_a_lease_claims_the_run_only_when_it_is_first_in_line(
+    storage: Storage, situation: str
+) -> None:
+    """The claim's own rule: the oldest due pending run whose thread has nothing running. A run
+    that must wait (its thread is busy, or older runs wait elsewhere) stays pending, never jumps
+    the queue; the multitask rule is applied first."""
+    before, strategy, starts = FIRST_IN_LINE[situation]
+    for n, thread, running, not_before in before:
+        await _run_then(storage, n, thread, running=running, not_before=not_before)
+    await storage.create_thread(tid(1), {}, "do_nothing")
+    created, _ = await storage.create_run(
+        make_run(rid(9), tid(1), strategy=strategy),
+        new_thread=None,
+        admit=admission(strategy),
+        start=lease("w1", 10**6),
+    )
+    assert created.status == ("running" if starts else "pending")
+    assert await storage.get_run(tid(1), rid(9)) == created
+    if not starts:
+        assert created.attempt == 0
+    running = [r for r in await storage.find_active_runs(thread_id=tid(1)) if r.status == "running"]
+    assert len(running) <= 1
+
+
+async def test_create_run_with_a_lease_on_a_missing_or_hidden_thread_claims_nothing(storage: Storage) -> None:
+    with pytest.raises(NotFound):
+        await storage.create_run(
+            make_run(rid(1), tid(1)), new_thread=None, admit=admission("enqueue"), start=lease("w1", 40)
+        )
+    assert await storage.claim_run(utc_now()) is None
+    await _run_then(storage, 2, 2, running=False)
+    with pytest.raises(Conflict):
+        await storage.create_run(
+            make_run(rid(3), tid(2), strategy="reject"),
+            new_thread=None,
+            admit=admission("reject"),
+            start=lease("w1", 40),
+        )
+    assert await run_statuses(storage, rid(2)) == ["pending"]
+    assert [r.run_id for r in await storage.find_active_runs()] == [rid(2)]
+
+
 # -- the queue under concurrency ------------------------------------------------------------------
 
 
@@ -913,6 +1038,76 @@ async def test_claimers_in_two_processes_on_one_database_never_run_two_runs_on_a
     await other.open()
     try:
         await _drain_concurrently([storage, other], claimers=8)
+    finally:
+        await other.close()
+
+
+async def _create_and_drain(stores: list[Storage]) -> None:
+    """40 runs on 5 threads made by 4 concurrent creators, each asking to claim what it creates,
+    while 4 claimers claim the rest, over `stores`: each run starts once, one per thread at a time."""
+    for t in range(5):
+        await stores[0].create_thread(tid(t), {}, "raise")
+    started: list[str] = []
+    running: set[str] = set()
+    finished = 0
+
+    async def execute(store: Storage, run: Run) -> None:
+        nonlocal finished
+        assert run.thread_id not in running, f"two runs running on thread {run.thread_id}"
+        running.add(run.thread_id)
+        started.append(run.run_id)
+        await asyncio.sleep(0.002)
+        running.discard(run.thread_id)
+        await store.finish_run(
+            run.run_id, "success", error=None, outcome=OUTCOME, after=thread_after_run, attempt=run.attempt
+        )
+        finished += 1
+
+    async def creator(store: Storage, numbers: range) -> None:
+        for n in numbers:
+            created, _ = await store.create_run(
+                make_run(rid(n), tid(n % 5)),
+                new_thread=None,
+                admit=admission("enqueue"),
+                start=Lease("creator", ts(10**9)),
+            )
+            if created.status == "running":
+                await execute(store, created)
+
+    async def claimer(store: Storage) -> None:
+        while finished < 40:
+            run = await store.claim_run(utc_now(), Lease("claimer", ts(10**9)))
+            if run is None:
+                await asyncio.sleep(0.001)
+                continue
+            await execute(store, run)
+
+    async def everyone() -> None:
+        async with asyncio.TaskGroup() as group:
+            for i, store in zip(range(4), itertools.cycle(stores), strict=False):
+                group.create_task(creator(store, range(i * 10, i * 10 + 10)))
+                group.create_task(claimer(store))
+
+    await asyncio.wait_for(everyone(), 60)
+    assert sorted(started) == sorted(rid(n) for n in range(40)), "started exactly once each"
+    assert await stores[0].find_active_runs() == []
+
+
+async def test_creates_that_claim_and_claimers_together_start_every_run_once_one_per_thread(
+    storage: Storage,
+) -> None:
+    await _create_and_drain([storage])
+
+
+async def test_creates_that_claim_and_claimers_in_two_processes_start_every_run_once(
+    storage: Storage,
+) -> None:
+    if not isinstance(storage, PostgresStorage):
+        pytest.skip("two stores on one database: a PostgreSQL deployment with replicas")
+    other = PostgresStorage(postgres_url())
+    await other.open()
+    try:
+        await _create_and_drain([storage, other])
     finally:
         await other.close()
 

@@ -3,7 +3,9 @@
 A run is accepted only if it could start: its assistant (and pinned version) exist and its merged
 context satisfies the graph's schema, else 404/422 at creation. The multitask rule (run_rules.py)
 is applied by storage in the transaction that queues the run; the runs it displaces are then
-stopped, and the worker (here, and with replicas everywhere) is woken.
+stopped. When this replica's worker has a free slot and the run is first in line, the same
+transaction claims it and it starts executing at once; otherwise it waits in the queue and the
+worker (here, and with replicas everywhere) is woken.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from graphdock.domain.run_config import parse_assistant_ref, run_context
 from graphdock.domain.run_rules import admission
 from graphdock.domain.run_streams import RunStreams
 from graphdock.domain.validation import SchemaValidators
+from graphdock.domain.worker import Worker
 from graphdock.errors import ConflictingInput, NotFound
 from graphdock.runtime.graphs import GraphRegistry
 from graphdock.runtime.streams import Followable
@@ -76,12 +79,14 @@ class Creation:
         graphs: GraphRegistry,
         streams: RunStreams,
         cancellation: Cancellation,
+        worker: Worker,
         wake: Callable[[], Awaitable[None]],
     ) -> None:
         self._storage = storage
         self._graphs = graphs
         self._streams = streams
         self._cancellation = cancellation
+        self._worker = worker
         self._wake = wake
         self._validators = SchemaValidators()
 
@@ -125,16 +130,33 @@ class Creation:
         )
         # Opened before the run exists, so that no event can slip past its creator.
         stream = self._streams.for_creator(run.run_id)
+        # With a free slot here, the transaction that queues the run also claims it when the
+        # worker's next claim would (storage applies the claim's rule), and it starts at once:
+        # no claim of its own, no wake-up. The slot is held across the write, so that the
+        # worker's own claims and other creators cannot take it meanwhile.
+        lease = self._worker.reserve()
         try:
             run, displaced = await self._storage.create_run(
-                run, new_thread=new_thread, admit=admission(request.multitask_strategy), visible=visible
+                run,
+                new_thread=new_thread,
+                admit=admission(request.multitask_strategy),
+                visible=visible,
+                start=lease,
             )
         except BaseException:
+            if lease is not None:
+                self._worker.release()
             self._streams.abandon(run.run_id)
             raise
+        if lease is not None:
+            if run.status == "running":
+                self._worker.adopt(run)
+            else:
+                self._worker.release()
         self._streams.announce(run, stream)
         await self._cancellation.displace(displaced, request.multitask_strategy)
-        await self._wake()
+        if run.status == "pending":
+            await self._wake()
         log.debug("run.created", run_id=run.run_id, thread_id=thread_id, assistant_id=ref.assistant_id)
         return Started(run, stream)
 

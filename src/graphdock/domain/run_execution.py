@@ -188,6 +188,7 @@ class Execution:
                 outcome=outcome,
                 after=thread_after_run,
                 attempt=run.attempt,
+                discard=run.temporary,  # a stateless run's thread goes in the same transaction
             )
         except NotFound:
             return  # rolled back (deleted) while it ran, or taken over after a lost lease
@@ -195,10 +196,10 @@ class Execution:
         if self._hooks.finished is not None:
             self._hooks.finished(run, finished, result.values)
         if run.temporary:
-            # Saver included, though a stateless graph wrote no checkpoints: skipping it (a thread
-            # hop on SQLite) saved ~0.1 ms of CPU a run but made 32 concurrent stateless runs
-            # bimodal in bench/runs.py (p90 65 -> 160 ms, p99 75 -> 200 ms at the same throughput).
-            await self._threads.delete(run.thread_id)
+            # Its checkpoints too, though a stateless graph wrote none: skipping the saver (a
+            # thread hop on SQLite) saved ~0.1 ms of CPU a run but made 32 concurrent stateless
+            # runs bimodal in bench/runs.py (p90 65 -> 160 ms, p99 75 -> 200 ms, same throughput).
+            await self._saver.adelete_thread(run.thread_id)
 
     async def _cancelled(self, run: Run, stream: RunStream) -> bool:
         """Record how a cancelled run ended; False if it is no longer this executor's to end."""
@@ -222,13 +223,14 @@ class Execution:
                 outcome=None,
                 after=thread_after_run,
                 attempt=run.attempt,
+                discard=run.temporary,
             )
         except NotFound:
             return True  # its thread was deleted meanwhile
         if self._hooks.finished is not None:
             self._hooks.finished(run, finished, None)
         if run.temporary:
-            await self._threads.delete(run.thread_id)
+            await self._saver.adelete_thread(run.thread_id)
         else:
             await self._threads.refresh(run.thread_id)
         return True

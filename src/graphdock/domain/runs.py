@@ -1,10 +1,13 @@
 """Runs, as the API sees them: one service composed of the run path's parts, and reading runs back.
 
 The path of a run: `run_creation` checks and queues it (storage applies the multitask rule of
-`run_rules` in the same transaction) and hands the creator its stream; the `worker` claims it when
-its thread is free; `run_execution` drives the graph and records its end (the thread's status by
-`run_rules` again); `run_streams` is the one owner of its event stream; `run_cancellation` stops it
-wherever it is. With several replicas (Redis configured, runtime/replicas.py), any replica may
+`run_rules` in the same transaction) and hands the creator its stream. When this replica's
+`worker` has a free slot and the run is first in line, that transaction also claims it (the
+claim's own rule, applied by storage) and it starts at once; otherwise the worker claims it when
+its thread is free and a slot is, here or on another replica. `run_execution` drives the graph
+and records its end (the thread's status by `run_rules` again; a stateless run's thread is
+deleted in that same write); `run_streams` is the one owner of its event stream;
+`run_cancellation` stops it wherever it is. With several replicas (Redis configured, runtime/replicas.py), any replica may
 execute a run: its events reach clients on every replica, and a cancel reaches its executor as a
 signal. A run retried after its replica died resumes from the last checkpoint its earlier attempt
 wrote.
@@ -74,7 +77,7 @@ class Runs:
         self._cancellation = Cancellation(
             storage, self.worker, self._streams, threads, saver, scaling.replicas, scaling.lease_seconds
         )
-        self._creation = Creation(storage, graphs, self._streams, self._cancellation, self._wake)
+        self._creation = Creation(storage, graphs, self._streams, self._cancellation, self.worker, self._wake)
         self._execution = Execution(
             storage,
             graphs,

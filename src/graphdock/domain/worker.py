@@ -1,9 +1,12 @@
 """The run queue's consumer: claims runs as soon as they are due, a bounded number at a time.
 
-No polling: creating a run (here, or on another replica: a Redis signal), finishing one and a due
-`after_seconds` each wake the loop, so a run on an idle server starts within the same event-loop
-turn. Each run executes as an asyncio task in this process; cancelling one cancels its task, and
-the executor records how it ended.
+No polling: creating a run that must wait (here, or on another replica: a Redis signal),
+finishing one and a due `after_seconds` each wake the loop. A run created here while a slot is
+free and nothing is ahead of it does not wait for the loop at all: its creator `reserve`s the
+slot, the transaction that creates the run claims it, and the worker `adopt`s it; a slot is
+counted from before any claim is sent (the loop's or a creator's), so together they never exceed
+the concurrency. Each run executes as an asyncio task in this process; cancelling one cancels
+its task, and the executor records how it ended.
 
 Every claim is a lease that this worker renews every third of its length. The same tick expires
 other workers' leases that ended (their process was killed or hung): those runs go back to the
@@ -66,6 +69,12 @@ class Worker:
         self._on_expired = on_expired
         self._ticker: asyncio.Task[None] | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        # Slots taken by claims under way (the loop's, and those of runs being created here): a
+        # slot is counted from before its claim is sent until its task exists or the claim found
+        # nothing, so the loop and creators together never exceed the concurrency.
+        self._reserved = 0
+        self._no_claims = asyncio.Event()  # set while _reserved is 0
+        self._no_claims.set()
         self._stop_reasons: dict[str, StopReason] = {}
         # Runs whose executor has begun (a task cancelled before its first step would never run
         # the executor's code, so nothing would record how the run ended).
@@ -89,6 +98,35 @@ class Worker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def reserve(self) -> Lease | None:
+        """A free slot for a run about to be created here, and the lease it would run under; None
+        when every slot is taken (or the worker is stopping). The creator then calls `adopt` with
+        the run if its creation claimed it, else `release`."""
+        if self._stopping or self._loop_task is None or self._loop_task.done():
+            return None
+        if len(self._tasks) + self._reserved >= self._slots:
+            return None
+        self._take_slot()
+        return self._lease()
+
+    def adopt(self, run: Run) -> None:
+        """Execute a run its creation claimed under a lease from `reserve`, in that slot."""
+        self._give_slot()
+        self._launch(run)
+
+    def release(self) -> None:
+        """A slot from `reserve` went unused (the run waits in the queue, or was never created)."""
+        self._give_slot()
+
+    def _take_slot(self) -> None:
+        self._reserved += 1
+        self._no_claims.clear()
+
+    def _give_slot(self) -> None:
+        self._reserved -= 1
+        if not self._reserved:
+            self._no_claims.set()
 
     @property
     def problem(self) -> str | None:
@@ -157,6 +195,7 @@ class Worker:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        await self._no_claims.wait()  # runs being created with a slot here: theirs is the same grace
         running = list(self._tasks.values())
         if running:
             log.info("worker.draining", runs=len(running), grace_seconds=grace_seconds)
@@ -190,17 +229,25 @@ class Worker:
             self._wake.clear()
 
     async def _claim_while_free(self) -> None:
-        while len(self._tasks) < self._slots and not self._stopping:
-            run = await self._storage.claim_run(utc_now(), self._lease())
+        while len(self._tasks) + self._reserved < self._slots and not self._stopping:
+            self._take_slot()
+            try:
+                run = await self._storage.claim_run(utc_now(), self._lease())
+            finally:
+                self._give_slot()
             if run is None:
                 return
-            task = asyncio.create_task(self._begin(run), name=f"run-{run.run_id}")
-            self._tasks[run.run_id] = task
-            task.add_done_callback(partial(self._done, run.run_id))
-            if run.run_id in self._stop_reasons:
-                # Cancelled while being claimed: _insist waits for the task's first step, so the
-                # cancellation lands inside the executor, which records how the run ended.
-                self._insist(run.run_id, task)
+            self._launch(run)
+
+    def _launch(self, run: Run) -> None:
+        """Execute a claimed run in a task of its own (in the slot its claim took)."""
+        task = asyncio.create_task(self._begin(run), name=f"run-{run.run_id}")
+        self._tasks[run.run_id] = task
+        task.add_done_callback(partial(self._done, run.run_id))
+        if run.run_id in self._stop_reasons:
+            # Cancelled while being claimed: _insist waits for the task's first step, so the
+            # cancellation lands inside the executor, which records how the run ended.
+            self._insist(run.run_id, task)
 
     async def _begin(self, run: Run) -> None:
         self._started.add(run.run_id)

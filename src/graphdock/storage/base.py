@@ -267,6 +267,7 @@ class Storage(Protocol):
         new_thread: NewThread | None,
         admit: Admit,
         visible: Visibility | None = None,
+        start: Lease | None = None,
     ) -> tuple[Run, list[Run]]:
         """Insert a pending run and mark its thread busy, in one transaction.
 
@@ -275,6 +276,11 @@ class Storage(Protocol):
         thread's active runs, oldest first, and returns those the run displaces (or raises, which
         rolls everything back): the pending ones among them are marked interrupted, and all are
         returned (running ones are for the executor to stop).
+
+        With `start` (a worker's free slot), the same transaction also claims the run under that
+        lease when a claim would take it now, that is when it is the oldest pending run due whose
+        thread has nothing running (claim_run's own rule, so no run jumps the queue): it is
+        returned running, as claim_run returns it. Otherwise it is returned pending.
         """
 
     async def claim_run(self, now: str, lease: Lease | None = None) -> Run | None:
@@ -301,6 +307,7 @@ class Storage(Protocol):
         outcome: ThreadOutcome | None,
         after: AfterRun,
         attempt: int | None = None,
+        discard: bool = False,
     ) -> Run:
         """The run's final status and its thread's outcome, in one transaction.
 
@@ -308,6 +315,8 @@ class Storage(Protocol):
         answers (the thread's row is left alone when there is no outcome and other runs are
         still active on it). With `attempt`, only that attempt of a
         running run may finish it: NotFound otherwise (its lease was taken over, or it was deleted).
+        With `discard` (a stateless run's temporary thread), the thread is deleted with its runs
+        instead, in the same transaction; its checkpoints are the caller's to delete after.
         """
 
     async def get_run(self, thread_id: str | None, run_id: str) -> Run:

@@ -38,6 +38,7 @@ from graphdock.storage.migrations import apply_pending
 from graphdock.storage.postgres import transfer
 from graphdock.storage.postgres.assistant_runs import PostgresAssistantRuns
 from graphdock.storage.postgres.crons import PostgresCrons
+from graphdock.storage.postgres.pipelined import pipelined
 from graphdock.storage.postgres.retention import PostgresRetention
 from graphdock.storage.postgres.rows import (
     search_sql,
@@ -143,7 +144,7 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         now = utc_now()
         # Two round trips: BEGIN with the locking read (revise needs the row), then the version,
         # the active row and COMMIT together.
-        async with self._read() as c, _pipelined(c):
+        async with self._read() as c, pipelined(c):
             row = await _fetch_assistant(c, assistant_id, lock=True, visible=visible)
             current = require_version(to_assistant(row), if_version)
             snapshot = revise(current)
@@ -190,7 +191,7 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         # the assistant is gone. The results are read once committed: the conditions ensure
         # nothing was written unless every check passes.
         async with self._read() as c:
-            async with _pipelined(c):
+            async with pipelined(c):
                 locked = await _lock_assistant(c, assistant_id, visible)
                 deleted = await c.execute(
                     f"DELETE FROM assistants WHERE assistant_id = %s{more} RETURNING assistant_id",
@@ -221,7 +222,7 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         # BEGIN, the locking read, the delete (a statement of its own, so it sees what committed
         # before the lock), COMMIT. The delete's conditions are the checks below.
         async with self._read() as c:
-            async with _pipelined(c):
+            async with pipelined(c):
                 locked = await _lock_assistant(c, assistant_id, visible)
                 deleted = await c.execute(
                     "DELETE FROM assistant_versions v USING assistants a WHERE a.assistant_id = %s"
@@ -335,23 +336,6 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
             raise Unavailable("The database's disk is full; nothing was written") from exc
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
             raise Unavailable("The database is unreachable or busy; retry the request") from exc
-
-
-@asynccontextmanager
-async def _pipelined(c: Conn) -> AsyncIterator[None]:
-    """A write transaction in pipeline mode: BEGIN travels with the first statement and COMMIT
-    with the last, and statements whose results are not read in between share a round trip (a
-    fetch waits for its result; read rowcount only after the block). BEGIN and COMMIT are sent
-    as statements: psycopg's transaction() adds a Sync, so a round trip, at each end. A server
-    error surfaces at the next fetch or at the end of the block, inside the caller's `_read`."""
-    try:
-        async with c.pipeline():
-            await c.execute("BEGIN")
-            yield
-            await c.execute("COMMIT")
-    except BaseException:
-        await c.rollback()  # nothing when the transaction never began or already ended
-        raise
 
 
 async def _configure(conn: Conn) -> None:

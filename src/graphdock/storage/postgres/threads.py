@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from graphdock.errors import Conflict
 from graphdock.storage.base import Admit, AfterRun, run_not_found, thread_not_found
 from graphdock.storage.columns import RUN, RUN_COUNT, THREAD, VERSION_AT_CLAIM
+from graphdock.storage.postgres.pipelined import pipelined
 from graphdock.storage.postgres.retention import write_ttl
 from graphdock.storage.postgres.rows import timestamp
 from graphdock.storage.records import Json, Page, utc_now
@@ -61,6 +62,12 @@ _CANDIDATE = (
 _VERSION_AT_CLAIM = VERSION_AT_CLAIM.format(
     run_assistant="CASE WHEN runs.assistant_id ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
     "[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN runs.assistant_id::uuid END"
+)
+
+# A claim marks a run running under a lease (%(worker)s until %(until)s), with the version it executes.
+_START = (
+    "UPDATE runs SET status = 'running', updated_at = %(now)s, attempt = attempt + 1,"
+    f" worker_id = %(worker)s, lease_expires_at = %(until)s, assistant_version = {_VERSION_AT_CLAIM}"
 )
 
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -185,39 +192,69 @@ class PostgresThreads:
         new_thread: NewThread | None,
         admit: Admit,
         visible: Visibility | None = None,
+        start: Lease | None = None,
     ) -> tuple[Run, list[Run]]:
-        async with self._write() as c:
-            created = new_thread is not None and (
-                await _insert_thread(c, run.thread_id, new_thread.metadata, assistant_id=run.assistant_id)
-            )
-            # The lock makes the check below and the insert one step: two creates with reject can
-            # never both see an idle thread, and no claim starts a run displaced here.
-            if not await _lock_threads(c, [run.thread_id]):
-                raise thread_not_found(run.thread_id)
-            if not created and visible is not None:
-                await _thread(c, run.thread_id, visible)  # an existing thread this user may see
-            active = await _runs(
-                c, f"WHERE thread_id = %s AND {_ACTIVE} ORDER BY created_at, seq", (run.thread_id,)
-            )
-            displaced = admit(run.thread_id, active)
-            pending = [r.run_id for r in displaced if r.status == "pending"]
-            if pending:
-                await c.execute(
-                    "UPDATE runs SET status = 'interrupted', updated_at = %s"
-                    " WHERE status = 'pending' AND run_id = ANY(%s)",
-                    (utc_now(), pending),
+        # Two round trips: BEGIN, the thread's insert (if asked), its lock and what the rule reads
+        # go together; then the writes and COMMIT. The lock makes the rule's check and the insert
+        # one step: two creates with reject can never both see an idle thread, and no claim starts
+        # a run displaced here. Each statement's snapshot is taken when it runs, after the lock.
+        async with self._read() as c:
+            async with pipelined(c):
+                inserted = (
+                    await _queue_insert_thread(c, run.thread_id, new_thread.metadata, run.assistant_id)
+                    if new_thread is not None
+                    else None
                 )
-            await c.execute(
-                f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", run_params(run, json=Jsonb)
-            )
-            # The thread now belongs to this run's graph and assistant (chat UIs find threads by these).
-            stamp = {k: run.metadata[k] for k in ("graph_id", "assistant_id") if k in run.metadata}
-            await c.execute(
-                "UPDATE threads SET status = 'busy', updated_at = %s, metadata = metadata || %s,"
-                " assistant_id = %s WHERE thread_id = %s",
-                (run.created_at, Jsonb(stamp), run.assistant_id, run.thread_id),
-            )
-            return run, displaced
+                locked = await c.execute(
+                    "SELECT thread_id FROM threads WHERE thread_id = %s FOR UPDATE", (run.thread_id,)
+                )
+                clause, params = _visible_sql(visible)
+                seen = (
+                    await c.execute(
+                        f"SELECT 1 FROM threads WHERE thread_id = %s{clause}", (run.thread_id, *params)
+                    )
+                    if visible is not None
+                    else None
+                )
+                found = await c.execute(
+                    f"SELECT {RUN} FROM runs WHERE thread_id = %s AND {_ACTIVE} ORDER BY created_at, seq",
+                    (run.thread_id,),
+                )
+                created = inserted is not None and await inserted.fetchone() is not None
+                if await locked.fetchone() is None:
+                    raise thread_not_found(run.thread_id)
+                if not created and seen is not None and await seen.fetchone() is None:
+                    raise thread_not_found(run.thread_id)  # an existing thread this user may not see
+                displaced = admit(run.thread_id, [_run_row(r) for r in await found.fetchall()])
+                pending = [r.run_id for r in displaced if r.status == "pending"]
+                if pending:
+                    await c.execute(
+                        "UPDATE runs SET status = 'interrupted', updated_at = %s"
+                        " WHERE status = 'pending' AND run_id = ANY(%s)",
+                        (utc_now(), pending),
+                    )
+                await c.execute(
+                    f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", run_params(run, json=Jsonb)
+                )
+                # The thread now belongs to this run's graph and assistant (chat UIs find threads by these).
+                stamp = {k: run.metadata[k] for k in ("graph_id", "assistant_id") if k in run.metadata}
+                await c.execute(
+                    "UPDATE threads SET status = 'busy', updated_at = %s, metadata = metadata || %s,"
+                    " assistant_id = %s WHERE thread_id = %s",
+                    (run.created_at, Jsonb(stamp), run.assistant_id, run.thread_id),
+                )
+                # Claimed here only if the claim would take this very run now.
+                started = (
+                    await c.execute(
+                        f"{_START} WHERE run_id = %(run_id)s AND run_id = (SELECT run_id FROM ({_CANDIDATE}) AS c)"
+                        f" RETURNING {RUN}",
+                        {**_lease_params(utc_now(), start), "run_id": run.run_id},
+                    )
+                    if start is not None
+                    else None
+                )
+            row = await started.fetchone() if started is not None else None
+        return (_run_row(row) if row is not None else run), displaced
 
     async def claim_run(self: _Connected, now: str, lease: Lease | None = None) -> Run | None:
         # Why the thread's row is what gets locked, and not only the candidate run's: two claimers
@@ -254,19 +291,10 @@ class PostgresThreads:
                 # snapshot is taken after it, so it sees any claim or interrupt that came between.
                 row = await _one(
                     c,
-                    "UPDATE runs SET status = 'running', updated_at = %s, attempt = attempt + 1,"
-                    f" worker_id = %s, lease_expires_at = %s, assistant_version = {_VERSION_AT_CLAIM}"
-                    " WHERE run_id = %s"
-                    " AND status = 'pending' AND NOT EXISTS"
-                    " (SELECT 1 FROM runs x WHERE x.thread_id = %s AND x.status = 'running')"
+                    f"{_START} WHERE run_id = %(run_id)s AND status = 'pending' AND NOT EXISTS"
+                    " (SELECT 1 FROM runs x WHERE x.thread_id = %(thread_id)s AND x.status = 'running')"
                     f" RETURNING {RUN}",
-                    (
-                        now,
-                        lease.worker_id if lease else None,
-                        lease.until if lease else None,
-                        run_id,
-                        thread_id,
-                    ),
+                    {**_lease_params(now, lease), "run_id": run_id, "thread_id": thread_id},
                 )
                 if row is not None:
                     return _run_row(row)
@@ -283,44 +311,60 @@ class PostgresThreads:
         outcome: ThreadOutcome | None,
         after: AfterRun,
         attempt: int | None = None,
+        discard: bool = False,
     ) -> Run:
-        async with self._write() as c:
-            found = await _one(c, "SELECT thread_id FROM runs WHERE run_id = %s", (run_id,))
-            if found is None:  # deleted while it ran (a rollback): nothing left to record
-                raise run_not_found(run_id)
-            # Locked, so "does another run wait?" and the thread's new status are one step: a run
-            # created meanwhile either is seen here or marks the thread busy after this commits.
-            await _lock_threads(c, [found[0]])
-            now = utc_now()
-            fence = "" if attempt is None else " AND status = 'running' AND attempt = %s"
-            row = await _one(
-                c,
+        fence = "" if attempt is None else " AND status = 'running' AND attempt = %s"
+        # Two round trips: BEGIN, the lock, the run's update and what the rule reads go together;
+        # then the thread's write (or its delete) and COMMIT. The thread is locked first, found
+        # through the run (thread before run, as every writer locks them), so "does another run
+        # wait?" and the thread's new status are one step: a run created meanwhile either is seen
+        # here or marks the thread busy after this commits.
+        async with self._read() as c, pipelined(c):
+            await c.execute(
+                "SELECT thread_id FROM threads WHERE thread_id ="
+                " (SELECT thread_id FROM runs WHERE run_id = %s) FOR UPDATE",
+                (run_id,),
+            )
+            updated = await c.execute(
                 "UPDATE runs SET status = %s, error = %s, updated_at = %s, worker_id = NULL,"
                 f" lease_expires_at = NULL WHERE run_id = %s{fence} RETURNING {RUN}",
                 (
                     status,
                     Jsonb(error) if error else None,
-                    now,
+                    utc_now(),
                     run_id,
                     *(() if attempt is None else (attempt,)),
                 ),
             )
-            if row is None:
+            thread = (
+                None
+                if discard
+                else await c.execute(
+                    f"SELECT t.status, EXISTS (SELECT 1 FROM runs r WHERE r.thread_id = t.thread_id"
+                    f" AND r.{_ACTIVE}) FROM threads t WHERE t.thread_id ="
+                    " (SELECT thread_id FROM runs WHERE run_id = %s)",
+                    (run_id,),
+                )
+            )
+            row = await updated.fetchone()
+            if row is None:  # deleted while it ran (a rollback), or taken over: nothing to record
                 raise run_not_found(run_id)
             run = _run_row(row)
-            decided = await _thread_after(
-                c, run.thread_id, outcome.status if outcome is not None else None, after
-            )
-            if decided is None:
+            if thread is None:
+                await c.execute("DELETE FROM threads WHERE thread_id = %s", (run.thread_id,))
                 return run
-            _, thread_status, waiting = decided
+            found = await thread.fetchone()
+            if found is None:
+                return run
+            current, waiting = found
+            thread_status = after(current, waiting, outcome.status if outcome is not None else None)
             if outcome is not None:
                 await _write_outcome(
                     c, run.thread_id, ThreadOutcome(thread_status, outcome.values, outcome.interrupts)
                 )
             elif not waiting:
                 await _set_status(c, run.thread_id, thread_status)
-            return run
+        return run
 
     async def get_run(self: _Connected, thread_id: str | None, run_id: str) -> Run:
         async with self._read() as c:
@@ -447,6 +491,24 @@ async def _lock_threads(c: Conn, thread_ids: Sequence[str]) -> list[str]:
         (list(thread_ids),),
     )
     return [r[0] for r in await cursor.fetchall()]
+
+
+def _lease_params(now: str, lease: Lease | None) -> dict[str, Any]:
+    """_START's and _CANDIDATE's parameters."""
+    return {"now": now, "worker": lease.worker_id if lease else None, "until": lease.until if lease else None}
+
+
+async def _queue_insert_thread(
+    c: Conn, thread_id: str, metadata: Json, assistant_id: str
+) -> psycopg.AsyncCursor[Any]:
+    """Queue (pipeline mode) the insert of a thread unless one has that id: fetchone() gives a row
+    if it was inserted, None if it existed."""
+    now = utc_now()
+    return await c.execute(
+        f"INSERT INTO threads ({THREAD}, assistant_id) VALUES (%s,%s,%s,%s,'idle',NULL,'{{}}',%s)"
+        " ON CONFLICT (thread_id) DO NOTHING RETURNING thread_id",
+        (thread_id, now, now, Jsonb(metadata), assistant_id),
+    )
 
 
 async def _insert_thread(

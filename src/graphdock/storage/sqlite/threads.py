@@ -1,7 +1,7 @@
 """Threads and runs on SQLite: the rows, and the run queue, applying the domain's run rules at write time.
 
 The queue is the runs table itself: a run is claimed by flipping it from pending to running in
-one statement, and a thread's next run is only claimable once nothing runs on that thread, which
+one statement (by a worker, or by the transaction that creates it, under the same rule), and a thread's next run is only claimable once nothing runs on that thread, which
 is how "one active run per thread" holds without any lock held across a run.
 """
 
@@ -37,6 +37,16 @@ from graphdock.storage.visibility import Visibility, require_within, sqlite_sql
 
 _RUN_PLACEHOLDERS = ",".join("?" * RUN_COUNT)
 _VERSION_AT_CLAIM = VERSION_AT_CLAIM.format(run_assistant="runs.assistant_id")
+# The claim: the oldest pending run due by `now` whose thread has nothing running, marked running
+# under a lease with the version it executes. Params: (now, worker_id, lease until, now).
+_CLAIM = (
+    "UPDATE runs SET status = 'running', updated_at = ?, attempt = attempt + 1, worker_id = ?,"
+    f" lease_expires_at = ?, assistant_version = {_VERSION_AT_CLAIM} WHERE run_id = ("
+    " SELECT r.run_id FROM runs r WHERE r.status = 'pending'"
+    " AND (r.not_before IS NULL OR r.not_before <= ?)"
+    " AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.thread_id = r.thread_id AND x.status = 'running')"
+    " ORDER BY r.created_at, r.rowid LIMIT 1)"
+)
 
 
 def _json_text(value: Any) -> str:
@@ -148,6 +158,7 @@ class SqliteThreads:
         new_thread: NewThread | None,
         admit: Admit,
         visible: Visibility | None = None,
+        start: Lease | None = None,
     ) -> tuple[Run, list[Run]]:
         with self._write() as c:
             if new_thread is None or not _insert_thread(
@@ -180,20 +191,18 @@ class SqliteThreads:
                 "UPDATE threads SET status = 'busy', updated_at = ? WHERE thread_id = ?",
                 (run.created_at, run.thread_id),
             )
+            if start is not None:
+                # Claimed here only if the claim would take this very run now.
+                row = c.execute(
+                    f"{_CLAIM} AND run_id = ? RETURNING {RUN}", (*_claim_params(utc_now(), start), run.run_id)
+                ).fetchone()
+                if row is not None:
+                    return _run_row(row), displaced
             return run, displaced
 
     async def claim_run(self: _Connected, now: str, lease: Lease | None = None) -> Run | None:
         with self._write() as c:
-            row = c.execute(
-                "UPDATE runs SET status = 'running', updated_at = ?, attempt = attempt + 1, worker_id = ?,"
-                f" lease_expires_at = ?, assistant_version = {_VERSION_AT_CLAIM} WHERE run_id = ("
-                " SELECT r.run_id FROM runs r WHERE r.status = 'pending'"
-                " AND (r.not_before IS NULL OR r.not_before <= ?)"
-                " AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.thread_id = r.thread_id AND x.status = 'running')"
-                " ORDER BY r.created_at, r.rowid LIMIT 1"
-                f") RETURNING {RUN}",
-                (now, lease.worker_id if lease else None, lease.until if lease else None, now),
-            ).fetchone()
+            row = c.execute(f"{_CLAIM} RETURNING {RUN}", _claim_params(now, lease)).fetchone()
             return _run_row(row) if row else None
 
     async def finish_run(
@@ -205,6 +214,7 @@ class SqliteThreads:
         outcome: ThreadOutcome | None,
         after: AfterRun,
         attempt: int | None = None,
+        discard: bool = False,
     ) -> Run:
         with self._write() as c:
             now = utc_now()
@@ -223,6 +233,9 @@ class SqliteThreads:
             if row is None:  # deleted while it ran (a rollback), or taken over: nothing to record
                 raise run_not_found(run_id)
             run = _run_row(row)
+            if discard:
+                c.execute("DELETE FROM threads WHERE thread_id = ?", (run.thread_id,))
+                return run
             decided = _thread_after(c, run.thread_id, outcome.status if outcome is not None else None, after)
             if decided is None:
                 return run
@@ -324,6 +337,10 @@ class SqliteThreads:
                 "SELECT min(not_before) FROM runs WHERE status = 'pending' AND not_before IS NOT NULL"
             ).fetchone()[0]
             return due
+
+
+def _claim_params(now: str, lease: Lease | None) -> tuple[str | None, ...]:
+    return (now, lease.worker_id if lease else None, lease.until if lease else None, now)
 
 
 def _insert_thread(

@@ -19,6 +19,7 @@ from graphdock.domain.run_rules import admission, thread_after_run
 from graphdock.domain.worker import Worker
 from graphdock.storage import storage_for
 from graphdock.storage.base import Storage
+from graphdock.storage.records import Snapshot
 from graphdock.storage.threads import ExpiredLeases, NewThread, Run
 from tests.storage.test_contract_threads import make_run
 
@@ -29,7 +30,7 @@ async def test_a_run_cancelled_before_its_first_step_still_enters_its_executor(t
     entered: list[str] = []
     stopped: list[str] = []
 
-    async def execute(run: Run) -> None:
+    async def execute(run: Run, snapshot: Snapshot | None) -> None:
         entered.append(run.run_id)
         try:
             await asyncio.sleep(30)
@@ -81,7 +82,7 @@ async def _create(storage: Storage, worker: Worker, run: Run) -> Run:
         raise
     if lease is not None:
         if created.status == "running":
-            worker.adopt(created)
+            worker.adopt(created, None)
         else:
             worker.release()
     if created.status == "pending":
@@ -96,7 +97,7 @@ async def test_runs_claimed_as_they_are_created_and_by_the_loop_never_exceed_the
     most = 0
     done: list[str] = []
 
-    async def execute(run: Run) -> None:
+    async def execute(run: Run, snapshot: Snapshot | None) -> None:
         nonlocal most
         executing.add(run.run_id)
         most = max(most, len(executing))
@@ -137,7 +138,7 @@ async def test_a_run_cancelled_between_its_creation_claim_and_its_task_is_stoppe
     await storage.open()
     stopped: list[str] = []
 
-    async def execute(run: Run) -> None:
+    async def execute(run: Run, snapshot: Snapshot | None) -> None:
         try:
             await asyncio.sleep(30)
         except asyncio.CancelledError:
@@ -157,7 +158,7 @@ async def test_a_run_cancelled_between_its_creation_claim_and_its_task_is_stoppe
         # A cancel reaching this replica while the creating transaction commits: the row says
         # running, no task exists yet (as with the worker's own claim).
         worker.cancel_when_claimed("run-1", "interrupt")
-        worker.adopt(created)
+        worker.adopt(created, None)
         await asyncio.wait_for(worker.finished("run-1"), timeout=5)
         assert stopped == ["interrupt"]
     finally:
@@ -172,7 +173,7 @@ async def test_shutdown_gives_a_run_claimed_by_its_creation_meanwhile_the_grace_
     await storage.open()
     finished: list[str] = []
 
-    async def execute(run: Run) -> None:
+    async def execute(run: Run, snapshot: Snapshot | None) -> None:
         await asyncio.sleep(0.2)
         finished.append(run.run_id)
 
@@ -190,7 +191,7 @@ async def test_shutdown_gives_a_run_claimed_by_its_creation_meanwhile_the_grace_
         created, _ = await storage.create_run(
             make_run("run-1", "thread-1"), new_thread=NewThread({}), admit=admission("enqueue"), start=lease
         )
-        worker.adopt(created)
+        worker.adopt(created, None)
         await asyncio.wait_for(stopping, timeout=5)
         assert finished == ["run-1"], "the run had the grace to finish"
     finally:

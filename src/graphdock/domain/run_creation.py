@@ -105,7 +105,9 @@ class Creation:
         may run.
         """
         ref = parse_assistant_ref(request.assistant_id, self._graphs.graph_ids)
-        snapshot = await assistant_snapshot(self._storage, ref.assistant_id, ref.version, assistant_visible)
+        version, snapshot = await assistant_snapshot(
+            self._storage, ref.assistant_id, ref.version, assistant_visible
+        )
         self._check(snapshot, request)
         stateless = thread_id is None
         thread_id = thread_id or str(uuid.uuid4())
@@ -150,7 +152,9 @@ class Creation:
             raise
         if lease is not None:
             if run.status == "running":
-                self._worker.adopt(run)
+                # The claim recorded the version it executes; when it is the one read above
+                # (versions never change), the executor need not read it again.
+                self._worker.adopt(run, snapshot if run.assistant_version == version else None)
             else:
                 self._worker.release()
         self._streams.announce(run, stream)
@@ -164,7 +168,9 @@ class Creation:
         """Whether the run could be created now (404/422/400 as create answers), creating nothing:
         a cron is accepted only if the runs it will make could start."""
         ref = parse_assistant_ref(request.assistant_id, self._graphs.graph_ids)
-        snapshot = await assistant_snapshot(self._storage, ref.assistant_id, ref.version, assistant_visible)
+        _, snapshot = await assistant_snapshot(
+            self._storage, ref.assistant_id, ref.version, assistant_visible
+        )
         self._check(snapshot, request)
 
     def _check(self, snapshot: Snapshot, request: RunRequest) -> None:
@@ -189,12 +195,13 @@ class Creation:
 
 async def assistant_snapshot(
     storage: Storage, assistant_id: str, version: int | None, visible: Visibility | None
-) -> Snapshot:
-    """The assistant's active snapshot, or that of `version`; NotFound naming which is missing."""
+) -> tuple[int, Snapshot]:
+    """The assistant's active version and snapshot, or `version`'s; NotFound naming which is missing."""
     if version is None:
-        return (await storage.get_assistant(assistant_id, visible=visible)).snapshot
+        active = await storage.get_assistant(assistant_id, visible=visible)
+        return active.version, active.snapshot
     try:
-        return (await storage.get_version(assistant_id, version, visible=visible)).snapshot
+        return version, (await storage.get_version(assistant_id, version, visible=visible)).snapshot
     except NotFound:
         await storage.get_assistant(assistant_id, visible=visible)  # say which is missing
         raise version_not_found(assistant_id, version) from None

@@ -34,7 +34,7 @@ from graphdock.runtime.graphs import AnyPregel, GraphRegistry
 from graphdock.runtime.serialize import dumps
 from graphdock.runtime.streams import RunStream
 from graphdock.storage.base import Storage, assistant_not_found
-from graphdock.storage.records import Json
+from graphdock.storage.records import Json, Snapshot
 from graphdock.storage.threads import Run, ThreadOutcome
 
 # Each run's lifecycle logs at debug: at hundreds of runs a second, info lines cost ~15% of the CPU.
@@ -77,8 +77,9 @@ class Execution:
         self._worker = worker
         self._hooks = hooks
 
-    async def execute(self, run: Run) -> None:
-        """One run, start to end; called by the worker once it has claimed the run."""
+    async def execute(self, run: Run, snapshot: Snapshot | None = None) -> None:
+        """One run, start to end; called by the worker once it has claimed the run. `snapshot`:
+        that of the version the claim recorded, when the run's creator holds it."""
         stream = self._streams.for_executor(run.run_id)
         resumable = bool(run.kwargs.get("stream_resumable"))
         relayed = True  # False once another replica has taken the run over: its stream goes on
@@ -86,7 +87,7 @@ class Execution:
         try:
             try:
                 await self._streams.relay(run.run_id, stream)
-                result = await self._run_graph(run, stream)
+                result = await self._run_graph(run, stream, snapshot)
             except asyncio.CancelledError:
                 status = "interrupted"
                 relayed = await self._cancelled(run, stream)
@@ -121,18 +122,14 @@ class Execution:
                     status, _since(run.created_at) - (time.monotonic() - started), time.monotonic() - started
                 )
 
-    async def _run_graph(self, run: Run, stream: RunStream) -> RunResult:
+    async def _run_graph(self, run: Run, stream: RunStream, snapshot: Snapshot | None) -> RunResult:
         # The claim recorded the version this run executes (storage's VERSION_AT_CLAIM); None:
         # its assistant was deleted while the run waited.
         version = run.assistant_version
         if version is None:
             raise assistant_not_found(run.assistant_id)
-        assistant = await self._storage.get_assistant(run.assistant_id)
-        snapshot = (
-            assistant.snapshot
-            if version == assistant.version
-            else await assistant_snapshot(self._storage, run.assistant_id, version, None)
-        )
+        if snapshot is None:
+            _, snapshot = await assistant_snapshot(self._storage, run.assistant_id, version, None)
         stream.publish(
             "metadata",
             dumps({"run_id": run.run_id, "attempt": max(run.attempt, 1), "assistant_version": version}),

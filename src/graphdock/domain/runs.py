@@ -34,7 +34,7 @@ from graphdock.runtime.graphs import GraphRegistry
 from graphdock.runtime.replicas import Replicas
 from graphdock.runtime.streams import Event, Followable
 from graphdock.storage.base import Storage
-from graphdock.storage.records import Json, Page
+from graphdock.storage.records import Json, Page, Snapshot
 from graphdock.storage.threads import ACTIVE_RUN, ExpiredLeases, Run, RunStatus
 from graphdock.storage.visibility import Visibility
 
@@ -251,8 +251,8 @@ class Runs:
 
     # -- the worker's callbacks -------------------------------------------------------------------
 
-    async def _execute(self, run: Run) -> None:
-        await self._execution.execute(run)
+    async def _execute(self, run: Run, snapshot: Snapshot | None) -> None:
+        await self._execution.execute(run, snapshot)
 
     async def _wake(self) -> None:
         """A run is waiting: wake the worker here and, with several replicas, everywhere."""

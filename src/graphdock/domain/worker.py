@@ -32,13 +32,14 @@ import structlog
 from graphdock.domain.run_rules import thread_after_run
 from graphdock.errors import GraphdockError
 from graphdock.storage.base import Storage
-from graphdock.storage.records import Json, utc_now
+from graphdock.storage.records import Json, Snapshot, utc_now
 from graphdock.storage.threads import ExpiredLeases, Lease, Run
 
 log = structlog.get_logger("graphdock.worker")
 
 StopReason = Literal["interrupt", "rollback", "shutdown", "lease_lost"]
-Execute = Callable[[Run], Coroutine[Any, Any, None]]
+# The run, and the snapshot of the version it executes when its creator already holds it.
+Execute = Callable[[Run, Snapshot | None], Coroutine[Any, Any, None]]
 OnExpired = Callable[[ExpiredLeases], Awaitable[None]]
 
 # A cancel signal for a run this worker has not claimed (yet) is remembered this long.
@@ -110,10 +111,11 @@ class Worker:
         self._take_slot()
         return self._lease()
 
-    def adopt(self, run: Run) -> None:
-        """Execute a run its creation claimed under a lease from `reserve`, in that slot."""
+    def adopt(self, run: Run, snapshot: Snapshot | None) -> None:
+        """Execute a run its creation claimed under a lease from `reserve`, in that slot;
+        `snapshot`: its version's, when the creator read that version."""
         self._give_slot()
-        self._launch(run)
+        self._launch(run, snapshot)
 
     def release(self) -> None:
         """A slot from `reserve` went unused (the run waits in the queue, or was never created)."""
@@ -237,11 +239,11 @@ class Worker:
                 self._give_slot()
             if run is None:
                 return
-            self._launch(run)
+            self._launch(run, None)
 
-    def _launch(self, run: Run) -> None:
+    def _launch(self, run: Run, snapshot: Snapshot | None) -> None:
         """Execute a claimed run in a task of its own (in the slot its claim took)."""
-        task = asyncio.create_task(self._begin(run), name=f"run-{run.run_id}")
+        task = asyncio.create_task(self._begin(run, snapshot), name=f"run-{run.run_id}")
         self._tasks[run.run_id] = task
         task.add_done_callback(partial(self._done, run.run_id))
         if run.run_id in self._stop_reasons:
@@ -249,9 +251,9 @@ class Worker:
             # cancellation lands inside the executor, which records how the run ended.
             self._insist(run.run_id, task)
 
-    async def _begin(self, run: Run) -> None:
+    async def _begin(self, run: Run, snapshot: Snapshot | None) -> None:
         self._started.add(run.run_id)
-        await self._execute(run)  # runs on, in this step, into the executor's own try
+        await self._execute(run, snapshot)  # runs on, in this step, into the executor's own try
 
     def _done(self, run_id: str, _task: asyncio.Task[None]) -> None:
         self._tasks.pop(run_id, None)

@@ -37,15 +37,19 @@ from graphdock.storage.visibility import Visibility, require_within, sqlite_sql
 
 _RUN_PLACEHOLDERS = ",".join("?" * RUN_COUNT)
 _VERSION_AT_CLAIM = VERSION_AT_CLAIM.format(run_assistant="runs.assistant_id")
-# The claim: the oldest pending run due by `now` whose thread has nothing running, marked running
-# under a lease with the version it executes. Params: (now, worker_id, lease until, now).
-_CLAIM = (
-    "UPDATE runs SET status = 'running', updated_at = ?, attempt = attempt + 1, worker_id = ?,"
-    f" lease_expires_at = ?, assistant_version = {_VERSION_AT_CLAIM} WHERE run_id = ("
-    " SELECT r.run_id FROM runs r WHERE r.status = 'pending'"
+# The run a claim takes: the oldest pending run due by `now` whose thread has nothing running.
+# Param: (now,).
+_NEXT = (
+    "SELECT r.run_id FROM runs r WHERE r.status = 'pending'"
     " AND (r.not_before IS NULL OR r.not_before <= ?)"
     " AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.thread_id = r.thread_id AND x.status = 'running')"
-    " ORDER BY r.created_at, r.rowid LIMIT 1)"
+    " ORDER BY r.created_at, r.rowid LIMIT 1"
+)
+# The claim: that run marked running under a lease with the version it executes.
+# Params: (now, worker_id, lease until, now).
+_CLAIM = (
+    "UPDATE runs SET status = 'running', updated_at = ?, attempt = attempt + 1, worker_id = ?,"
+    f" lease_expires_at = ?, assistant_version = {_VERSION_AT_CLAIM} WHERE run_id = ({_NEXT})"
 )
 
 
@@ -160,22 +164,31 @@ class SqliteThreads:
         visible: Visibility | None = None,
         start: Lease | None = None,
     ) -> tuple[Run, list[Run]]:
+        # The thread now belongs to this run's graph and assistant (chat UIs find threads by these).
+        stamp: Json = {k: run.metadata[k] for k in ("graph_id", "assistant_id") if k in run.metadata}
         with self._write() as c:
-            if new_thread is None or not _insert_thread(
-                c, run.thread_id, new_thread.metadata, assistant_id=run.assistant_id
-            ):
-                _thread(c, run.thread_id, visible)  # it exists, and this user may see it
-            # The thread now belongs to this run's graph and assistant (chat UIs find threads by these).
-            stamp = {k: run.metadata[k] for k in ("graph_id", "assistant_id") if k in run.metadata}
-            c.execute(
-                "UPDATE threads SET metadata = json_patch(metadata, ?), assistant_id = ? WHERE thread_id = ?",
-                (_json_text(stamp), run.assistant_id, run.thread_id),
-            )
-            active = _runs(
+            # A thread made for this run is inserted as the run leaves it (stamped, busy): it has
+            # no other runs for the multitask rule to weigh.
+            made = new_thread is not None and _insert_thread(
                 c,
-                "WHERE thread_id = ? AND status IN ('pending', 'running') ORDER BY created_at, rowid",
-                (run.thread_id,),
+                run.thread_id,
+                {**new_thread.metadata, **stamp},
+                assistant_id=run.assistant_id,
+                status="busy",
+                updated_at=run.created_at,
             )
+            active: list[Run] = []
+            if not made:
+                _thread(c, run.thread_id, visible)  # it exists, and this user may see it
+                c.execute(
+                    "UPDATE threads SET metadata = json_patch(metadata, ?), assistant_id = ? WHERE thread_id = ?",
+                    (_json_text(stamp), run.assistant_id, run.thread_id),
+                )
+                active = _runs(
+                    c,
+                    "WHERE thread_id = ? AND status IN ('pending', 'running') ORDER BY created_at, rowid",
+                    (run.thread_id,),
+                )
             displaced = admit(run.thread_id, active)
             pending = [r.run_id for r in displaced if r.status == "pending"]
             if pending:
@@ -187,10 +200,11 @@ class SqliteThreads:
             c.execute(
                 f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", run_params(run, json=_json_text)
             )
-            c.execute(
-                "UPDATE threads SET status = 'busy', updated_at = ? WHERE thread_id = ?",
-                (run.created_at, run.thread_id),
-            )
+            if not made:
+                c.execute(
+                    "UPDATE threads SET status = 'busy', updated_at = ? WHERE thread_id = ?",
+                    (run.created_at, run.thread_id),
+                )
             if start is not None:
                 # Claimed here only if the claim would take this very run now.
                 row = c.execute(
@@ -201,6 +215,13 @@ class SqliteThreads:
             return run, displaced
 
     async def claim_run(self: _Connected, now: str, lease: Lease | None = None) -> Run | None:
+        with self._read() as c:
+            # Most claims find nothing (the worker looks after every run that ends): a read says
+            # so without taking the write lock. Only this process writes the file (lockfile.py),
+            # and whatever queues a run here wakes the worker after it commits, so a run queued
+            # just after this read is claimed on that wake.
+            if c.execute(_NEXT, (now,)).fetchone() is None:
+                return None
         with self._write() as c:
             row = c.execute(f"{_CLAIM} RETURNING {RUN}", _claim_params(now, lease)).fetchone()
             return _run_row(row) if row else None
@@ -344,13 +365,26 @@ def _claim_params(now: str, lease: Lease | None) -> tuple[str | None, ...]:
 
 
 def _insert_thread(
-    c: sqlite3.Connection, thread_id: str, metadata: Json, assistant_id: str | None = None
+    c: sqlite3.Connection,
+    thread_id: str,
+    metadata: Json,
+    assistant_id: str | None = None,
+    *,
+    status: ThreadStatus = "idle",
+    updated_at: str | None = None,
 ) -> bool:
     now = utc_now()
     inserted: int = c.execute(
-        f"INSERT INTO threads ({THREAD}, assistant_id) VALUES (?,?,?,?,'idle',NULL,'{{}}',?)"
+        f"INSERT INTO threads ({THREAD}, assistant_id) VALUES (?,?,?,?,?,NULL,'{{}}',?)"
         " ON CONFLICT (thread_id) DO NOTHING",
-        (thread_id, now, now, _json_text(metadata), assistant_id or metadata.get("assistant_id")),
+        (
+            thread_id,
+            now,
+            updated_at or now,
+            _json_text(metadata),
+            status,
+            assistant_id or metadata.get("assistant_id"),
+        ),
     ).rowcount
     return bool(inserted)
 

@@ -139,19 +139,17 @@ async def list_versions(request: Request) -> Response:
     assistant_id = path_uuid(request)
     body = await read_body(request, VersionsSearch)
     page = Page(limit=body.limit, offset=body.offset)
-    versions = await service(request).versions(
-        assistant_id, body.metadata or {}, page, visible=await readable(request)
-    )
-    # graphdock: each version's run stats, over the threads this request may see.
+    visible = await readable(request)
+    # graphdock: each version's run stats, over the threads this request may see, read with the
+    # versions (one round trip on PostgreSQL); None where threads.search refuses the request.
     allowed, threads_visible = await stats_visibility(request, assistant_id, page)
-    stats = (
-        await stats_service(request).stats(
-            assistant_id, [v.version for v in versions], threads_visible=threads_visible
-        )
-        if allowed
-        else {}
+    if not allowed:
+        versions = await service(request).versions(assistant_id, body.metadata or {}, page, visible=visible)
+        return JSONResponse([{**v.to_wire(), "run_stats": None} for v in versions])
+    found = await stats_service(request).versions(
+        assistant_id, body.metadata or {}, page, visible=visible, threads_visible=threads_visible
     )
-    return JSONResponse([{**v.to_wire(), "run_stats": stats.get(v.version)} for v in versions])
+    return JSONResponse([{**v.to_wire(), "run_stats": stats} for v, stats in found])
 
 
 async def set_latest(request: Request) -> Response:

@@ -373,5 +373,18 @@ class Storage(Protocol):
     ) -> dict[int, VersionRunStats]:
         """Tallies of the runs each version ran, by `rule`; a version without runs is absent."""
 
+    async def list_versions_with_run_stats(
+        self,
+        assistant_id: str,
+        metadata: dict[str, object],
+        page: Page,
+        rule: StatsRule,
+        *,
+        visible: Visibility | None = None,
+        threads_visible: Visibility | None = None,
+    ) -> list[tuple[AssistantVersion, VersionRunStats | None]]:
+        """list_versions, each version with version_run_stats' tallies over the runs on threads
+        `threads_visible` allows (None: nothing ran it), read in one go."""
+
     async def version_tallies(self, assistant_ids: Sequence[str]) -> dict[str, VersionTally]:
         """Version count and next number per assistant; unknown ids are absent."""

@@ -178,10 +178,11 @@ async def search_assistants(request: Request) -> Response:
     page = Page(limit=body.limit, offset=body.offset)
     descending = (body.sort_order or "desc").lower() == "desc"
     where = await searchable(request, body, page)
-    found, more = await service(request).search(where, page, body.sort_by or "created_at", descending)
     # graphdock: how many versions each keeps and the next one's number (the UI's table shows them).
-    tallies = await service(request).tallies([a.assistant_id for a in found])
-    rows = [{**a.to_wire(), **_tally_fields(tallies.get(a.assistant_id))} for a in found]
+    found, more = await service(request).search_with_tallies(
+        where, page, body.sort_by or "created_at", descending
+    )
+    rows = [{**a.to_wire(), **_tally_fields(tally)} for a, tally in found]
     if select:
         rows = [{k: row[k] for k in select} for row in rows]
     return JSONResponse(rows, headers=pagination_headers(page.offset, len(rows), more))

@@ -260,15 +260,21 @@ class Assistants:
             raise assistant_not_found(assistant_id)
         return found
 
-    async def tallies(self, assistant_ids: Sequence[str]) -> dict[str, VersionTally]:
-        return await self._storage.version_tallies(assistant_ids)
-
     async def search(
         self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
     ) -> tuple[list[Assistant], bool]:
         if where.graph_id is not None:
             self.require_graph(where.graph_id)
         return await self._storage.search_assistants(where, page, sort_by, descending)
+
+    async def search_with_tallies(
+        self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
+    ) -> tuple[list[tuple[Assistant, VersionTally | None]], bool]:
+        """search, each assistant with its version count and next version number (None: it was
+        deleted in between)."""
+        if where.graph_id is not None:
+            self.require_graph(where.graph_id)
+        return await self._storage.search_assistants_with_tallies(where, page, sort_by, descending)
 
     async def count(self, where: AssistantFilter) -> int:
         if where.graph_id is not None:

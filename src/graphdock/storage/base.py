@@ -190,6 +190,12 @@ class Storage(Protocol):
     ) -> tuple[list[Assistant], bool]:
         """One page of active rows, and whether more rows follow it."""
 
+    async def search_assistants_with_tallies(
+        self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
+    ) -> tuple[list[tuple[Assistant, VersionTally | None]], bool]:
+        """search_assistants, each row with its version_tallies entry (None: deleted in between),
+        read in one go."""
+
     async def count_assistants(self, where: AssistantFilter) -> int: ...
 
     async def export_assistants(

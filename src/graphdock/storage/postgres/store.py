@@ -23,6 +23,7 @@ from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 
 from graphdock.errors import Conflict, GraphdockError, InvalidRequest, Unavailable
 from graphdock.metrics import PoolUsage
+from graphdock.storage.assistant_runs import VersionTally
 from graphdock.storage.base import (
     Decide,
     IfVersion,
@@ -281,6 +282,27 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         async with self._read() as c:
             rows = await (await c.execute(sql, (*params, page.limit + 1, page.offset))).fetchall()
         return [to_assistant(r) for r in rows[: page.limit]], len(rows) > page.limit
+
+    async def search_assistants_with_tallies(
+        self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
+    ) -> tuple[list[tuple[Assistant, VersionTally | None]], bool]:
+        clause, params = where_sql(where)
+        direction = "DESC" if descending else "ASC"
+        order = f"{SORT_SQL[sort_by]} {direction}, assistant_id {direction}"
+        # One statement: the page, then each of its rows' version count (on the page only, not on
+        # every match; the outer ORDER BY sorts those few rows again, as a page must keep its order).
+        sql = (
+            f"WITH page AS (SELECT {ASSISTANT}, last_version FROM assistants{clause}"
+            f" ORDER BY {order} LIMIT %s OFFSET %s)"
+            " SELECT page.*, (SELECT count(*) FROM assistant_versions v WHERE v.assistant_id = page.assistant_id)"
+            f" FROM page ORDER BY {order}"
+        )
+        async with self._read() as c:
+            rows = await (await c.execute(sql, (*params, page.limit + 1, page.offset))).fetchall()
+        found: list[tuple[Assistant, VersionTally | None]] = [
+            (to_assistant(r), VersionTally(str(r[0]), r[7], r[-1], r[-2] + 1)) for r in rows[: page.limit]
+        ]
+        return found, len(rows) > page.limit
 
     async def count_assistants(self, where: AssistantFilter) -> int:
         clause, params = where_sql(where)

@@ -137,19 +137,15 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         visible: Visibility | None = None,
     ) -> Assistant:
         now = utc_now()
-        # Two round trips: BEGIN with the locking read (revise needs the row), then the version,
-        # the active row and COMMIT together.
+        # Two round trips: BEGIN with the locking read (revise needs the row), then the version
+        # and the active row (one statement, each value sent once) with COMMIT.
         async with self._read() as c, _pipelined(c):
             row = await _fetch_assistant(c, assistant_id, lock=True, visible=visible)
             current = require_version(to_assistant(row), if_version)
             snapshot = revise(current)
             require_within(snapshot.metadata, visible)
             version: int = row[-1] + 1
-            await c.execute(
-                f"INSERT INTO assistant_versions ({VERSION}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                version_params(assistant_id, version, snapshot, now, change),
-            )
-            await _activate(c, assistant_id, snapshot, version, now, last_version=version)
+            await c.execute(_REVISE, version_params(assistant_id, version, snapshot, now, change))
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
 
     async def set_active_version(
@@ -455,6 +451,15 @@ _CREATE = (
     f" INSERT INTO assistant_versions ({VERSION})"
     f" SELECT {_qualified('a', _VERSION_OF_ACTIVE)}, %s::text, %s::text, %s::integer FROM a"
 )
+# revise_assistant: the new version, and the active row set from it (its created_at is the row's
+# updated_at, its number the row's version and last_version).
+_REVISE = (
+    f"WITH v AS (INSERT INTO assistant_versions ({VERSION}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+    f" RETURNING {VERSION})"
+    " UPDATE assistants t SET graph_id = v.graph_id, config = v.config, context = v.context,"
+    " metadata = v.metadata, name = v.name, description = v.description, version = v.version,"
+    " updated_at = v.created_at, last_version = v.version FROM v WHERE t.assistant_id = v.assistant_id"
+)
 # Columns of set_latest's answer: the active row (ASSISTANT), then the version, then whether it wrote.
 _ACTIVE = 10
 
@@ -499,17 +504,6 @@ async def _fetch_version(c: Conn, assistant_id: str, version: int) -> AssistantV
         await _fetch_assistant(c, assistant_id)  # a missing assistant is reported as such
         raise version_not_found(assistant_id, version)
     return to_version(row)
-
-
-async def _activate(
-    c: Conn, assistant_id: str, s: Snapshot, version: int, now: str, last_version: int | None = None
-) -> None:
-    await c.execute(
-        "UPDATE assistants SET graph_id = %s, config = %s, context = %s, metadata = %s, name = %s,"
-        " description = %s, version = %s, updated_at = %s, last_version = coalesce(%s, last_version)"
-        " WHERE assistant_id = %s",
-        (*snapshot_params(s), version, now, last_version, assistant_id),
-    )
 
 
 def _redacted(url: str) -> str:

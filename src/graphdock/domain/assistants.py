@@ -20,7 +20,14 @@ from graphdock.errors import ConflictingInput, InvalidRequest, NotFound
 from graphdock.runtime.graphs import GraphRegistry
 from graphdock.schemas.transfer import ExportedAssistant
 from graphdock.storage.assistant_runs import VersionTally
-from graphdock.storage.base import IfVersion, ImportReport, Storage, assistant_not_found, version_not_found
+from graphdock.storage.base import (
+    Edit,
+    IfVersion,
+    ImportReport,
+    Storage,
+    assistant_not_found,
+    version_not_found,
+)
 from graphdock.storage.records import (
     Assistant,
     AssistantFilter,
@@ -116,6 +123,16 @@ class Assistants:
             self.require_graph(changes.graph_id)
         # `{}` counts as "config omitted", as on the official server.
         given_config = changes.config or None
+        if given_config is None and changes.context is None and changes.graph_id is None:
+            # Nothing to mirror or validate: an Edit, which storage may apply in one statement.
+            edit = Edit(
+                stamped(changes.metadata, visible) if changes.metadata else {},
+                changes.name,
+                changes.description,
+            )
+            return await self._storage.revise_assistant(
+                assistant_id, edit, if_version=if_version, change=Change("update", author), visible=visible
+            )
 
         def revise(current: Assistant) -> Snapshot:
             now = current.snapshot

@@ -12,7 +12,7 @@ thread's status after a run), the domain hands its rule in (`Revise`, `Decide`, 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from graphdock.errors import Conflict, NotFound, PreconditionFailed
@@ -50,6 +50,30 @@ from graphdock.storage.visibility import Visibility
 # Called inside the write transaction with the current active row; returns the next snapshot or
 # raises a GraphdockError, which rolls the transaction back. Must be pure and quick.
 Revise = Callable[[Assistant], Snapshot]
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """A Revise that needs nothing but the active row's own values (a PATCH of metadata, name or
+    description): `metadata`'s top-level keys merged over the current ones, the name and the
+    description replaced when given. A backend may apply it in SQL instead of calling it, inside
+    the statement that locks the row (PostgreSQL: such a PATCH is one round trip); both give the
+    snapshot calling it gives."""
+
+    metadata: Json
+    name: str | None = None
+    description: str | None = None
+
+    def __call__(self, current: Assistant) -> Snapshot:
+        now = current.snapshot
+        return replace(
+            now,
+            metadata={**now.metadata, **self.metadata} if self.metadata else now.metadata,
+            name=self.name if self.name is not None else now.name,
+            description=self.description if self.description is not None else now.description,
+        )
+
+
 # If-Match: the write happens only while the active version is one of these (None: always).
 IfVersion = frozenset[int] | None
 

@@ -26,6 +26,7 @@ from graphdock.metrics import PoolUsage
 from graphdock.storage.assistant_runs import VersionTally
 from graphdock.storage.base import (
     Decide,
+    Edit,
     IfVersion,
     ImportReport,
     Revise,
@@ -137,6 +138,8 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         visible: Visibility | None = None,
     ) -> Assistant:
         now = utc_now()
+        if isinstance(revise, Edit):
+            return await self._edit(assistant_id, revise, now, if_version, change, visible)
         # Two round trips: BEGIN with the locking read (revise needs the row), then the version
         # and the active row (one statement, each value sent once) with COMMIT.
         async with self._read() as c, _pipelined(c):
@@ -147,6 +150,29 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
             version: int = row[-1] + 1
             await c.execute(_REVISE, version_params(assistant_id, version, snapshot, now, change))
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
+
+    async def _edit(
+        self,
+        assistant_id: str,
+        edit: Edit,
+        now: str,
+        if_version: IfVersion,
+        change: Change,
+        visible: Visibility | None,
+    ) -> Assistant:
+        """revise_assistant for an Edit: one statement, one round trip (as set_latest)."""
+        sql, params = _edit_sql(assistant_id, edit, now, change, if_version, visible)
+        async with self._read() as c:
+            row = await (await c.execute(sql, params)).fetchone()
+        # The statement wrote only if every check below passes; they name what stopped it.
+        if row is None:
+            raise assistant_not_found(assistant_id)
+        current = require_version(to_assistant(row), if_version)
+        snapshot = edit(current)
+        require_within(snapshot.metadata, visible)
+        if not row[-1]:  # unreachable: the checks above are the statement's conditions
+            raise Conflict(f"Assistant {assistant_id} changed during the request; retry it")
+        return Assistant(assistant_id, row[_ACTIVE] + 1, snapshot, current.created_at, now)
 
     async def set_active_version(
         self,
@@ -460,6 +486,8 @@ _REVISE = (
     " metadata = v.metadata, name = v.name, description = v.description, version = v.version,"
     " updated_at = v.created_at, last_version = v.version FROM v WHERE t.assistant_id = v.assistant_id"
 )
+# _edit_sql: the version columns copied from the updated active row (`u`), the audit columns follow.
+_VERSION_OF_UPDATED = f"u.assistant_id, {_qualified('u', SNAPSHOT)}, u.version, u.updated_at"
 # Columns of set_latest's answer: the active row (ASSISTANT), then the version, then whether it wrote.
 _ACTIVE = 10
 
@@ -487,6 +515,41 @@ def _set_latest_sql(
         " EXISTS (SELECT 1 FROM u) FROM a LEFT JOIN v ON true"
     )
     return sql, [assistant_id, *params, *allowed_params, version, now, *match_params]
+
+
+def _edit_sql(
+    assistant_id: str, edit: Edit, now: str, change: Change, if_version: IfVersion, visible: Visibility | None
+) -> tuple[str, list[Any]]:
+    """An Edit as one statement: lock the active row (`a`, FOR UPDATE, the lock a PATCH has always
+    taken first), compute the merged metadata from it, update the row (`u`) and insert the new
+    version copied from the updated row (`v`), only if If-Match and the auth filter (on the merged
+    metadata) pass. `a` is the row as locked (its latest committed state); the answer is `a` and
+    whether it wrote. Edit.__call__ is the same rule in Python (the answer's snapshot, SQLite)."""
+    more, params = _guard(None, visible, "")
+    allowed, allowed_params = postgres_sql(visible, "a.merged") if visible is not None else ("true", [])
+    match, match_params = _guard(if_version, None, "a.")
+    sql = (
+        f"WITH a AS MATERIALIZED (SELECT {ASSISTANT}, last_version, metadata || %s AS merged FROM assistants"
+        f"  WHERE assistant_id = %s{more} FOR UPDATE),"
+        " u AS (UPDATE assistants t SET metadata = a.merged, name = coalesce(%s::text, a.name),"
+        "  description = coalesce(%s::text, a.description), version = a.last_version + 1,"
+        "  last_version = a.last_version + 1, updated_at = %s"
+        f"  FROM a WHERE t.assistant_id = a.assistant_id AND {allowed}{match} RETURNING t.*),"
+        f" v AS (INSERT INTO assistant_versions ({VERSION}) SELECT {_VERSION_OF_UPDATED},"
+        "  %s::text, %s::text, %s::integer FROM u)"
+        " SELECT a.*, EXISTS (SELECT 1 FROM u) FROM a"
+    )
+    return sql, [
+        Jsonb(edit.metadata),
+        assistant_id,
+        *params,
+        edit.name,
+        edit.description,
+        now,
+        *allowed_params,
+        *match_params,
+        *_audit(change),
+    ]
 
 
 def _audit(change: Change) -> tuple[Any, ...]:

@@ -32,6 +32,10 @@ _VERSION_P = ", ".join(f"p.{column}" for column in VERSION.split(", "))
 _VERSION_COLUMNS = len(VERSION.split(", "))
 
 
+def _statuses(statuses: Sequence[str]) -> str:
+    return "{" + ",".join(statuses) + "}"
+
+
 class _Connected(Protocol):
     def _read(self) -> AbstractAsyncContextManager[Conn]: ...
 
@@ -126,18 +130,21 @@ class PostgresAssistantRuns:
         scope = f"FROM runs r{join} WHERE r.assistant_id = %s AND r.assistant_version = p.version{seen}"
         sql = (
             f"SELECT {_VERSION_P}, s.runs, s.errors, s.last_run_at, CASE WHEN s.ended > 0 THEN"
-            f" ARRAY(SELECT ({_MS})::float8 {scope} AND r.status = ANY(%s) ORDER BY r.created_at DESC LIMIT %s)"
+            f" ARRAY(SELECT ({_MS})::float8 {scope} AND r.status = ANY(%s::text[]) ORDER BY r.created_at DESC LIMIT %s)"
             " END FROM assistants a"
             f" LEFT JOIN LATERAL (SELECT {VERSION} FROM assistant_versions v WHERE v.assistant_id = a.assistant_id"
             f"{filtered} ORDER BY v.version DESC LIMIT %s OFFSET %s) p ON true"
-            " LEFT JOIN LATERAL (SELECT count(*) AS runs, count(*) FILTER (WHERE r.status = ANY(%s)) AS errors,"
-            " count(*) FILTER (WHERE r.status = ANY(%s)) AS ended, max(r.created_at) AS last_run_at"
+            " LEFT JOIN LATERAL (SELECT count(*) AS runs, count(*) FILTER (WHERE r.status = ANY(%s::text[])) AS errors,"
+            " count(*) FILTER (WHERE r.status = ANY(%s::text[])) AS ended, max(r.created_at) AS last_run_at"
             f" {scope}) s ON true WHERE a.assistant_id = %s{allowed} ORDER BY p.version DESC"
         )
+        # The statuses as array literals (run statuses are plain words): dumping a Python list
+        # per parameter cost more than the rest of the parameters together.
+        finished, errors = _statuses(rule.finished), _statuses(rule.errors)
         params = (
-            *(assistant_id, *seen_params, list(rule.finished), rule.sample),
+            *(assistant_id, *seen_params, finished, rule.sample),
             *(*filter_params, page.limit, page.offset),
-            *(list(rule.errors), list(rule.finished), assistant_id, *seen_params),
+            *(errors, finished, assistant_id, *seen_params),
             *(assistant_id, *allowed_params),
         )
         async with self._read() as c:

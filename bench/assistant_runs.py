@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -27,12 +28,12 @@ from graphdock.domain.run_stats import RULE
 from graphdock.storage import storage_for
 from graphdock.storage.assistant_runs import AssistantRunFilter
 from graphdock.storage.base import Storage
-from graphdock.storage.records import Page
+from graphdock.storage.records import Page, Snapshot
 
 TARGET = "aaaaaaaa-0000-4000-8000-000000000001"
 OTHER = "aaaaaaaa-0000-4000-8000-000000000002"
 VERSIONS = 10
-DATABASE = "gd_bench_assistant_runs"
+DATABASE = os.environ.get("GRAPHDOCK_BENCH_RUNS_DATABASE", "gd_bench_assistant_runs")
 INDEXES = ("runs_assistant", "runs_assistant_version")
 THREAD_COLUMNS = 'thread_id, created_at, updated_at, metadata, status, "values", interrupts, assistant_id'
 RUN_COLUMNS = (
@@ -130,6 +131,8 @@ async def measure(storage: Storage, repeat: int) -> dict[str, float]:
             AssistantRunFilter(TARGET), Page(limit=10, offset=500)
         ),
         "run_stats, 10 versions": lambda: storage.version_run_stats(TARGET, versions, RULE),
+        # What POST /assistants/{id}/versions reads: the page of versions with their run stats.
+        "versions page with run_stats": lambda: storage.list_versions_with_run_stats(TARGET, {}, page, RULE),
     }
     return {
         name: await median_ms(call, repeat if "stats" not in name else max(3, repeat // 4))
@@ -150,6 +153,9 @@ async def one(backend: str, n: int, repeat: int) -> tuple[dict[str, float], dict
     try:
         storage = storage_for(url)
         await storage.open()  # migrations
+        await storage.create_assistant(TARGET, Snapshot("agent", {}, {}, {}, "target", None), "raise")
+        for _ in range(VERSIONS - 1):  # the versions the runs ran
+            await storage.revise_assistant(TARGET, lambda current: current.snapshot)
         (fill_sqlite if backend == "sqlite" else fill_postgres)(
             Path(where) if backend == "sqlite" else where, n
         )  # type: ignore[arg-type]

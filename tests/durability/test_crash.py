@@ -13,7 +13,7 @@ import asyncio
 import os
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ from tests.processes import ServerProcess, start
 CLIENTS = 8
 KILLS = 4
 SEED_VARIABLE = "GRAPHDOCK_CRASH_SEED"
+# The assistant every client PATCHes, as created.
+CONTENDED = Snapshot.written_by("contended", -1, 0)
 
 
 @dataclass
@@ -63,9 +65,11 @@ class Client:
             body = {"assistant_id": aid, "graph_id": snapshot.graph_id, **snapshot.body()}
             return Write(aid, "POST", "/assistants", body, None, created(snapshot), snapshot)
         if roll < 0.24:  # the contended assistant's state is not modelled: `after` stays unknown
-            return Write(
-                contended, "PATCH", f"/assistants/{contended}", snapshot.body(), None, None, snapshot
-            )
+            # Metadata and name only (an Edit: one statement on PostgreSQL), so the config and
+            # context stay those it was created with; the metadata's keys are always the same two.
+            edit = {"metadata": snapshot.metadata, "name": snapshot.name}
+            stored = replace(snapshot, config=CONTENDED.config, context=CONTENDED.context)
+            return Write(contended, "PATCH", f"/assistants/{contended}", edit, None, None, stored)
         aid = self.rng.choice(live)
         before = model.expected[aid]
         assert before is not None
@@ -166,7 +170,7 @@ async def _crash_repeatedly(folder: Path, database: str, seed: int) -> None:
 
 async def _create_contended(server: ServerProcess, schedule: random.Random) -> Contended:
     aid = str(uuid.UUID(int=schedule.getrandbits(128), version=4))
-    snapshot = Snapshot.written_by("contended", -1, 0)
+    snapshot = CONTENDED
     async with httpx.AsyncClient(base_url=server.url) as http:
         body = {"assistant_id": aid, "graph_id": snapshot.graph_id, **snapshot.body()}
         response = await http.post("/assistants", json=body)

@@ -548,6 +548,38 @@ async def test_search_pages_concatenate_to_the_full_sorted_listing(
     assert paged == [a.assistant_id for a in full], "pages overlap or skip rows: the order is not total"
 
 
+@pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+@pytest.mark.parametrize("sort_by", SORT_FIELDS)
+async def test_search_with_tallies_pages_as_search_does_each_row_with_its_version_tally(
+    storage: Storage, sort_by: SortField, descending: bool
+) -> None:
+    await seed_sortable(storage)
+    some = rank_id(SORTABLE[0][0])
+    for _ in range(3):
+        await storage.revise_assistant(some, lambda current: current.snapshot)
+    await storage.delete_version(some, 2)  # kept versions and the next number now differ
+    graph = AssistantFilter(graph_id=SORTABLE[0][1])
+    for where in (AssistantFilter(), graph):
+        for offset in range(0, len(SORTABLE) + 1, 2):
+            page = Page(limit=2, offset=offset)
+            found, more = await storage.search_assistants_with_tallies(where, page, sort_by, descending)
+            plain, plain_more = await storage.search_assistants(where, page, sort_by, descending)
+            assert ([a for a, _ in found], more) == (plain, plain_more)
+            tallies = await storage.version_tallies([a.assistant_id for a in plain])
+            assert [t for _, t in found] == [tallies[a.assistant_id] for a in plain]
+    (tally,) = [
+        t
+        for a, t in (
+            await storage.search_assistants_with_tallies(
+                AssistantFilter(), Page(limit=100), sort_by, descending
+            )
+        )[0]
+        if a.assistant_id == some
+    ]
+    assert tally is not None
+    assert (tally.version_count, tally.next_version) == (4, 6)
+
+
 @pytest.mark.parametrize(
     ("limit", "offset", "size", "more"),
     [

@@ -14,6 +14,7 @@ import pytest
 
 from graphdock.domain.run_rules import admission, thread_after_run
 from graphdock.domain.run_stats import RULE, nearest_rank
+from graphdock.errors import NotFound
 from graphdock.storage.assistant_runs import AssistantRunFilter
 from graphdock.storage.base import Storage
 from graphdock.storage.records import Page, Snapshot
@@ -22,6 +23,7 @@ from graphdock.storage.visibility import Visibility
 from tests.storage.test_contract_threads import AID, OTHER_AID, make_run, rid, tid
 
 HOUR = 3600.0
+MISSING_AID = "aaaaaaaa-0000-4000-8000-0000000000ff"
 
 
 def ago(seconds: float) -> str:
@@ -156,3 +158,76 @@ async def test_version_tallies_count_kept_versions_and_never_reuse_numbers(stora
     t = tallies[AID]
     assert (t.active_version, t.version_count, t.next_version) == (2, 2, 4)
     assert await storage.version_tallies([]) == {}
+
+
+async def test_versions_with_run_stats_page_the_versions_and_tally_each_as_version_run_stats_does(
+    storage: Storage,
+) -> None:
+    for n in range(1, 4):  # versions 1..3, metadata {"n": n}; 3 is active
+        snapshot = Snapshot("agent", {}, {}, {"owner": "alice", "n": n}, f"v{n}", None)
+        if n == 1:
+            await storage.create_assistant(AID, snapshot, "raise")
+        else:
+            await storage.revise_assistant(AID, lambda _cur, s=snapshot: s)
+    await storage.create_assistant(OTHER_AID, Snapshot("agent", {}, {}, {"owner": "bob"}, "x", None), "raise")
+    await ran(storage, 1, version=1, status="success", seconds_ago=2 * HOUR)
+    await ran(storage, 2, version=1, status="error", seconds_ago=HOUR)
+    await ran(storage, 3, version=2, status="success", seconds_ago=HOUR, owner="bob")
+    await storage.create_run(  # claimed on version 3 and left running: counted, no duration
+        make_run(rid(5), tid(5), created_at=ago(5), pinned_version=3),
+        new_thread=NewThread({"owner": "alice"}),
+        admit=admission("enqueue"),
+    )
+    await storage.claim_run(datetime.now(UTC).isoformat(timespec="microseconds"))
+
+    async def listed(
+        metadata: dict[str, object] | None = None,
+        page: Page | None = None,
+        *,
+        visible: Visibility | None = None,
+        threads_visible: Visibility | None = None,
+    ) -> list[tuple[int, tuple[int, int, str | None, list[int]] | None]]:
+        found = await storage.list_versions_with_run_stats(
+            AID, metadata or {}, page or Page(), RULE, visible=visible, threads_visible=threads_visible
+        )
+        plain = await storage.list_versions(AID, metadata or {}, page or Page(), visible=visible)
+        assert [v for v, _ in found] == plain  # the same versions as list_versions, in its order
+        stats = await storage.version_run_stats(
+            AID, [v.version for v in plain], RULE, visible=threads_visible
+        )
+        assert {v.version: s for v, s in found if s is not None} == stats  # and version_run_stats' tallies
+        return [
+            (
+                v.version,
+                None
+                if s is None
+                else (
+                    s.runs,
+                    s.errors,
+                    s.last_run_at,
+                    sorted(round(ms / 1000 / 60) for ms in s.durations_ms),
+                ),
+            )
+            for v, s in found
+        ]
+
+    everything = await listed()
+    assert [(version, s and s[:2]) for version, s in everything] == [(3, (1, 0)), (2, (1, 0)), (1, (2, 1))]
+    assert [s and s[3] for _, s in everything] == [[], [60], [60, 120]]
+    assert [version for version, _ in await listed(page=Page(limit=1, offset=1))] == [2]
+    assert [version for version, _ in await listed({"n": 1})] == [1]
+    assert await listed({"n": 9}) == []
+    assert await listed(page=Page(offset=3)) == []
+    # Runs on threads the caller may not see do not count: alice sees none of version 2's.
+    alice = Visibility.parse({"owner": "alice"})
+    assert [(version, s and s[0]) for version, s in await listed(threads_visible=alice)] == [
+        (3, 1),
+        (2, None),
+        (1, 2),
+    ]
+    assert len(await listed(visible=alice)) == 3
+    # A missing assistant, or one the caller may not see, is not found, even for an empty page.
+    for missing, visible in [(MISSING_AID, None), (AID, Visibility.parse({"owner": "bob"}))]:
+        for metadata in ({}, {"n": 9}):
+            with pytest.raises(NotFound):
+                await storage.list_versions_with_run_stats(missing, metadata, Page(), RULE, visible=visible)

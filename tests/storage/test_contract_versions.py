@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from graphdock.domain.transfer import decide_import
-from graphdock.errors import Conflict, NotFound, PreconditionFailed
-from graphdock.storage.base import Storage
+from graphdock.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed
+from graphdock.storage.base import Edit, Storage
 from graphdock.storage.records import Assistant, AssistantFilter, Change, Page, Snapshot
 
 AID = "00000000-0000-4000-8000-00000000000a"
@@ -73,13 +73,128 @@ async def test_delete_version_refuses_the_active_one_and_never_frees_its_number(
     assert (await storage.revise_assistant(AID, renamed("four"))).version == 4
 
 
-@pytest.mark.parametrize("operation", ["revise", "set_active", "delete", "delete_version"])
+async def test_an_edit_writes_the_snapshot_calling_it_gives_to_the_row_and_a_new_version(
+    storage: Storage,
+) -> None:
+    first = await storage.create_assistant(
+        AID, dataclasses.replace(snap("one", a=1, b=2), description="d"), "raise"
+    )
+    await storage.revise_assistant(AID, renamed("two"))
+    await storage.delete_version(AID, 1)
+    await storage.revise_assistant(AID, renamed("three"))
+    await storage.set_active_version(AID, 2)
+    await storage.delete_version(AID, 3)  # the highest number given is 3: the next is 4
+    edits = [
+        Edit({"b": 3, "c": {"nested": [1, 2.5, None, "ü"]}}, name="edited"),
+        Edit({}, description="described"),
+        Edit({"a": None}, name="", description=""),
+    ]
+    for n, edit in enumerate(edits, start=4):
+        current = await storage.get_assistant(AID)
+        answer = await storage.revise_assistant(AID, edit, change=Change("update", "alice"))
+        expected = edit(current)
+        assert (answer.version, answer.snapshot, answer.created_at) == (n, expected, first.created_at)
+        stored = await storage.get_assistant(AID)
+        assert (stored.version, stored.snapshot, stored.updated_at) == (n, expected, answer.updated_at)
+        version = await storage.get_version(AID, n)
+        assert (version.snapshot, version.created_at, version.change) == (
+            expected,
+            answer.updated_at,
+            Change("update", "alice"),
+        )
+    assert (await storage.get_assistant(AID)).snapshot.metadata == {
+        "a": None,
+        "b": 3,
+        "c": {"nested": [1, 2.5, None, "ü"]},
+    }
+    with pytest.raises(NotFound):
+        await storage.revise_assistant(OTHER, Edit({"x": 1}))
+
+
+@pytest.mark.parametrize("checked_graphs", [frozenset({"agent"}), frozenset({"other"}), frozenset()])
+async def test_an_edit_of_the_config_writes_after_its_check_whichever_graphs_were_checked_in_advance(
+    storage: Storage, checked_graphs: frozenset[str]
+) -> None:
+    # `graphs` names graphs the domain's check already passed for (never one it fails for); for
+    # any other graph the check runs on the locked row, and decides.
+    await storage.create_assistant(AID, snap("one", team="a"), "raise")
+    seen: list[str] = []
+    refuse = {"refused": True}
+
+    def check(snapshot: Snapshot) -> None:
+        seen.append(snapshot.graph_id)
+        if snapshot.config.get("configurable") == refuse:
+            raise InvalidRequest("config.configurable: refused")
+
+    def edit(configurable: object, **more: object) -> Edit:
+        config = {"configurable": configurable, "tags": ["t"]}
+        return Edit(
+            {"n": 2},
+            "two",
+            None,
+            config=config,
+            context=configurable,
+            graphs=checked_graphs,
+            check=check,
+            **more,
+        )  # type: ignore[arg-type]
+
+    good = edit({"p": "two"})
+    answer = await storage.revise_assistant(AID, good, change=Change("update", "alice"))
+    expected = Snapshot(
+        "agent",
+        {"configurable": {"p": "two"}, "tags": ["t"]},
+        {"p": "two"},
+        {"team": "a", "n": 2},
+        "two",
+        None,
+    )
+    assert (answer.version, answer.snapshot) == (2, expected)
+    assert (await storage.get_assistant(AID)).snapshot == expected
+    assert (await storage.get_version(AID, 2)).snapshot == expected
+    with pytest.raises(InvalidRequest, match="refused"):
+        # A check that fails for every graph: the domain names none as passed.
+        await storage.revise_assistant(AID, dataclasses.replace(edit(refuse), graphs=frozenset()))
+    moved = await storage.revise_assistant(AID, dataclasses.replace(good, graph_id="other"))
+    assert (moved.version, moved.snapshot.graph_id) == (3, "other")
+    assert await _history(storage) == [(3, "update", None), (2, "update", None), (1, "create", None)]
+    assert set(seen) <= {"agent", "other"}
+
+
+@pytest.mark.parametrize("kind", ["callable", "edit"])
+async def test_concurrent_revisions_of_one_assistant_each_build_on_the_last(
+    storage: Storage, kind: str
+) -> None:
+    # Each revision adds one key to what the locked row holds: a revision computed from a stale
+    # row would drop another's key.
+    await storage.create_assistant(AID, snap("one"), "raise")
+
+    def add(key: str) -> Callable[[Assistant], Snapshot]:
+        if kind == "edit":
+            return Edit({key: True})
+        return lambda current: dataclasses.replace(
+            current.snapshot, metadata={**current.snapshot.metadata, key: True}
+        )
+
+    results = await asyncio.gather(*(storage.revise_assistant(AID, add(f"k{i}")) for i in range(8)))
+    assert sorted(r.version for r in results) == list(range(2, 10))
+    active = await storage.get_assistant(AID)
+    assert (active.version, active.snapshot.metadata) == (9, {f"k{i}": True for i in range(8)})
+    versions = {v.version: v.snapshot for v in await storage.list_versions(AID, {}, Page(1000))}
+    assert sorted(versions) == list(range(1, 10))
+    assert versions[9] == active.snapshot
+    for r in results:
+        assert versions[r.version] == r.snapshot, "the answer is what was stored"
+
+
+@pytest.mark.parametrize("operation", ["revise", "edit", "set_active", "delete", "delete_version"])
 async def test_if_version_is_checked_inside_the_write(storage: Storage, operation: str) -> None:
     await storage.create_assistant(AID, snap("one"), "raise")
     await storage.revise_assistant(AID, renamed("two"))
     stale = frozenset({1})
     calls = {
         "revise": lambda v: storage.revise_assistant(AID, renamed("x"), if_version=v),
+        "edit": lambda v: storage.revise_assistant(AID, Edit({"x": 1}), if_version=v),
         "set_active": lambda v: storage.set_active_version(AID, 1, if_version=v),
         "delete": lambda v: storage.delete_assistant(AID, if_version=v),
         "delete_version": lambda v: storage.delete_version(AID, 1, if_version=v),
@@ -91,10 +206,14 @@ async def test_if_version_is_checked_inside_the_write(storage: Storage, operatio
     await calls[operation](frozenset({2}))  # the current version lets it through
 
 
-async def test_concurrent_revisions_with_one_if_version_let_exactly_one_through(storage: Storage) -> None:
+@pytest.mark.parametrize("kind", ["callable", "edit"])
+async def test_concurrent_revisions_with_one_if_version_let_exactly_one_through(
+    storage: Storage, kind: str
+) -> None:
     await storage.create_assistant(AID, snap("one"), "raise")
+    revise = renamed if kind == "callable" else lambda name: Edit({}, name=name)
     results = await asyncio.gather(
-        *(storage.revise_assistant(AID, renamed(f"e{i}"), if_version=frozenset({1})) for i in range(8)),
+        *(storage.revise_assistant(AID, revise(f"e{i}"), if_version=frozenset({1})) for i in range(8)),
         return_exceptions=True,
     )
     assert sum(isinstance(r, Assistant) for r in results) == 1

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from graphdock.errors import Conflict, Forbidden, NotFound
-from graphdock.storage.base import Storage
+from graphdock.storage.base import Edit, Storage
 from graphdock.storage.records import AssistantFilter, Page, Snapshot
 from graphdock.storage.threads import ThreadFilter
 from graphdock.storage.visibility import InvalidFilter, Visibility
@@ -78,6 +78,7 @@ async def test_writes_to_an_invisible_row_are_not_found_and_change_nothing(stora
     mine = Visibility.parse({"owner": "alice"})
     attempts = [
         storage.revise_assistant(theirs, lambda a: a.snapshot, visible=mine),
+        storage.revise_assistant(theirs, Edit({"owner": "alice"}), visible=mine),
         storage.set_active_version(theirs, 1, visible=mine),
         storage.delete_version(theirs, 1, visible=mine),
         storage.get_version(theirs, 1, visible=mine),
@@ -111,6 +112,10 @@ async def test_a_write_that_would_move_a_row_outside_its_writers_filter_is_refus
     await storage.create_thread(ids[0], {"members": ["bob"]}, "raise")
     with pytest.raises(Forbidden):
         await storage.revise_assistant(ids[0], lambda a: _snapshot({"members": ["alice"]}), visible=mine)
+    with pytest.raises(Forbidden):  # an Edit's merged metadata is checked too
+        await storage.revise_assistant(ids[0], Edit({"members": ["alice"]}), visible=mine)
+    await storage.revise_assistant(ids[1], Edit({"team": "x"}, name="renamed"), visible=mine)  # still bob's
+    await storage.set_active_version(ids[1], 2)
     with pytest.raises(Forbidden):  # reverting to a version the writer could not see
         await storage.set_active_version(ids[1], 1, visible=mine)
     with pytest.raises(Forbidden):
@@ -119,6 +124,7 @@ async def test_a_write_that_would_move_a_row_outside_its_writers_filter_is_refus
     assert (assistant.version, assistant.snapshot.metadata) == (1, {"members": ["bob"]})
     assert [v.version for v in await storage.list_versions(ids[0], {}, Page())] == [1]
     assert (await storage.get_assistant(ids[1])).version == 2
+    assert [v.version for v in await storage.list_versions(ids[1], {}, Page())] == [3, 2, 1]
     assert (await storage.get_thread(ids[0])).metadata == {"members": ["bob"]}
     # What stays within the filter is written.
     kept = await storage.update_thread(ids[0], {"members": ["bob", "carol"]}, visible=mine)

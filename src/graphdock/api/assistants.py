@@ -139,19 +139,17 @@ async def list_versions(request: Request) -> Response:
     assistant_id = path_uuid(request)
     body = await read_body(request, VersionsSearch)
     page = Page(limit=body.limit, offset=body.offset)
-    versions = await service(request).versions(
-        assistant_id, body.metadata or {}, page, visible=await readable(request)
-    )
-    # graphdock: each version's run stats, over the threads this request may see.
+    visible = await readable(request)
+    # graphdock: each version's run stats, over the threads this request may see, read with the
+    # versions (one round trip on PostgreSQL); None where threads.search refuses the request.
     allowed, threads_visible = await stats_visibility(request, assistant_id, page)
-    stats = (
-        await stats_service(request).stats(
-            assistant_id, [v.version for v in versions], threads_visible=threads_visible
-        )
-        if allowed
-        else {}
+    if not allowed:
+        versions = await service(request).versions(assistant_id, body.metadata or {}, page, visible=visible)
+        return JSONResponse([{**v.to_wire(), "run_stats": None} for v in versions])
+    found = await stats_service(request).versions(
+        assistant_id, body.metadata or {}, page, visible=visible, threads_visible=threads_visible
     )
-    return JSONResponse([{**v.to_wire(), "run_stats": stats.get(v.version)} for v in versions])
+    return JSONResponse([{**v.to_wire(), "run_stats": stats} for v, stats in found])
 
 
 async def set_latest(request: Request) -> Response:
@@ -180,10 +178,11 @@ async def search_assistants(request: Request) -> Response:
     page = Page(limit=body.limit, offset=body.offset)
     descending = (body.sort_order or "desc").lower() == "desc"
     where = await searchable(request, body, page)
-    found, more = await service(request).search(where, page, body.sort_by or "created_at", descending)
     # graphdock: how many versions each keeps and the next one's number (the UI's table shows them).
-    tallies = await service(request).tallies([a.assistant_id for a in found])
-    rows = [{**a.to_wire(), **_tally_fields(tallies.get(a.assistant_id))} for a in found]
+    found, more = await service(request).search_with_tallies(
+        where, page, body.sort_by or "created_at", descending
+    )
+    rows = [{**a.to_wire(), **_tally_fields(tally)} for a, tally in found]
     if select:
         rows = [{k: row[k] for k in select} for row in rows]
     return JSONResponse(rows, headers=pagination_headers(page.offset, len(rows), more))

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from graphdock.storage.assistant_runs import AssistantRunFilter, StatsRule, VersionRunStats
 from graphdock.storage.base import Storage
-from graphdock.storage.records import Json, Page
+from graphdock.storage.records import AssistantVersion, Json, Page
 from graphdock.storage.threads import Run, RunStatus
 from graphdock.storage.visibility import Visibility
 
@@ -74,10 +74,18 @@ class AssistantRuns:
         where = AssistantRunFilter(assistant_id, version=version, status=status, visible=threads_visible)
         return await self._storage.search_assistant_runs(where, page)
 
-    async def stats(
-        self, assistant_id: str, versions: Sequence[int], *, threads_visible: Visibility | None
-    ) -> dict[int, Json]:
-        """run_stats for each of `versions` (zeros for a version nothing ran); the caller has
-        already authorized reading the assistant."""
-        found = await self._storage.version_run_stats(assistant_id, versions, RULE, visible=threads_visible)
-        return {v: stats_to_wire(found.get(v, _NO_RUNS)) for v in versions}
+    async def versions(
+        self,
+        assistant_id: str,
+        metadata: Json,
+        page: Page,
+        *,
+        visible: Visibility | None,
+        threads_visible: Visibility | None,
+    ) -> list[tuple[AssistantVersion, Json]]:
+        """A page of the assistant's versions, newest first, each with its run_stats (zeros for a
+        version nothing ran); NotFound when the assistant is hidden (`visible`)."""
+        found = await self._storage.list_versions_with_run_stats(
+            assistant_id, metadata, page, RULE, visible=visible, threads_visible=threads_visible
+        )
+        return [(version, stats_to_wire(stats or _NO_RUNS)) for version, stats in found]

@@ -50,6 +50,46 @@ from graphdock.storage.visibility import Visibility
 # Called inside the write transaction with the current active row; returns the next snapshot or
 # raises a GraphdockError, which rolls the transaction back. Must be pure and quick.
 Revise = Callable[[Assistant], Snapshot]
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """A Revise whose result follows from the request and the active row's own values, without
+    reading anything else: `metadata`'s top-level keys merged over the current ones; the name, the
+    description, the graph, the config and the context replaced when given. `check` is the
+    domain's validation of the result; `graphs`, when given, the graphs for which the domain has
+    already found it valid. A backend may apply an Edit in SQL instead of calling it, inside the
+    statement that locks the row, when the row's resulting graph is one of `graphs` (PostgreSQL:
+    such a PATCH is one round trip); both give the snapshot calling it gives."""
+
+    metadata: Json
+    name: str | None = None
+    description: str | None = None
+    graph_id: str | None = None
+    config: Json | None = None
+    context: Json | None = None
+    graphs: frozenset[str] | None = None
+    check: Callable[[Snapshot], None] | None = None
+
+    def apply(self, current: Assistant) -> Snapshot:
+        """The next snapshot, not yet checked."""
+        now = current.snapshot
+        return Snapshot(
+            graph_id=self.graph_id if self.graph_id is not None else now.graph_id,
+            config=self.config if self.config is not None else now.config,
+            context=self.context if self.context is not None else now.context,
+            metadata={**now.metadata, **self.metadata} if self.metadata else now.metadata,
+            name=self.name if self.name is not None else now.name,
+            description=self.description if self.description is not None else now.description,
+        )
+
+    def __call__(self, current: Assistant) -> Snapshot:
+        snapshot = self.apply(current)
+        if self.check is not None:
+            self.check(snapshot)
+        return snapshot
+
+
 # If-Match: the write happens only while the active version is one of these (None: always).
 IfVersion = frozenset[int] | None
 
@@ -189,6 +229,12 @@ class Storage(Protocol):
         self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
     ) -> tuple[list[Assistant], bool]:
         """One page of active rows, and whether more rows follow it."""
+
+    async def search_assistants_with_tallies(
+        self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
+    ) -> tuple[list[tuple[Assistant, VersionTally | None]], bool]:
+        """search_assistants, each row with its version_tallies entry (None: deleted in between),
+        read in one go."""
 
     async def count_assistants(self, where: AssistantFilter) -> int: ...
 
@@ -381,6 +427,19 @@ class Storage(Protocol):
         visible: Visibility | None = None,
     ) -> dict[int, VersionRunStats]:
         """Tallies of the runs each version ran, by `rule`; a version without runs is absent."""
+
+    async def list_versions_with_run_stats(
+        self,
+        assistant_id: str,
+        metadata: dict[str, object],
+        page: Page,
+        rule: StatsRule,
+        *,
+        visible: Visibility | None = None,
+        threads_visible: Visibility | None = None,
+    ) -> list[tuple[AssistantVersion, VersionRunStats | None]]:
+        """list_versions, each version with version_run_stats' tallies over the runs on threads
+        `threads_visible` allows (None: nothing ran it), read in one go."""
 
     async def version_tallies(self, assistant_ids: Sequence[str]) -> dict[str, VersionTally]:
         """Version count and next number per assistant; unknown ids are absent."""

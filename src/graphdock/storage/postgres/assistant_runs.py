@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from graphdock.storage.assistant_runs import (
     AssistantRunFilter,
@@ -15,9 +16,10 @@ from graphdock.storage.assistant_runs import (
     VersionTally,
     run_conditions,
 )
-from graphdock.storage.columns import RUN
-from graphdock.storage.postgres.rows import timestamp
-from graphdock.storage.records import Page
+from graphdock.storage.base import assistant_not_found
+from graphdock.storage.columns import RUN, VERSION
+from graphdock.storage.postgres.rows import timestamp, to_version
+from graphdock.storage.records import AssistantVersion, Page
 from graphdock.storage.thread_rows import run_from_row
 from graphdock.storage.threads import Run
 from graphdock.storage.visibility import Visibility, postgres_sql
@@ -26,6 +28,12 @@ Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
 _RUN_R = ", ".join(f"r.{column}" for column in RUN.split(", "))
 _MS = "extract(epoch FROM r.updated_at - r.created_at) * 1000"
+_VERSION_P = ", ".join(f"p.{column}" for column in VERSION.split(", "))
+_VERSION_COLUMNS = len(VERSION.split(", "))
+
+
+def _statuses(statuses: Sequence[str]) -> str:
+    return "{" + ",".join(statuses) + "}"
 
 
 class _Connected(Protocol):
@@ -99,6 +107,61 @@ class PostgresAssistantRuns:
             version: VersionRunStats(runs, errors, timestamp(last), tuple(durations.get(version, ())))
             for version, runs, errors, last in totals
         }
+
+    async def list_versions_with_run_stats(
+        self: _Connected,
+        assistant_id: str,
+        metadata: dict[str, object],
+        page: Page,
+        rule: StatsRule,
+        *,
+        visible: Visibility | None = None,
+        threads_visible: Visibility | None = None,
+    ) -> list[tuple[AssistantVersion, VersionRunStats | None]]:
+        # One statement, so one round trip: the assistant's row (none: NotFound, or hidden), the
+        # page of its versions (none: one row of NULLs), and per version its run tallies and, only
+        # when some of its runs ended, their newest durations (one index range each).
+        join, seen, seen_params = _seen(threads_visible)
+        filtered, filter_params = (" AND v.metadata @> %s", [Jsonb(metadata)]) if metadata else ("", [])
+        allowed, allowed_params = ("", list[Any]())
+        if visible is not None:
+            clause, allowed_params = postgres_sql(visible, "a.metadata")
+            allowed = f" AND {clause}"
+        scope = f"FROM runs r{join} WHERE r.assistant_id = %s AND r.assistant_version = p.version{seen}"
+        sql = (
+            f"SELECT {_VERSION_P}, s.runs, s.errors, s.last_run_at, CASE WHEN s.ended > 0 THEN"
+            f" ARRAY(SELECT ({_MS})::float8 {scope} AND r.status = ANY(%s::text[]) ORDER BY r.created_at DESC LIMIT %s)"
+            " END FROM assistants a"
+            f" LEFT JOIN LATERAL (SELECT {VERSION} FROM assistant_versions v WHERE v.assistant_id = a.assistant_id"
+            f"{filtered} ORDER BY v.version DESC LIMIT %s OFFSET %s) p ON true"
+            " LEFT JOIN LATERAL (SELECT count(*) AS runs, count(*) FILTER (WHERE r.status = ANY(%s::text[])) AS errors,"
+            " count(*) FILTER (WHERE r.status = ANY(%s::text[])) AS ended, max(r.created_at) AS last_run_at"
+            f" {scope}) s ON true WHERE a.assistant_id = %s{allowed} ORDER BY p.version DESC"
+        )
+        # The statuses as array literals (run statuses are plain words): dumping a Python list
+        # per parameter cost more than the rest of the parameters together.
+        finished, errors = _statuses(rule.finished), _statuses(rule.errors)
+        params = (
+            *(assistant_id, *seen_params, finished, rule.sample),
+            *(*filter_params, page.limit, page.offset),
+            *(errors, finished, assistant_id, *seen_params),
+            *(assistant_id, *allowed_params),
+        )
+        async with self._read() as c:
+            rows = await (await c.execute(sql, params)).fetchall()
+        if not rows:
+            raise assistant_not_found(assistant_id)
+        n = _VERSION_COLUMNS
+        return [
+            (
+                to_version(row[:n]),
+                VersionRunStats(row[n], row[n + 1], timestamp(row[n + 2]), tuple(row[n + 3] or ()))
+                if row[n]
+                else None,
+            )
+            for row in rows
+            if row[0] is not None
+        ]
 
     async def version_tallies(self: _Connected, assistant_ids: Sequence[str]) -> dict[str, VersionTally]:
         if not assistant_ids:

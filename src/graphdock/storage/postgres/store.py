@@ -23,8 +23,10 @@ from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 
 from graphdock.errors import Conflict, GraphdockError, InvalidRequest, Unavailable
 from graphdock.metrics import PoolUsage
+from graphdock.storage.assistant_runs import VersionTally
 from graphdock.storage.base import (
     Decide,
+    Edit,
     IfVersion,
     ImportReport,
     Revise,
@@ -41,6 +43,7 @@ from graphdock.storage.postgres.crons import PostgresCrons
 from graphdock.storage.postgres.pipelined import pipelined
 from graphdock.storage.postgres.retention import PostgresRetention
 from graphdock.storage.postgres.rows import (
+    SORT_SQL,
     search_sql,
     snapshot_params,
     to_assistant,
@@ -142,20 +145,50 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         visible: Visibility | None = None,
     ) -> Assistant:
         now = utc_now()
-        # Two round trips: BEGIN with the locking read (revise needs the row), then the version,
-        # the active row and COMMIT together.
+        if isinstance(revise, Edit):
+            return await self._edit(assistant_id, revise, now, if_version, change, visible)
+        # Two round trips: BEGIN with the locking read (revise needs the row), then the version
+        # and the active row (one statement, each value sent once) with COMMIT.
         async with self._read() as c, pipelined(c):
             row = await _fetch_assistant(c, assistant_id, lock=True, visible=visible)
             current = require_version(to_assistant(row), if_version)
             snapshot = revise(current)
             require_within(snapshot.metadata, visible)
             version: int = row[-1] + 1
-            await c.execute(
-                f"INSERT INTO assistant_versions ({VERSION}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                version_params(assistant_id, version, snapshot, now, change),
-            )
-            await _activate(c, assistant_id, snapshot, version, now, last_version=version)
+            await c.execute(_REVISE, version_params(assistant_id, version, snapshot, now, change))
         return Assistant(assistant_id, version, snapshot, current.created_at, now)
+
+    async def _edit(
+        self,
+        assistant_id: str,
+        edit: Edit,
+        now: str,
+        if_version: IfVersion,
+        change: Change,
+        visible: Visibility | None,
+    ) -> Assistant:
+        """revise_assistant for an Edit: one statement, one round trip (as set_latest)."""
+        sql, params = _edit_sql(assistant_id, edit, now, change, if_version, visible)
+        async with self._read() as c:
+            row = await (await c.execute(sql, params)).fetchone()
+        # The statement wrote only if every check below passes; they name what stopped it.
+        if row is None:
+            raise assistant_not_found(assistant_id)
+        current = require_version(to_assistant(row), if_version)
+        snapshot = edit.apply(current)
+        wrote = row[-1]
+        if not wrote and edit.check is not None:
+            edit.check(snapshot)  # as a Revise would raise it (when it wrote, it passed)
+        require_within(snapshot.metadata, visible)
+        if not wrote:
+            if edit.graphs is not None and snapshot.graph_id not in edit.graphs:
+                # A graph the domain did not check in advance, and the check passes: the
+                # statement's condition held it back; write it as any Revise.
+                return await self.revise_assistant(
+                    assistant_id, edit.__call__, if_version=if_version, change=change, visible=visible
+                )
+            raise Conflict(f"Assistant {assistant_id} changed during the request; retry it")  # unreachable
+        return Assistant(assistant_id, row[_ACTIVE] + 1, snapshot, current.created_at, now)
 
     async def set_active_version(
         self,
@@ -282,6 +315,29 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         async with self._read() as c:
             rows = await (await c.execute(sql, params)).fetchall()
         return [to_assistant(r) for r in rows[: page.limit]], len(rows) > page.limit
+
+    async def search_assistants_with_tallies(
+        self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
+    ) -> tuple[list[tuple[Assistant, VersionTally | None]], bool]:
+        page_sql, params = search_sql(where, sort_by, descending, page, name_trigrams=self._name_trigrams)
+        direction = "DESC" if descending else "ASC"
+        # One statement: the search's page, then each of its rows' version count and next number
+        # (on the page only, not on every match; the outer ORDER BY sorts those few rows again,
+        # as a page must keep its order).
+        sql = (
+            f"WITH page AS ({page_sql})"
+            " SELECT page.*,"
+            " (SELECT a.last_version FROM assistants a WHERE a.assistant_id = page.assistant_id),"
+            " (SELECT count(*) FROM assistant_versions v WHERE v.assistant_id = page.assistant_id)"
+            f" FROM page ORDER BY {SORT_SQL[sort_by]} {direction}, assistant_id {direction}"
+        )
+        async with self._read() as c:
+            rows = await (await c.execute(sql, params)).fetchall()
+        found: list[tuple[Assistant, VersionTally | None]] = [
+            (to_assistant(r[:-2]), VersionTally(str(r[0]), r[7], r[-1], r[-2] + 1))
+            for r in rows[: page.limit]
+        ]
+        return found, len(rows) > page.limit
 
     async def count_assistants(self, where: AssistantFilter) -> int:
         clause, params = where_sql(where)
@@ -417,6 +473,17 @@ _CREATE = (
     f" INSERT INTO assistant_versions ({VERSION})"
     f" SELECT {_qualified('a', _VERSION_OF_ACTIVE)}, %s::text, %s::text, %s::integer FROM a"
 )
+# revise_assistant: the new version, and the active row set from it (its created_at is the row's
+# updated_at, its number the row's version and last_version).
+_REVISE = (
+    f"WITH v AS (INSERT INTO assistant_versions ({VERSION}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+    f" RETURNING {VERSION})"
+    " UPDATE assistants t SET graph_id = v.graph_id, config = v.config, context = v.context,"
+    " metadata = v.metadata, name = v.name, description = v.description, version = v.version,"
+    " updated_at = v.created_at, last_version = v.version FROM v WHERE t.assistant_id = v.assistant_id"
+)
+# _edit_sql: the version columns copied from the updated active row (`u`), the audit columns follow.
+_VERSION_OF_UPDATED = f"u.assistant_id, {_qualified('u', SNAPSHOT)}, u.version, u.updated_at"
 # Columns of set_latest's answer: the active row (ASSISTANT), then the version, then whether it wrote.
 _ACTIVE = 10
 
@@ -446,6 +513,56 @@ def _set_latest_sql(
     return sql, [assistant_id, *params, *allowed_params, version, now, *match_params]
 
 
+def _edit_sql(
+    assistant_id: str, edit: Edit, now: str, change: Change, if_version: IfVersion, visible: Visibility | None
+) -> tuple[str, list[Any]]:
+    """An Edit as one statement: lock the active row (`a`, FOR UPDATE, the lock a PATCH has always
+    taken first), compute the merged metadata from it, update the row (`u`) and insert the new
+    version copied from the updated row (`v`), only if If-Match, the auth filter (on the merged
+    metadata) and the domain's check (the resulting graph is one it passed for) pass. `a` is the row as locked (its latest committed state); the answer is `a` and
+    whether it wrote. Edit.__call__ is the same rule in Python (the answer's snapshot, SQLite)."""
+    more, params = _guard(None, visible, "")
+    allowed, allowed_params = postgres_sql(visible, "a.merged") if visible is not None else ("true", [])
+    match, match_params = _guard(if_version, None, "a.")
+    checked, checked_params = "", list[Any]()
+    if edit.graphs is not None:  # the graphs the domain's check passed for
+        checked, checked_params = (
+            " AND coalesce(%s::text, a.graph_id) = ANY(%s::text[])",
+            [
+                edit.graph_id,
+                sorted(edit.graphs),
+            ],
+        )
+    sql = (
+        f"WITH a AS MATERIALIZED (SELECT {ASSISTANT}, last_version, metadata || %s AS merged FROM assistants"
+        f"  WHERE assistant_id = %s{more} FOR UPDATE),"
+        " u AS (UPDATE assistants t SET graph_id = coalesce(%s::text, a.graph_id),"
+        "  config = coalesce(%s::jsonb, a.config), context = coalesce(%s::jsonb, a.context),"
+        "  metadata = a.merged, name = coalesce(%s::text, a.name),"
+        "  description = coalesce(%s::text, a.description), version = a.last_version + 1,"
+        "  last_version = a.last_version + 1, updated_at = %s"
+        f"  FROM a WHERE t.assistant_id = a.assistant_id AND {allowed}{match}{checked} RETURNING t.*),"
+        f" v AS (INSERT INTO assistant_versions ({VERSION}) SELECT {_VERSION_OF_UPDATED},"
+        "  %s::text, %s::text, %s::integer FROM u)"
+        " SELECT a.*, EXISTS (SELECT 1 FROM u) FROM a"
+    )
+    return sql, [
+        Jsonb(edit.metadata),
+        assistant_id,
+        *params,
+        edit.graph_id,
+        None if edit.config is None else Jsonb(edit.config),
+        None if edit.context is None else Jsonb(edit.context),
+        edit.name,
+        edit.description,
+        now,
+        *allowed_params,
+        *match_params,
+        *checked_params,
+        *_audit(change),
+    ]
+
+
 def _audit(change: Change) -> tuple[Any, ...]:
     return change.kind, change.by, change.restored_from
 
@@ -461,17 +578,6 @@ async def _fetch_version(c: Conn, assistant_id: str, version: int) -> AssistantV
         await _fetch_assistant(c, assistant_id)  # a missing assistant is reported as such
         raise version_not_found(assistant_id, version)
     return to_version(row)
-
-
-async def _activate(
-    c: Conn, assistant_id: str, s: Snapshot, version: int, now: str, last_version: int | None = None
-) -> None:
-    await c.execute(
-        "UPDATE assistants SET graph_id = %s, config = %s, context = %s, metadata = %s, name = %s,"
-        " description = %s, version = %s, updated_at = %s, last_version = coalesce(%s, last_version)"
-        " WHERE assistant_id = %s",
-        (*snapshot_params(s), version, now, last_version, assistant_id),
-    )
 
 
 def _redacted(url: str) -> str:

@@ -17,7 +17,7 @@ from graphdock.storage.assistant_runs import (
     run_conditions,
 )
 from graphdock.storage.columns import RUN
-from graphdock.storage.records import Page
+from graphdock.storage.records import AssistantVersion, Page
 from graphdock.storage.thread_rows import run_from_row
 from graphdock.storage.threads import Run
 from graphdock.storage.visibility import Visibility
@@ -29,6 +29,19 @@ _MS = "(julianday(r.updated_at) - julianday(r.created_at)) * 86400000.0"
 
 class _Connected(Protocol):
     def _read(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    async def list_versions(
+        self, assistant_id: str, metadata: dict[str, object], page: Page, *, visible: Visibility | None = None
+    ) -> list[AssistantVersion]: ...
+
+    async def version_run_stats(
+        self,
+        assistant_id: str,
+        versions: Sequence[int],
+        rule: StatsRule,
+        *,
+        visible: Visibility | None = None,
+    ) -> dict[int, VersionRunStats]: ...
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -93,6 +106,23 @@ class SqliteAssistantRuns:
             version: VersionRunStats(runs, errors or 0, last, durations[version])
             for version, runs, errors, last in totals
         }
+
+    async def list_versions_with_run_stats(
+        self: _Connected,
+        assistant_id: str,
+        metadata: dict[str, object],
+        page: Page,
+        rule: StatsRule,
+        *,
+        visible: Visibility | None = None,
+        threads_visible: Visibility | None = None,
+    ) -> list[tuple[AssistantVersion, VersionRunStats | None]]:
+        # In-process reads cost no round trip: the two reads as they are.
+        versions = await self.list_versions(assistant_id, metadata, page, visible=visible)
+        stats = await self.version_run_stats(
+            assistant_id, [v.version for v in versions], rule, visible=threads_visible
+        )
+        return [(v, stats.get(v.version)) for v in versions]
 
     async def version_tallies(self: _Connected, assistant_ids: Sequence[str]) -> dict[str, VersionTally]:
         if not assistant_ids:

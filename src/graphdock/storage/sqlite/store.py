@@ -27,6 +27,7 @@ from graphdock.errors import (
     Unavailable,
 )
 from graphdock.metrics import PoolUsage
+from graphdock.storage.assistant_runs import VersionTally
 from graphdock.storage.base import (
     Decide,
     IfVersion,
@@ -283,6 +284,14 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
             )
             found = rows.fetchall()
         return [to_assistant(r) for r in found[: page.limit]], len(found) > page.limit
+
+    async def search_assistants_with_tallies(
+        self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
+    ) -> tuple[list[tuple[Assistant, VersionTally | None]], bool]:
+        # In-process reads cost no round trip: the two reads as they are.
+        found, more = await self.search_assistants(where, page, sort_by, descending)
+        tallies = await self.version_tallies([a.assistant_id for a in found])
+        return [(a, tallies.get(a.assistant_id)) for a in found], more
 
     async def count_assistants(self, where: AssistantFilter) -> int:
         with self._read() as c:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from graphdock.domain.transfer import decide_import
-from graphdock.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed
+from graphdock.errors import Conflict, NotFound, PreconditionFailed
 from graphdock.storage.base import Edit, Storage
 from graphdock.storage.records import Assistant, AssistantFilter, Change, Page, Snapshot
 
@@ -109,56 +109,6 @@ async def test_an_edit_writes_the_snapshot_calling_it_gives_to_the_row_and_a_new
     }
     with pytest.raises(NotFound):
         await storage.revise_assistant(OTHER, Edit({"x": 1}))
-
-
-@pytest.mark.parametrize("checked_graphs", [frozenset({"agent"}), frozenset({"other"}), frozenset()])
-async def test_an_edit_of_the_config_writes_after_its_check_whichever_graphs_were_checked_in_advance(
-    storage: Storage, checked_graphs: frozenset[str]
-) -> None:
-    # `graphs` names graphs the domain's check already passed for (never one it fails for); for
-    # any other graph the check runs on the locked row, and decides.
-    await storage.create_assistant(AID, snap("one", team="a"), "raise")
-    seen: list[str] = []
-    refuse = {"refused": True}
-
-    def check(snapshot: Snapshot) -> None:
-        seen.append(snapshot.graph_id)
-        if snapshot.config.get("configurable") == refuse:
-            raise InvalidRequest("config.configurable: refused")
-
-    def edit(configurable: object, **more: object) -> Edit:
-        config = {"configurable": configurable, "tags": ["t"]}
-        return Edit(
-            {"n": 2},
-            "two",
-            None,
-            config=config,
-            context=configurable,
-            graphs=checked_graphs,
-            check=check,
-            **more,
-        )  # type: ignore[arg-type]
-
-    good = edit({"p": "two"})
-    answer = await storage.revise_assistant(AID, good, change=Change("update", "alice"))
-    expected = Snapshot(
-        "agent",
-        {"configurable": {"p": "two"}, "tags": ["t"]},
-        {"p": "two"},
-        {"team": "a", "n": 2},
-        "two",
-        None,
-    )
-    assert (answer.version, answer.snapshot) == (2, expected)
-    assert (await storage.get_assistant(AID)).snapshot == expected
-    assert (await storage.get_version(AID, 2)).snapshot == expected
-    with pytest.raises(InvalidRequest, match="refused"):
-        # A check that fails for every graph: the domain names none as passed.
-        await storage.revise_assistant(AID, dataclasses.replace(edit(refuse), graphs=frozenset()))
-    moved = await storage.revise_assistant(AID, dataclasses.replace(good, graph_id="other"))
-    assert (moved.version, moved.snapshot.graph_id) == (3, "other")
-    assert await _history(storage) == [(3, "update", None), (2, "update", None), (1, "create", None)]
-    assert set(seen) <= {"agent", "other"}
 
 
 @pytest.mark.parametrize("kind", ["callable", "edit"])

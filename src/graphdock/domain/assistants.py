@@ -123,8 +123,13 @@ class Assistants:
             self.require_graph(changes.graph_id)
         # `{}` counts as "config omitted", as on the official server.
         given_config = changes.config or None
-        edit = self._edit(changes, given_config, visible)
-        if edit is not None:
+        if given_config is None and changes.context is None and changes.graph_id is None:
+            # Nothing to mirror or validate: an Edit, which storage may apply in one statement.
+            edit = Edit(
+                stamped(changes.metadata, visible) if changes.metadata else {},
+                changes.name,
+                changes.description,
+            )
             return await self._storage.revise_assistant(
                 assistant_id, edit, if_version=if_version, change=Change("update", author), visible=visible
             )
@@ -150,58 +155,6 @@ class Assistants:
 
         return await self._storage.revise_assistant(
             assistant_id, revise, if_version=if_version, change=Change("update", author), visible=visible
-        )
-
-    def _edit(
-        self, changes: AssistantChanges, given_config: Json | None, visible: Visibility | None
-    ) -> Edit | None:
-        """The PATCH as an Edit when its result needs nothing from the stored row but its own
-        values, which storage may then apply in one statement; else None (the revise below).
-
-        That is when it sets no config, context or graph (nothing to mirror or validate), or when
-        the request alone determines both the config and the context (the config is given, with
-        `configurable` or with a context to mirror into it); then the result is validated here
-        against each graph it may have, and the Edit names those it passes for."""
-        metadata = stamped(changes.metadata, visible) if changes.metadata else {}
-        if given_config is None and changes.context is None and changes.graph_id is None:
-            return Edit(metadata, changes.name, changes.description)
-        configurable = bool(given_config and given_config.get("configurable"))
-        if not given_config or configurable == bool(changes.context):
-            return None  # the config or context comes from the row, or both are given (refused)
-        config, context = _mirror(given_config, changes.context, current_config=None)
-        graphs = (changes.graph_id,) if changes.graph_id is not None else self._graphs.graph_ids
-
-        def check(snapshot: Snapshot) -> None:
-            self._validate(snapshot, context_first=False)
-
-        def passes(graph_id: str) -> bool:
-            try:
-                check(Snapshot(graph_id, config, context or {}, {}, "", None))
-            except InvalidRequest:
-                return False
-            return True
-
-        # Graphs with the same schemas (all those without any, notably) pass or fail together.
-        outcomes: dict[tuple[int, int], bool] = {}
-        passed: set[str] = set()
-        for graph_id in graphs:
-            config_schema, context_schema = self._graphs.write_schemas(graph_id)
-            key = (id(config_schema) if config_schema else 0, id(context_schema) if context_schema else 0)
-            if key not in outcomes:
-                if len(outcomes) == _EDIT_SCHEMAS:
-                    return None
-                outcomes[key] = passes(graph_id)
-            if outcomes[key]:
-                passed.add(graph_id)
-        return Edit(
-            metadata,
-            changes.name,
-            changes.description,
-            changes.graph_id,
-            config,
-            context,
-            frozenset(passed),
-            check,
         )
 
     async def set_latest(
@@ -388,12 +341,6 @@ class Assistants:
         ]
         # Name the field the client actually sent when both mirror the same bad value.
         self._validators.check(reversed(checks) if context_first else checks)
-
-
-# A PATCH of the config is checked in advance against the schemas of every graph it may have,
-# unless they are more than this many different ones (each a validation): then it is checked once,
-# on the locked row.
-_EDIT_SCHEMAS = 4
 
 
 def _mirror(config: Json, context: Json | None, *, current_config: Json | None) -> tuple[Json, Json | None]:

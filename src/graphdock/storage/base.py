@@ -12,7 +12,7 @@ thread's status after a run), the domain hands its rule in (`Revise`, `Decide`, 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from graphdock.errors import Conflict, NotFound, PreconditionFailed
@@ -54,40 +54,24 @@ Revise = Callable[[Assistant], Snapshot]
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """A Revise whose result follows from the request and the active row's own values, without
-    reading anything else: `metadata`'s top-level keys merged over the current ones; the name, the
-    description, the graph, the config and the context replaced when given. `check` is the
-    domain's validation of the result; `graphs`, when given, the graphs for which the domain has
-    already found it valid. A backend may apply an Edit in SQL instead of calling it, inside the
-    statement that locks the row, when the row's resulting graph is one of `graphs` (PostgreSQL:
-    such a PATCH is one round trip); both give the snapshot calling it gives."""
+    """A Revise that needs nothing but the active row's own values (a PATCH of metadata, name or
+    description): `metadata`'s top-level keys merged over the current ones, the name and the
+    description replaced when given. A backend may apply it in SQL instead of calling it, inside
+    the statement that locks the row (PostgreSQL: such a PATCH is one round trip); both give the
+    snapshot calling it gives."""
 
     metadata: Json
     name: str | None = None
     description: str | None = None
-    graph_id: str | None = None
-    config: Json | None = None
-    context: Json | None = None
-    graphs: frozenset[str] | None = None
-    check: Callable[[Snapshot], None] | None = None
 
-    def apply(self, current: Assistant) -> Snapshot:
-        """The next snapshot, not yet checked."""
+    def __call__(self, current: Assistant) -> Snapshot:
         now = current.snapshot
-        return Snapshot(
-            graph_id=self.graph_id if self.graph_id is not None else now.graph_id,
-            config=self.config if self.config is not None else now.config,
-            context=self.context if self.context is not None else now.context,
+        return replace(
+            now,
             metadata={**now.metadata, **self.metadata} if self.metadata else now.metadata,
             name=self.name if self.name is not None else now.name,
             description=self.description if self.description is not None else now.description,
         )
-
-    def __call__(self, current: Assistant) -> Snapshot:
-        snapshot = self.apply(current)
-        if self.check is not None:
-            self.check(snapshot)
-        return snapshot
 
 
 # If-Match: the write happens only while the active version is one of these (None: always).

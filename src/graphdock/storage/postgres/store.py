@@ -175,19 +175,10 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         if row is None:
             raise assistant_not_found(assistant_id)
         current = require_version(to_assistant(row), if_version)
-        snapshot = edit.apply(current)
-        wrote = row[-1]
-        if not wrote and edit.check is not None:
-            edit.check(snapshot)  # as a Revise would raise it (when it wrote, it passed)
+        snapshot = edit(current)
         require_within(snapshot.metadata, visible)
-        if not wrote:
-            if edit.graphs is not None and snapshot.graph_id not in edit.graphs:
-                # A graph the domain did not check in advance, and the check passes: the
-                # statement's condition held it back; write it as any Revise.
-                return await self.revise_assistant(
-                    assistant_id, edit.__call__, if_version=if_version, change=change, visible=visible
-                )
-            raise Conflict(f"Assistant {assistant_id} changed during the request; retry it")  # unreachable
+        if not row[-1]:  # unreachable: the checks above are the statement's conditions
+            raise Conflict(f"Assistant {assistant_id} changed during the request; retry it")
         return Assistant(assistant_id, row[_ACTIVE] + 1, snapshot, current.created_at, now)
 
     async def set_active_version(
@@ -518,30 +509,19 @@ def _edit_sql(
 ) -> tuple[str, list[Any]]:
     """An Edit as one statement: lock the active row (`a`, FOR UPDATE, the lock a PATCH has always
     taken first), compute the merged metadata from it, update the row (`u`) and insert the new
-    version copied from the updated row (`v`), only if If-Match, the auth filter (on the merged
-    metadata) and the domain's check (the resulting graph is one it passed for) pass. `a` is the row as locked (its latest committed state); the answer is `a` and
+    version copied from the updated row (`v`), only if If-Match and the auth filter (on the merged
+    metadata) pass. `a` is the row as locked (its latest committed state); the answer is `a` and
     whether it wrote. Edit.__call__ is the same rule in Python (the answer's snapshot, SQLite)."""
     more, params = _guard(None, visible, "")
     allowed, allowed_params = postgres_sql(visible, "a.merged") if visible is not None else ("true", [])
     match, match_params = _guard(if_version, None, "a.")
-    checked, checked_params = "", list[Any]()
-    if edit.graphs is not None:  # the graphs the domain's check passed for
-        checked, checked_params = (
-            " AND coalesce(%s::text, a.graph_id) = ANY(%s::text[])",
-            [
-                edit.graph_id,
-                sorted(edit.graphs),
-            ],
-        )
     sql = (
         f"WITH a AS MATERIALIZED (SELECT {ASSISTANT}, last_version, metadata || %s AS merged FROM assistants"
         f"  WHERE assistant_id = %s{more} FOR UPDATE),"
-        " u AS (UPDATE assistants t SET graph_id = coalesce(%s::text, a.graph_id),"
-        "  config = coalesce(%s::jsonb, a.config), context = coalesce(%s::jsonb, a.context),"
-        "  metadata = a.merged, name = coalesce(%s::text, a.name),"
+        " u AS (UPDATE assistants t SET metadata = a.merged, name = coalesce(%s::text, a.name),"
         "  description = coalesce(%s::text, a.description), version = a.last_version + 1,"
         "  last_version = a.last_version + 1, updated_at = %s"
-        f"  FROM a WHERE t.assistant_id = a.assistant_id AND {allowed}{match}{checked} RETURNING t.*),"
+        f"  FROM a WHERE t.assistant_id = a.assistant_id AND {allowed}{match} RETURNING t.*),"
         f" v AS (INSERT INTO assistant_versions ({VERSION}) SELECT {_VERSION_OF_UPDATED},"
         "  %s::text, %s::text, %s::integer FROM u)"
         " SELECT a.*, EXISTS (SELECT 1 FROM u) FROM a"
@@ -550,15 +530,11 @@ def _edit_sql(
         Jsonb(edit.metadata),
         assistant_id,
         *params,
-        edit.graph_id,
-        None if edit.config is None else Jsonb(edit.config),
-        None if edit.context is None else Jsonb(edit.context),
         edit.name,
         edit.description,
         now,
         *allowed_params,
         *match_params,
-        *checked_params,
         *_audit(change),
     ]
 

@@ -13,7 +13,7 @@ import yoyo
 from graphdock.storage.columns import ASSISTANT
 from graphdock.storage.migrations import apply_pending
 from graphdock.storage.records import AssistantFilter, Page, Snapshot
-from graphdock.storage.sqlite.name_index import FTS, fold_gaps, match_query
+from graphdock.storage.sqlite.name_index import FTS, MAX_TRIGRAMS, fold_gaps, match_query
 from graphdock.storage.sqlite.rows import register_functions
 from graphdock.storage.sqlite.store import MIGRATIONS, SqliteStorage
 
@@ -77,8 +77,12 @@ def test_fold_gaps_name_the_characters_fts5_folds_unlike_lower() -> None:
     assert {"\u0307", "ꭰ"} <= anywhere
     assert not {"a", "i", "ü", "\u03c3"} & anywhere
     assert at_end == {"i": frozenset({"İ"})}
-    assert match_query("gemini") == '"gemini" OR "geminİ"'
-    assert match_query('say "hi" AND *') == '"say ""hi"" and *"'
+    # Each trigram once, quoted (FTS5's operators and quotes are literal); the last one may also end
+    # in a character whose lower() begins with the needle's last character.
+    assert match_query("gemini") == '"gem" AND "emi" AND "min" AND ("ini" OR "inİ")'
+    assert match_query('"hi" OR *') == '"""hi" AND "hi""" AND "i"" " AND """ o" AND " or" AND "or " AND "r *"'
+    assert match_query("x" * 100_000) == '"xxx"'
+    assert match_query("0123456789abcdefghij").count(" AND ") == MAX_TRIGRAMS - 1
     assert match_query("ab") is None
     assert match_query("ꭰbc") is None
 
@@ -186,5 +190,25 @@ async def test_a_needle_most_names_hold_is_walked_without_asking_the_index(tmp_p
         # The newest rows hold no "name 17": the index is asked after them.
         assert [a.snapshot.name for a in rare][:2] == ["name 179", "name 178"]
         assert [s for s in statements if FTS in s], statements
+    finally:
+        await storage.close()
+
+
+async def test_a_long_repetitive_name_is_found_by_long_needles(tmp_path: Path) -> None:
+    # A phrase query walked each of this name's 100,000 positions per needle trigram (a 1,000-
+    # character needle took half a second, the odd-body sweep's 100,000 one timed out); the
+    # trigram set makes it one lookup.
+    storage = SqliteStorage(f"sqlite:///{tmp_path}/long.sqlite3")
+    await storage.open()
+    try:
+        long_id = str(uuid.uuid4())
+        await storage.create_assistant(long_id, Snapshot("agent", {}, {}, {}, "x" * 100_000, None), "raise")
+        await storage.create_assistant(str(uuid.uuid4()), Snapshot("agent", {}, {}, {}, "xx", None), "raise")
+        for needle, found in (("x" * 1000, {long_id}), ("X" * 100_000, {long_id}), ("x" * 100_001, set())):
+            page, _ = await storage.search_assistants(
+                AssistantFilter(name=needle), Page(10, 0), "created_at", True
+            )
+            assert {a.assistant_id for a in page} == found
+            assert await storage.count_assistants(AssistantFilter(name=needle)) == len(found)
     finally:
         await storage.close()

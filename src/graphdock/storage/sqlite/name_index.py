@@ -15,9 +15,12 @@ from __future__ import annotations
 import functools
 import sqlite3
 
-from graphdock.storage.name_search import CANDIDATES, indexable
+from graphdock.storage.name_search import CANDIDATES, TRIGRAM, indexable
 
 FTS = "assistants_name_fts"
+# The most trigrams of a needle one search looks up: a longer needle narrows the candidates no
+# further in practice, and its query stays bounded.
+MAX_TRIGRAMS = 16
 
 
 @functools.cache
@@ -73,17 +76,29 @@ def phrase(text: str) -> str:
 
 
 def match_query(needle: str | None) -> str | None:
-    """The FTS5 query that finds every name containing `needle`, or None: search without it."""
+    """The FTS5 query that finds every name containing `needle`, or None: search without it.
+
+    It asks for names holding each of the needle's trigrams (at most MAX_TRIGRAMS of them, the
+    first distinct ones), not for the needle as a phrase: a phrase is matched by walking every
+    position of every candidate, so one long repetitive name ("x" * 100,000) made a 1,000-character
+    needle take 0.56 s; a trigram is one lookup however often a name repeats it. Every name that
+    holds the needle holds each trigram, so the candidates are a superset either way, and the
+    exact test decides."""
     if needle is None or not indexable(needle):
         return None
     lowered = needle.lower()
     anywhere, at_end = fold_gaps()
     if not anywhere.isdisjoint(lowered):
         return None
-    query = phrase(lowered)
-    for alternative in sorted(at_end.get(lowered[-1], ())):
-        query += " OR " + phrase(lowered[:-1] + alternative)
-    return query
+    trigrams = list(dict.fromkeys(lowered[i : i + TRIGRAM] for i in range(len(lowered) - TRIGRAM + 1)))
+    clauses = [phrase(trigram) for trigram in trigrams[:MAX_TRIGRAMS]]
+    last = lowered[-TRIGRAM:]
+    alternatives = sorted(at_end.get(lowered[-1], ()))
+    if alternatives and last in trigrams[:MAX_TRIGRAMS]:
+        # A name may hold one of these characters where the needle ends (see fold_gaps).
+        either = [phrase(last), *(phrase(last[:-1] + alternative) for alternative in alternatives)]
+        clauses[trigrams.index(last)] = "(" + " OR ".join(either) + ")"
+    return " AND ".join(clauses)
 
 
 def candidates(c: sqlite3.Connection, query: str) -> list[int] | None:

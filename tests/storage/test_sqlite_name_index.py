@@ -157,7 +157,8 @@ async def test_assistants_stored_before_the_index_are_found_by_name_after_migrat
         assert match_query("LEGACY") is not None
         conn = storage._conn
         assert conn is not None
-        assert conn.execute(f"SELECT count(*) FROM {FTS} WHERE {FTS} MATCH '\"gamma\"'").fetchone() == (1,)
+        found = conn.execute(f"SELECT count(*) FROM {FTS} WHERE {FTS} MATCH ?", (match_query("gamma"),))
+        assert found.fetchone() == (1,)
     finally:
         await storage.close()
 

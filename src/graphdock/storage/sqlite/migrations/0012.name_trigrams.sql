@@ -5,8 +5,12 @@
 --
 -- External content: the names are stored once, in assistants; the index is keyed by its rowid,
 -- which VACUUM keeps (SQLite >= 3.28 copies rowids; 'rebuild' below would restore it otherwise).
+--
+-- detail = none: a search asks for names holding each of a set of trigrams, never for a phrase
+-- (name_index.py says why), so the index keeps no positions; that makes it smaller and every write
+-- that touches it cheaper.
 CREATE VIRTUAL TABLE assistants_name_fts USING fts5 (
-    name, content = 'assistants', content_rowid = 'rowid', tokenize = 'trigram'
+    name, content = 'assistants', content_rowid = 'rowid', tokenize = 'trigram', detail = none
 );
 
 -- Triggers, so every write (create, update, set_latest, import, delete) keeps the index in the

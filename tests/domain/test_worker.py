@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from graphdock.domain.run_rules import admission, thread_after_run
 from graphdock.domain.worker import Worker
@@ -24,9 +26,19 @@ from graphdock.storage.threads import ExpiredLeases, NewThread, Run
 from tests.storage.test_contract_threads import make_run
 
 
-async def test_a_run_cancelled_before_its_first_step_still_enters_its_executor(tmp_path: Path) -> None:
+@pytest.fixture
+async def sqlite(tmp_path: Path) -> AsyncIterator[Storage]:
+    """An empty SQLite store of the test's own (the worker's timing cases run on SQLite only)."""
     storage = storage_for(f"sqlite:///{tmp_path}/w.sqlite3")
     await storage.open()
+    try:
+        yield storage
+    finally:
+        await storage.close()
+
+
+async def test_a_run_cancelled_before_its_first_step_still_enters_its_executor(sqlite: Storage) -> None:
+    storage = sqlite
     entered: list[str] = []
     stopped: list[str] = []
 
@@ -37,11 +49,8 @@ async def test_a_run_cancelled_before_its_first_step_still_enters_its_executor(t
         except asyncio.CancelledError:
             stopped.append(worker.settle(run.run_id))
 
-    async def nothing_expired(_: ExpiredLeases) -> None:
-        return None
-
     worker = Worker(
-        storage, execute, concurrency=4, lease_seconds=30, max_attempts=3, on_expired=nothing_expired
+        storage, execute, concurrency=4, lease_seconds=30, max_attempts=3, on_expired=_nothing_expired
     )
     try:
         await storage.create_run(
@@ -62,7 +71,6 @@ async def test_a_run_cancelled_before_its_first_step_still_enters_its_executor(t
         assert (entered, stopped) == (["run-1"], ["interrupt"])
     finally:
         await worker.shutdown(0)
-        await storage.close()
 
 
 async def _nothing_expired(_: ExpiredLeases) -> None:
@@ -132,10 +140,9 @@ async def test_runs_claimed_as_they_are_created_and_by_the_loop_never_exceed_the
 
 
 async def test_a_run_cancelled_between_its_creation_claim_and_its_task_is_stopped_by_its_executor(
-    tmp_path: Path,
+    sqlite: Storage,
 ) -> None:
-    storage = storage_for(f"sqlite:///{tmp_path}/w.sqlite3")
-    await storage.open()
+    storage = sqlite
     stopped: list[str] = []
 
     async def execute(run: Run, snapshot: Snapshot | None) -> None:
@@ -163,14 +170,12 @@ async def test_a_run_cancelled_between_its_creation_claim_and_its_task_is_stoppe
         assert stopped == ["interrupt"]
     finally:
         await worker.shutdown(0)
-        await storage.close()
 
 
 async def test_shutdown_gives_a_run_claimed_by_its_creation_meanwhile_the_grace_and_takes_no_more(
-    tmp_path: Path,
+    sqlite: Storage,
 ) -> None:
-    storage = storage_for(f"sqlite:///{tmp_path}/w.sqlite3")
-    await storage.open()
+    storage = sqlite
     finished: list[str] = []
 
     async def execute(run: Run, snapshot: Snapshot | None) -> None:
@@ -181,21 +186,18 @@ async def test_shutdown_gives_a_run_claimed_by_its_creation_meanwhile_the_grace_
         storage, execute, concurrency=2, lease_seconds=30, max_attempts=3, on_expired=_nothing_expired
     )
     worker.start()
-    try:
-        lease = worker.reserve()
-        assert lease is not None
-        stopping = asyncio.create_task(worker.shutdown(5))
-        await asyncio.sleep(0.05)
-        assert worker.reserve() is None, "a stopping worker hands out no slot"
-        assert not stopping.done(), "shutdown waits for the creation holding a slot"
-        created, _ = await storage.create_run(
-            make_run("run-1", "thread-1"), new_thread=NewThread({}), admit=admission("enqueue"), start=lease
-        )
-        worker.adopt(created, None)
-        await asyncio.wait_for(stopping, timeout=5)
-        assert finished == ["run-1"], "the run had the grace to finish"
-    finally:
-        await storage.close()
+    lease = worker.reserve()
+    assert lease is not None
+    stopping = asyncio.create_task(worker.shutdown(5))
+    await asyncio.sleep(0.05)
+    assert worker.reserve() is None, "a stopping worker hands out no slot"
+    assert not stopping.done(), "shutdown waits for the creation holding a slot"
+    created, _ = await storage.create_run(
+        make_run("run-1", "thread-1"), new_thread=NewThread({}), admit=admission("enqueue"), start=lease
+    )
+    worker.adopt(created, None)
+    await asyncio.wait_for(stopping, timeout=5)
+    assert finished == ["run-1"], "the run had the grace to finish"
 
 
 def test_ok_is_503_with_the_reason_once_the_run_worker_has_stopped(start_server: Any) -> None:

@@ -12,7 +12,7 @@ import yoyo
 
 from graphdock.storage.columns import ASSISTANT
 from graphdock.storage.migrations import apply_pending
-from graphdock.storage.records import AssistantFilter, Page, Snapshot
+from graphdock.storage.records import Assistant, AssistantFilter, Page, Snapshot
 from graphdock.storage.sqlite.name_index import FTS, MAX_TRIGRAMS, fold_gaps, match_query
 from graphdock.storage.sqlite.rows import register_functions
 from graphdock.storage.sqlite.store import MIGRATIONS, SqliteStorage
@@ -87,24 +87,35 @@ def test_fold_gaps_name_the_characters_fts5_folds_unlike_lower() -> None:
     assert match_query("ꭰbc") is None
 
 
+async def _three_hundred_names(path: Path) -> SqliteStorage:
+    """A store of "name 0" … "name 299", created in that order."""
+    storage = await _open(path)
+    for i in range(300):
+        await storage.create_assistant(
+            str(uuid.uuid4()), Snapshot("agent", {}, {}, {}, f"name {i}", None), "raise"
+        )
+    return storage
+
+
+async def _search_traced(storage: SqliteStorage, needle: str) -> tuple[list[Assistant], list[str]]:
+    """A newest-first page of names holding `needle`, and the statements it ran (white-box: which
+    statements run is what the tests using this are about)."""
+    conn = storage._conn
+    assert conn is not None
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        page, _ = await storage.search_assistants(AssistantFilter(name=needle), Page(), "created_at", True)
+    finally:
+        conn.set_trace_callback(None)
+    return page, statements
+
+
 async def test_a_name_search_reads_the_fts_index_and_candidates_by_rowid(tmp_path: Path) -> None:
     path = tmp_path / "plan.sqlite3"
-    storage = await _open(path)
+    storage = await _three_hundred_names(path)
     try:
-        for i in range(300):
-            await storage.create_assistant(
-                str(uuid.uuid4()), Snapshot("agent", {}, {}, {}, f"name {i}", None), "raise"
-            )
-        conn = storage._conn  # white-box: the plan is what this test is about
-        assert conn is not None
-        statements: list[str] = []
-        conn.set_trace_callback(statements.append)
-        try:
-            page, _ = await storage.search_assistants(
-                AssistantFilter(name="ame 12"), Page(), "created_at", True
-            )
-        finally:
-            conn.set_trace_callback(None)
+        page, statements = await _search_traced(storage, "ame 12")
         assert [a.snapshot.name for a in page][:2] == ["name 129", "name 128"]
         check = sqlite3.connect(path)
         register_functions(check)
@@ -164,27 +175,11 @@ async def test_assistants_stored_before_the_index_are_found_by_name_after_migrat
 
 
 async def test_a_needle_most_names_hold_is_walked_without_asking_the_index(tmp_path: Path) -> None:
-    storage = await _open(tmp_path / "head.sqlite3")
+    storage = await _three_hundred_names(tmp_path / "head.sqlite3")
     try:
-        for i in range(300):
-            await storage.create_assistant(
-                str(uuid.uuid4()), Snapshot("agent", {}, {}, {}, f"name {i}", None), "raise"
-            )
-        conn = storage._conn  # white-box: which statements run is what this test is about
-        assert conn is not None
-        statements: list[str] = []
-        conn.set_trace_callback(statements.append)
-        try:
-            common, _ = await storage.search_assistants(
-                AssistantFilter(name="NAME"), Page(), "created_at", True
-            )
-            asked_for_common = [s for s in statements if FTS in s]
-            statements.clear()
-            rare, _ = await storage.search_assistants(
-                AssistantFilter(name="name 17"), Page(), "created_at", True
-            )
-        finally:
-            conn.set_trace_callback(None)
+        common, asked = await _search_traced(storage, "NAME")
+        asked_for_common = [s for s in asked if FTS in s]
+        rare, statements = await _search_traced(storage, "name 17")
         assert [a.snapshot.name for a in common] == [f"name {i}" for i in range(299, 289, -1)]
         # The first rows in page order held the page: the index was never read.
         assert asked_for_common == []

@@ -1,7 +1,8 @@
 """Checkpoints: LangGraph's own savers, and thread copy, prune and rollback on top of them.
 
 SQLite uses langgraph-checkpoint-sqlite in a file beside the database (its own file, so its
-writer never waits on ours); PostgreSQL uses langgraph-checkpoint-postgres in the same database.
+writer never waits on ours), run on the event loop's thread (sqlite_saver.py); PostgreSQL uses
+langgraph-checkpoint-postgres in the same database.
 Copy, prune and "delete what one run wrote" go through a saver's own method when it has one and
 are otherwise rebuilt from its public list/put API: never by writing its tables behind its back.
 """
@@ -35,17 +36,11 @@ def checkpoint_path(database_path: Path) -> Path:
 @asynccontextmanager
 async def open_saver(database_url: str) -> AsyncIterator[Saver]:
     if database_url.startswith("sqlite:///"):
-        import aiosqlite
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+        from graphdock.runtime.sqlite_saver import open_loop_saver
 
         path = checkpoint_path(Path(database_url.removeprefix("sqlite:///")))
         path.parent.mkdir(parents=True, exist_ok=True)
-        async with aiosqlite.connect(path, isolation_level=None) as conn:
-            # WAL + NORMAL, as for the main database: a checkpoint survives SIGKILL of this process.
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            saver = AsyncSqliteSaver(conn)
-            await saver.setup()
+        with open_loop_saver(path) as saver:
             yield saver
         return
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from graphdock.errors import CommandError, ConfigError, GraphdockError
+from graphdock.http_protocol import OneWriteHttpToolsProtocol
 from graphdock.settings import Settings, webhook_environment
 
 if TYPE_CHECKING:
@@ -198,6 +199,7 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
         # Open streams would otherwise hold shutdown forever; runs get their own grace after.
         "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "http": OneWriteHttpToolsProtocol,  # a response in one socket write, not two
     }
     return uvicorn.Config(app, **{**options, **overrides})
 
@@ -229,6 +231,7 @@ def _dev(settings: Settings) -> int:
         log_level=settings.log_level,
         access_log=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        http=OneWriteHttpToolsProtocol,
     )
     return 0
 

@@ -236,11 +236,8 @@ async def test_a_thread_stream_on_one_replica_follows_runs_created_and_executed_
     try:
         # The SDK sends its request on the first read; the run is long enough to be seen either
         # way: from its start if the stream came first, else from the moment the stream opened.
-        # The other replica finds a run made elsewhere by looking every 0.5 s, and a run now
-        # starts in the transaction that creates it: three steps of 1 s leave a loaded CI machine
-        # room (three of 0.5 s were missed once, the run over before the stream saw it).
         first = asyncio.ensure_future(anext(parts))
-        run = await other.runs.create(thread_id, "slow", input={"delay": 1.0})
+        run = await other.runs.create(thread_id, "slow", input={"delay": 0.5})
         seen = [await asyncio.wait_for(first, 60)]
         async with asyncio.timeout(60):
             async for part in parts:

@@ -157,7 +157,8 @@ class Creation:
                 self._worker.adopt(run, snapshot if run.assistant_version == version else None)
             else:
                 self._worker.release()
-        self._streams.announce(run, stream)
+        if not stateless:  # a stateless run's thread is new: no thread stream can be following it
+            await self._streams.announce(run, stream)
         await self._cancellation.displace(displaced, request.multitask_strategy)
         if run.status == "pending":
             await self._wake()

@@ -5,12 +5,19 @@ event slips past it), its executor, or a client that joins a run still pending. 
 by the executor (or by the canceller, for a run that never started, or by the lease sweep, for a
 run whose replica died), here and, with several replicas, for followers everywhere. A resumable
 run's stream is kept for a while after its end so that a client cut off can fetch the tail.
+
+A new run is also announced to the thread's streams (domain/thread_streams.py), with its stream
+open from the first event: those listening here at once, and with several replicas those on every
+replica through a signal. A replica that hears of a run follows it through the relay from its
+first event, which the relay keeps a few seconds past the run's end (runtime/relay.py): a run
+over before the signal arrives is still followed whole.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 
 from graphdock.errors import NotFound
@@ -21,13 +28,28 @@ from graphdock.storage.records import Json
 from graphdock.storage.threads import ACTIVE_RUN, Run, RunStatus
 
 
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A run just created on a thread, and its stream from its first event.
+
+    `run` is None when another replica announced it (only ids travel): read its row."""
+
+    run_id: str
+    run: Run | None
+    stream: Followable
+
+
+# What a thread stream listening here is told: each announcement, then None when the server stops.
+Watcher = asyncio.Queue[Announcement | None]
+
+
 class RunStreams:
     def __init__(self, storage: Storage, replicas: Replicas | None) -> None:
         self._storage = storage
         self._replicas = replicas
         self._hub = StreamHub()
         # Thread streams listening here, by thread: each gets every run created on its thread.
-        self._watchers: dict[str, set[asyncio.Queue[tuple[Run, Followable] | None]]] = {}
+        self._watchers: dict[str, set[Watcher]] = {}
 
     def for_creator(self, run_id: str) -> Followable:
         """The stream of a run about to be created, open from its first event."""
@@ -35,17 +57,30 @@ class RunStreams:
             return self._replicas.follower(run_id, self._still_active(run_id))
         return self._hub.open(run_id)
 
-    def announce(self, run: Run, stream: Followable) -> None:
-        """A run was just queued on its thread: thread streams listening here follow it from its start."""
-        for queue in self._watchers.get(run.thread_id, ()):
-            queue.put_nowait((run, stream))
+    async def announce(self, run: Run, stream: Followable) -> None:
+        """A run was just queued on its thread: thread streams follow it from its start, here and
+        (with several replicas) everywhere. Those here are told first, and without Redis."""
+        self._tell(run.thread_id, Announcement(run.run_id, run, stream))
+        if self._replicas is not None:
+            await self._replicas.announce(run.thread_id, run.run_id)
 
-    def watch(self, thread_id: str) -> asyncio.Queue[tuple[Run, Followable] | None]:
-        queue: asyncio.Queue[tuple[Run, Followable] | None] = asyncio.Queue()
+    def heard(self, thread_id: str, run_id: str) -> None:
+        """A replica announced a run: thread streams here follow it through the relay. (This
+        replica hears its own too; its thread streams, told already, skip them.)"""
+        if self._replicas is not None and thread_id in self._watchers:
+            stream = self._replicas.follower(run_id, self._still_active(run_id))
+            self._tell(thread_id, Announcement(run_id, None, stream))
+
+    def _tell(self, thread_id: str, announcement: Announcement) -> None:
+        for queue in self._watchers.get(thread_id, ()):
+            queue.put_nowait(announcement)
+
+    def watch(self, thread_id: str) -> Watcher:
+        queue: Watcher = asyncio.Queue()
         self._watchers.setdefault(thread_id, set()).add(queue)
         return queue
 
-    def unwatch(self, thread_id: str, queue: asyncio.Queue[tuple[Run, Followable] | None]) -> None:
+    def unwatch(self, thread_id: str, queue: Watcher) -> None:
         watchers = self._watchers.get(thread_id)
         if watchers is not None:
             watchers.discard(queue)

@@ -91,7 +91,9 @@ class Runs:
 
     async def start(self) -> None:
         if self._replicas is not None:
-            await self._replicas.start(on_wake=self.worker.wake, on_cancel=self._cancellation.on_signal)
+            await self._replicas.start(
+                on_wake=self.worker.wake, on_cancel=self._cancellation.on_signal, on_run=self._streams.heard
+            )
         self.worker.start()
 
     @property

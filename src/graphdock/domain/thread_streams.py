@@ -2,11 +2,12 @@
 
 Runs on a thread execute one after another, so the thread's stream is their streams one after
 another: the run in progress from now on (or, after `Last-Event-ID`, from where the client left
-off), then each later run from its first event. A run created on this replica is announced with
-its stream the moment it is queued, so even one that ends at once is not missed; with several
-replicas, runs created elsewhere are found by looking at the thread's runs while it is quiet, and
-followed through the relay. Event ids are `<run_id>:<n>`, so a reconnecting client resumes in the
-right run.
+off), then each later run from its first event. Every run is announced with its stream the moment
+it is queued (domain/run_streams.py), so even one that ends at once is not missed: at once by the
+replica that created it, and with several replicas by a signal to every other, which follows it
+through the relay. Signals can be lost, so a replicated thread stream also looks at the thread's
+runs now and then while it is quiet. Event ids are `<run_id>:<n>`, so a reconnecting client
+resumes in the right run.
 
 A thread streaming session (domain/session_events.py) opens the stream with `replay`: the
 thread's recent runs whose events are still kept, each from its first event, then every later run;
@@ -16,19 +17,20 @@ and it is told where each run starts and ends (RunFollowed, RunEnded), for its l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
-from graphdock.domain.run_streams import RunStreams
+from graphdock.domain.run_streams import Announcement, RunStreams, Watcher
 from graphdock.errors import InvalidRequest, NotFound
 from graphdock.runtime.streams import Event, Followable
 from graphdock.storage.base import Storage
 from graphdock.storage.records import Json, Page, utc_now
 from graphdock.storage.threads import Run, RunStatus
 
-# With several replicas, how often a quiet thread's runs are looked at for one created elsewhere.
-_LOOK_SECONDS = 0.5
+# With several replicas, how often a quiet thread's runs are looked at for one created elsewhere
+# whose announcement Redis lost (pub/sub is at most once; this is the safety net, not the way runs
+# are found, so it may be slow: one query per quiet stream every few seconds).
+_LOOK_SECONDS = 2.0
 # How many of a thread's newest runs a reconnecting client may have missed and still get.
 _CATCH_UP = 100
 # How many of a thread's newest runs a session replays (those whose events are still kept).
@@ -38,7 +40,6 @@ _REPLAY = 10
 # A run to follow next: its stream if already known, and the event id to follow it after
 # (None: from now on).
 Next = tuple[Run, Followable | None, int | None]
-Announced = asyncio.Queue[tuple[Run, Followable] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,7 @@ class ThreadStreams:
         return self._follow(thread_id, announced, queue, since, marked=True)
 
     async def _follow(
-        self, thread_id: str, announced: Announced, queue: list[Next], since: str, *, marked: bool
+        self, thread_id: str, announced: Watcher, queue: list[Next], since: str, *, marked: bool
     ) -> AsyncGenerator[Item]:
         """`marked`: with where each run starts and ends (RunFollowed, RunEnded)."""
         try:
@@ -155,24 +156,43 @@ class ThreadStreams:
         after: list[Next] = [(r, None, 0) for r in reversed(later) if r.created_at > last.created_at]
         return [(last, None, int(number)), *after]
 
-    async def _next(self, thread_id: str, announced: Announced, seen: set[str], since: str) -> list[Next]:
-        """Wait for the thread's next run: announced here, or (with replicas) found in storage."""
+    async def _next(self, thread_id: str, announced: Watcher, seen: set[str], since: str) -> list[Next]:
+        """Wait for the thread's next runs: announced, or (with replicas) found in storage."""
         while True:
             timeout = _LOOK_SECONDS if self._replicated else None
-            with contextlib.suppress(TimeoutError):
-                news = await asyncio.wait_for(announced.get(), timeout)
-                if news is None:
-                    return []
-                run, stream = news
-                if run.run_id not in seen:
-                    return [(run, stream, 0)]
+            try:
+                news = [await asyncio.wait_for(announced.get(), timeout)]
+            except TimeoutError:
+                recent = await self._storage.list_runs(thread_id, None, Page(limit=_CATCH_UP))
+                found: list[Next] = [
+                    (r, None, 0) for r in reversed(recent) if r.run_id not in seen and r.created_at >= since
+                ]
+                if found:
+                    return found
                 continue
-            recent = await self._storage.list_runs(thread_id, None, Page(limit=_CATCH_UP))
-            found: list[Next] = [
-                (r, None, 0) for r in reversed(recent) if r.run_id not in seen and r.created_at >= since
-            ]
-            if found:
-                return found
+            while not announced.empty():  # all those told meanwhile, to follow in their order
+                news.append(announced.get_nowait())
+            fresh: dict[str, Announcement] = {}
+            for announcement in news:
+                if announcement is None:
+                    return []
+                # A run created here is told here first, then heard back through Redis: the first
+                # needs no read.
+                if announcement.run_id not in seen:
+                    fresh.setdefault(announcement.run_id, announcement)
+            runs = [await self._announced(thread_id, a) for a in fresh.values()]
+            if started := sorted((r for r in runs if r is not None), key=lambda n: n[0].created_at):
+                return started
+
+    async def _announced(self, thread_id: str, announcement: Announcement) -> Next | None:
+        """The announced run, to follow from its first event; None if it is already gone."""
+        run = announcement.run
+        if run is None:  # announced by another replica
+            try:
+                run = await self._storage.get_run(thread_id, announcement.run_id)
+            except NotFound:
+                return None
+        return (run, announcement.stream, 0)
 
 
 async def _events_only(items: AsyncGenerator[Item]) -> AsyncIterator[ThreadEvent]:

@@ -30,7 +30,8 @@ log = structlog.get_logger("graphdock.relay")
 _END = b"__end__"
 _ABANDONED_TTL = 24 * 3600
 # A stream nobody asked to keep still lives a few seconds past its end, for followers that are
-# one read behind.
+# one read behind, and for thread streams on other replicas, which hear of a run by a signal
+# (maybe only once it is over) and then read it from its first event.
 _UNKEPT_TTL = 5
 # A follower with nothing new for this long asks storage whether the run still lives: an end
 # entry can be missing (Redis lost it, or the run ended before any replica wrote one).

@@ -1,9 +1,10 @@
 """The other replicas of a deployment, as the run path sees them: shared run streams and signals.
 
 Everything several replicas share goes through Redis: each run's events (the relay, so a client on
-any replica can follow a run executing on another) and two signals (a run is waiting; stop this
-run). This class holds both behind one interface, so the domain never touches Redis itself;
-without Redis (one replica) there is no Replicas object at all, and runs stay in the process.
+any replica can follow a run executing on another) and three signals (a run is waiting; stop this
+run; a run was created on a thread, for the thread's streams). This class holds both behind one
+interface, so the domain never touches Redis itself; without Redis (one replica) there is no
+Replicas object at all, and runs stay in the process.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from graphdock.runtime.relay import Relay, RelayedStream, StillActive
-from graphdock.runtime.signals import OnCancel, OnWake, Signals
+from graphdock.runtime.signals import OnCancel, OnRun, OnWake, Signals
 from graphdock.runtime.streams import RunStream
 
 
@@ -25,10 +26,13 @@ class Replicas:
         self._relay = Relay(redis, prefix)
         self._signals: Signals | None = None
 
-    async def start(self, *, on_wake: OnWake, on_cancel: OnCancel) -> None:
-        """Relay events and listen for signals: `on_wake` when a run waits, `on_cancel(run_id, action)`."""
+    async def start(self, *, on_wake: OnWake, on_cancel: OnCancel, on_run: OnRun) -> None:
+        """Relay events and listen for signals: `on_wake` when a run waits, `on_cancel(run_id,
+        action)`, `on_run(thread_id, run_id)` when a run is created (here too)."""
         self._relay.start()
-        self._signals = Signals(self._redis, self._prefix, on_wake=on_wake, on_cancel=on_cancel)
+        self._signals = Signals(
+            self._redis, self._prefix, on_wake=on_wake, on_cancel=on_cancel, on_run=on_run
+        )
         await self._signals.start()
 
     async def close(self) -> None:
@@ -47,6 +51,11 @@ class Replicas:
         """Ask whichever replica executes (or is claiming) the run to stop it."""
         if self._signals is not None:
             await self._signals.cancel(run_id, action)
+
+    async def announce(self, thread_id: str, run_id: str) -> None:
+        """Tell every replica a run was created on the thread: its thread streams follow it."""
+        if self._signals is not None:
+            await self._signals.announce(thread_id, run_id)
 
     # -- run streams ------------------------------------------------------------------------------
 

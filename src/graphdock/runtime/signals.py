@@ -1,9 +1,11 @@
-"""Signals between replicas over Redis pub/sub: "a run is waiting" (wake) and "stop this run" (cancel).
+"""Signals between replicas over Redis pub/sub: "a run is waiting" (wake), "stop this run" (cancel)
+and "a run was created on this thread" (announce).
 
 Pub/sub delivers at most once, and only to replicas connected at that moment, so nothing relies
-on a signal alone: a replica that misses a wake claims on its next lease tick anyway, and a run
-whose cancel is lost keeps its row's status for the canceller to wait on. Every replica hears its
-own signals too, which keeps one code path for "the run executes here" and "elsewhere".
+on a signal alone: a replica that misses a wake claims on its next lease tick anyway, a run
+whose cancel is lost keeps its row's status for the canceller to wait on, and a thread stream
+that misses an announcement still looks at its thread's runs now and then. Every replica hears
+its own signals too, which keeps one code path for "the run executes here" and "elsewhere".
 """
 
 from __future__ import annotations
@@ -22,16 +24,20 @@ log = structlog.get_logger("graphdock.signals")
 
 OnWake = Callable[[], None]
 OnCancel = Callable[[str, str], None]
+OnRun = Callable[[str, str], None]  # (thread_id, run_id)
 
 _RECONNECT_SECONDS = 0.5
 
 
 class Signals:
-    def __init__(self, redis: Redis, prefix: str, *, on_wake: OnWake, on_cancel: OnCancel) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, *, on_wake: OnWake, on_cancel: OnCancel, on_run: OnRun
+    ) -> None:
         self._redis = redis
         self._channel = f"{prefix}signals"
         self._on_wake = on_wake
         self._on_cancel = on_cancel
+        self._on_run = on_run
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
 
@@ -50,6 +56,10 @@ class Signals:
 
     async def cancel(self, run_id: str, action: str) -> None:
         await self._publish({"t": "cancel", "run_id": run_id, "action": action})
+
+    async def announce(self, thread_id: str, run_id: str) -> None:
+        # Ids only: the message goes to every replica, and a run's input may weigh megabytes.
+        await self._publish({"t": "run", "thread_id": thread_id, "run_id": run_id})
 
     async def _publish(self, message: dict[str, Any]) -> None:
         try:
@@ -84,3 +94,5 @@ class Signals:
             self._on_wake()
         elif message.get("t") == "cancel":
             self._on_cancel(str(message.get("run_id")), str(message.get("action")))
+        elif message.get("t") == "run":
+            self._on_run(str(message.get("thread_id")), str(message.get("run_id")))

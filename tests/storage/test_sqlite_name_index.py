@@ -384,6 +384,10 @@ async def test_assistants_indexed_before_the_pending_list_stay_found_after_migra
     try:
         held, rebuilt = _index_and_rebuild(storage)
         assert held == rebuilt
+        conn = storage._conn
+        assert conn is not None
+        # FTS5 keeps its settings in the file: segments are merged two at a time from now on.
+        assert conn.execute(f"SELECT v FROM {FTS}_config WHERE k = 'automerge'").fetchone() == (2,)
         await _all_names_found(storage, ["legacy", "alpha", "gamma", "new gamma", "renamed"])
         page, _ = await storage.search_assistants(AssistantFilter(name="legacy"), Page(), "created_at", True)
         await storage.revise_assistant(

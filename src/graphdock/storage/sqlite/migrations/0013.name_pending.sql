@@ -46,3 +46,10 @@ WHEN (SELECT count(*) FROM assistant_name_pending) >= 32 BEGIN
     SELECT a.rowid, a.name FROM assistant_name_pending AS p CROSS JOIN assistants AS a ON a.rowid = p.assistant;
     DELETE FROM assistant_name_pending;
 END;
+
+-- Batched, the index gets fewer and larger segments, and FTS5's default (a level's segments are
+-- merged once it holds 4) left up to three large ones side by side, each searched for every
+-- trigram: 'name 4321' at 100,000 names took 0.39 ms against 0.29 with 0012's segment per write.
+-- Merging two at a time keeps one or two per level; with detail = none the whole index is ~240
+-- pages at 100,000 names, so the extra merging costs the writes little.
+INSERT INTO assistants_name_fts (assistants_name_fts, rank) VALUES ('automerge', 2);

@@ -1,21 +1,32 @@
 """SQLite: the FTS5 trigram index of names is used, matches what lower() matches, and is built for
-databases that had assistants before it (migration 0012)."""
+databases that had assistants before it (migration 0012); its pending list (0013) holds the names
+written since its last flush, which a search reads beside it, and every writer of a name notes it."""
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import yoyo
 
 from graphdock.storage.columns import ASSISTANT
 from graphdock.storage.migrations import apply_pending
 from graphdock.storage.records import Assistant, AssistantFilter, Page, Snapshot
-from graphdock.storage.sqlite.name_index import FTS, MAX_TRIGRAMS, fold_gaps, match_query
+from graphdock.storage.sqlite.name_index import (
+    FTS,
+    MAX_TRIGRAMS,
+    PENDING,
+    PENDING_MAX,
+    fold_gaps,
+    match_query,
+)
 from graphdock.storage.sqlite.rows import register_functions
-from graphdock.storage.sqlite.store import MIGRATIONS, SqliteStorage
+from graphdock.storage.sqlite.store import MIGRATIONS, SqliteStorage, migrate
+from tests.storage.test_contract_name_search import BASE, NAMES, NEEDLES, fill, found
 
 # Characters where FTS5's case folding and Python's lower() part ways ("İ".lower() is "i" + U+0307;
 # the Cherokee, Georgian Mtavruli and Latin letters below got a lower case after FTS5's tables),
@@ -134,18 +145,20 @@ async def test_a_name_search_reads_the_fts_index_and_candidates_by_rowid(tmp_pat
         await storage.close()
 
 
-async def test_assistants_stored_before_the_index_are_found_by_name_after_migrating(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
-    before = tmp_path / "migrations-0011"
-    shutil.copytree(MIGRATIONS, before, ignore=lambda _dir, names: [n for n in names if n.startswith("0012")])
+def _migrate_up_to(path: Path, last: str, folder: Path) -> None:
+    """Apply the migrations up to `last` (a number, "0011") to a new database at `path`."""
+    shutil.copytree(MIGRATIONS, folder, ignore=lambda _dir, names: [n for n in names if n[:4] > last])
     backend = yoyo.get_backend(f"sqlite:///{path}")
     try:
-        assert "0012.name_trigrams" not in apply_pending(backend, before)
+        assert max(apply_pending(backend, folder)).startswith(last)
     finally:
         backend.connection.close()
-    conn = sqlite3.connect(path)
+
+
+def _insert_rows(conn: sqlite3.Connection, names: list[str]) -> None:
+    """Assistants as an older graphdock stored them: plain INSERTs (its triggers, if any, run)."""
     with conn:
-        for i, name in enumerate(["Legacy Alpha", "legacy beta", "new gamma"]):
+        for i, name in enumerate(names):
             conn.execute(
                 f"INSERT INTO assistants ({ASSISTANT}, last_version) VALUES (?,?,?,?,?,?,?,1,?,?,1)",
                 (
@@ -160,6 +173,13 @@ async def test_assistants_stored_before_the_index_are_found_by_name_after_migrat
                     "x",
                 ),
             )
+
+
+async def test_assistants_stored_before_the_index_are_found_by_name_after_migrating(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    _migrate_up_to(path, "0011", tmp_path / "migrations")
+    conn = sqlite3.connect(path)
+    _insert_rows(conn, ["Legacy Alpha", "legacy beta", "new gamma"])
     conn.close()
     storage = await _open(path)  # applies 0012, which fills the index from the rows above
     try:
@@ -208,3 +228,201 @@ async def test_a_long_repetitive_name_is_found_by_long_needles(tmp_path: Path) -
             assert await storage.count_assistants(AssistantFilter(name=needle)) == len(found)
     finally:
         await storage.close()
+
+
+def _flush(storage: SqliteStorage) -> None:
+    """Move the pending names into the index now, through migration 0013's own trigger: the list
+    is padded up to PENDING_MAX notes with rowids no assistant has."""
+    conn = storage._conn
+    assert conn is not None
+    (pending,) = conn.execute(f"SELECT count(*) FROM {PENDING}").fetchone()
+    conn.executemany(
+        f"INSERT INTO {PENDING} (assistant) VALUES (?)", [(-1 - i,) for i in range(PENDING_MAX - pending)]
+    )
+    assert conn.execute(f"SELECT count(*) FROM {PENDING}").fetchone() == (0,)
+
+
+def _index_and_rebuild(storage: SqliteStorage) -> tuple[set[tuple[int, str]], set[tuple[int, str]]]:
+    """(rowid, trigram) pairs: what the index holds, and what FTS5 makes of the names stored now."""
+    conn = storage._conn
+    assert conn is not None
+    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.held USING fts5vocab (main, {FTS}, 'instance')")
+    held = set(conn.execute("SELECT doc, term FROM temp.held"))
+    fresh = sqlite3.connect(":memory:")
+    try:
+        fresh.execute("CREATE TABLE assistants (name TEXT NOT NULL)")
+        fresh.executemany(
+            "INSERT INTO assistants (rowid, name) VALUES (?, ?)",
+            conn.execute("SELECT rowid, name FROM assistants"),
+        )
+        sql = conn.execute("SELECT sql FROM sqlite_schema WHERE name = ?", (FTS,)).fetchone()[0]
+        fresh.execute(sql)
+        fresh.execute(f"INSERT INTO {FTS} ({FTS}) VALUES ('rebuild')")
+        fresh.execute(f"CREATE VIRTUAL TABLE v USING fts5vocab ({FTS}, 'instance')")
+        rebuilt = set(fresh.execute("SELECT doc, term FROM v"))
+    finally:
+        fresh.close()
+    return held, rebuilt
+
+
+async def _all_names_found(storage: SqliteStorage, needles: list[str]) -> None:
+    """Each needle finds exactly the stored names holding it (lower() on both sides)."""
+    everyone, _ = await storage.search_assistants(AssistantFilter(), Page(1000), "created_at", True)
+    for needle in needles:
+        expected = {a.assistant_id for a in everyone if needle.lower() in a.snapshot.name.lower()}
+        page, _ = await storage.search_assistants(
+            AssistantFilter(name=needle), Page(1000), "created_at", True
+        )
+        assert {a.assistant_id for a in page} == expected, needle
+
+
+async def test_written_names_wait_in_the_pending_list_until_its_last_note_moves_them_all_into_the_index(
+    tmp_path: Path,
+) -> None:
+    storage = await _open(tmp_path / "pending.sqlite3")
+    conn = storage._conn
+    assert conn is not None
+    try:
+        await fill(storage, [f"robot {i}" for i in range(PENDING_MAX - 1)])
+        held, rebuilt = _index_and_rebuild(storage)
+        assert conn.execute(f"SELECT count(*) FROM {PENDING}").fetchone() == (PENDING_MAX - 1,)
+        assert held == set()
+        # Found from the pending list alone.
+        assert len(await found(storage, "ROBOT 1")) == 11
+        await fill(storage, ["robot last"])
+        assert conn.execute(f"SELECT count(*) FROM {PENDING}").fetchone() == (0,)
+        held, rebuilt = _index_and_rebuild(storage)
+        assert held == rebuilt
+        assert len(rebuilt) > 0
+        assert len(await found(storage, "ROBOT 1")) == 11
+    finally:
+        await storage.close()
+
+
+async def test_every_writer_of_a_name_leaves_the_index_as_a_rebuild_would_after_the_flush(
+    tmp_path: Path,
+) -> None:
+    # Creates, renames, a rollback, a change of case only, an update that keeps the name, deletes of
+    # indexed and of pending rows, an import that creates and one that replaces, and a deleted
+    # newest row whose rowid the next create takes again: searches are right before the flush
+    # (stale index entries, pending rows) and after it, when the index holds exactly the names.
+    storage = await _open(tmp_path / "writers.sqlite3")
+    try:
+        ids = list(await fill(storage, [f"agent {i}" for i in range(PENDING_MAX + 10)]))
+        await storage.revise_assistant(ids[0], lambda a: replace(a.snapshot, name="Renamed Zero"))
+        await storage.revise_assistant(ids[1], lambda a: replace(a.snapshot, name="AGENT 1"))
+        await storage.revise_assistant(ids[2], lambda a: replace(a.snapshot, metadata={"k": 1}))
+        await storage.revise_assistant(ids[3], lambda a: replace(a.snapshot, name="renamed three"))
+        await storage.set_active_version(ids[3], 1)
+        await storage.revise_assistant(ids[-1], lambda a: replace(a.snapshot, name="pending renamed"))
+        await storage.delete_assistant(ids[4])
+        await storage.delete_assistant(ids[-2])
+        exported, _ = await storage.export_assistants([ids[5]], Page(10))
+        history = exported[0]
+        moved = replace(
+            history,
+            assistant=replace(
+                history.assistant, snapshot=replace(history.assistant.snapshot, name="imported anew")
+            ),
+        )
+        copy = replace(history, assistant=replace(history.assistant, assistant_id=str(uuid.uuid4())))
+        copy = replace(
+            copy, versions=tuple(replace(v, assistant_id=copy.assistant.assistant_id) for v in copy.versions)
+        )
+        report = await storage.import_assistants(
+            [moved, copy],
+            dry_run=False,
+            decide=lambda stored, _new: "create" if stored is None else "replace",
+        )
+        assert (report.created, report.replaced) == ((copy.assistant.assistant_id,), (ids[5],))
+        newest = str(uuid.uuid4())
+        await storage.create_assistant(newest, replace(BASE, name="newest"), "raise")
+        await storage.delete_assistant(newest)
+        await storage.create_assistant(str(uuid.uuid4()), replace(BASE, name="takes its rowid"), "raise")
+        needles = ["agent", "agent 1", "renamed", "zero", "three", "agent 5", "imported", "newest", "rowid"]
+        await _all_names_found(storage, needles)
+        _flush(storage)
+        held, rebuilt = _index_and_rebuild(storage)
+        assert held == rebuilt
+        await _all_names_found(storage, needles)
+    finally:
+        await storage.close()
+
+
+@pytest.mark.parametrize("state", ["pending", "indexed", "renamed after indexing", "renamed, then indexed"])
+async def test_the_name_contract_holds_whether_names_are_pending_indexed_or_renamed_since(
+    tmp_path: Path, state: str
+) -> None:
+    # The contract suite's names are fewer than PENDING_MAX: there, they are all pending.
+    storage = await _open(tmp_path / "states.sqlite3")
+    try:
+        ids = await fill(storage, NAMES)
+        if state != "pending":
+            _flush(storage)
+        if state.startswith("renamed"):
+            for aid, new in zip(list(ids), NAMES[1:] + NAMES[:1], strict=True):
+                await storage.revise_assistant(aid, lambda a, new=new: replace(a.snapshot, name=new))
+                ids[aid] = new
+        if state.endswith("then indexed"):
+            _flush(storage)
+        for needle in NEEDLES:
+            expected = {aid for aid, name in ids.items() if needle.lower() in name.lower()}
+            assert await found(storage, needle) == expected, needle
+    finally:
+        await storage.close()
+
+
+async def test_assistants_indexed_before_the_pending_list_stay_found_after_migrating(tmp_path: Path) -> None:
+    path = tmp_path / "0012.sqlite3"
+    _migrate_up_to(path, "0012", tmp_path / "migrations")
+    conn = sqlite3.connect(path)
+    _insert_rows(conn, ["Legacy Alpha", "legacy beta", "new gamma"])  # indexed by 0012's triggers
+    with conn:
+        conn.execute("UPDATE assistants SET name = 'renamed gamma' WHERE name = 'new gamma'")
+    conn.close()
+    storage = await _open(path)  # applies 0013
+    try:
+        held, rebuilt = _index_and_rebuild(storage)
+        assert held == rebuilt
+        conn = storage._conn
+        assert conn is not None
+        # FTS5 keeps its settings in the file: segments are merged two at a time from now on.
+        assert conn.execute(f"SELECT v FROM {FTS}_config WHERE k = 'automerge'").fetchone() == (2,)
+        await _all_names_found(storage, ["legacy", "alpha", "gamma", "new gamma", "renamed"])
+        page, _ = await storage.search_assistants(AssistantFilter(name="legacy"), Page(), "created_at", True)
+        await storage.revise_assistant(
+            page[0].assistant_id, lambda a: replace(a.snapshot, name="modern beta")
+        )
+        await storage.delete_assistant(page[1].assistant_id)
+        await _all_names_found(storage, ["legacy", "alpha", "beta", "modern"])
+        _flush(storage)
+        held, rebuilt = _index_and_rebuild(storage)
+        assert held == rebuilt
+        await _all_names_found(storage, ["legacy", "alpha", "beta", "modern"])
+    finally:
+        await storage.close()
+
+
+def test_the_flush_looks_each_noted_assistant_up_by_rowid(tmp_path: Path) -> None:
+    # Without CROSS JOIN the planner (no statistics) walked every assistant per flush: at 100,000
+    # assistants that was every 32nd write reading the whole name index.
+    path = tmp_path / "flush.sqlite3"
+    migrate(path)
+    conn = sqlite3.connect(path)
+    try:
+        trigger = conn.execute(
+            "SELECT sql FROM sqlite_schema WHERE name = ?", (f"{PENDING}_flush",)
+        ).fetchone()[0]
+        body = trigger.split(" BEGIN", 1)[1].rsplit("END", 1)[0]
+        steps = [
+            row[3]
+            for statement in body.split(";")
+            if statement.strip()
+            for row in conn.execute("EXPLAIN QUERY PLAN " + statement)
+        ]
+    finally:
+        conn.close()
+    assert "SEARCH a USING INTEGER PRIMARY KEY (rowid=?)" in steps, steps
+    assert not [step for step in steps if step.split(" ")[:2] in (["SCAN", "a"], ["SCAN", "assistants"])], (
+        steps
+    )

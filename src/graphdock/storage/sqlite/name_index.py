@@ -1,4 +1,5 @@
-"""SQLite: when the FTS5 trigram index of names (migration 0012) may narrow a name search.
+"""SQLite: when the FTS5 trigram index of names (migration 0012) may narrow a name search, and
+which candidates it gives, with the names not yet in it (its pending list, migration 0013).
 
 The search means `needle.lower() in name.lower()` (Python's lower(), as PostgreSQL's). The index
 folds case itself, one character at a time with its own Unicode tables, and finds the names whose
@@ -18,6 +19,12 @@ import sqlite3
 from graphdock.storage.name_search import CANDIDATES, TRIGRAM, indexable
 
 FTS = "assistants_name_fts"
+# The assistants whose name the index may not hold yet (migration 0013): a write notes its row
+# there and the write that makes the PENDING_MAXth note moves them all into the index, so FTS5
+# writes one segment per PENDING_MAX writes instead of one per write. The figure is in 0013's flush
+# trigger; a search reads up to PENDING_MAX - 1 of these rows beside the index's.
+PENDING = "assistant_name_pending"
+PENDING_MAX = 32
 # The most trigrams of a needle one search looks up: a longer needle narrows the candidates no
 # further in practice, and its query stays bounded.
 MAX_TRIGRAMS = 16
@@ -101,11 +108,18 @@ def match_query(needle: str | None) -> str | None:
     return " AND ".join(clauses)
 
 
-def candidates(c: sqlite3.Connection, query: str) -> list[int] | None:
-    """The rowids of the names the index finds for `query`, or None when there are more than
-    CANDIDATES of them (it reads at most one more)."""
-    rowids = [
-        row[0]
-        for row in c.execute(f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH ? LIMIT ?", (query, CANDIDATES + 1))
-    ]
-    return rowids if len(rowids) <= CANDIDATES else None
+def candidates(c: sqlite3.Connection, query: str, needle: str) -> list[int] | None:
+    """The rowids of the names the index finds for `query`, and of the pending names that hold
+    `needle`; None when there are more than CANDIDATES (it reads at most one more from the index)."""
+    found = c.execute(f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH ? LIMIT ?", (query, CANDIDATES + 1))
+    rowids = dict.fromkeys(row[0] for row in found)
+    if len(rowids) > CANDIDATES:
+        return None
+    # The exact test, here rather than in the search's query: a pending name that does not hold
+    # the needle costs a Python `in`, not a candidate's lookup and SQL function call.
+    lowered = needle.lower()
+    pending = c.execute(
+        f"SELECT a.rowid, a.name FROM {PENDING} AS p CROSS JOIN assistants AS a ON a.rowid = p.assistant"
+    )
+    rowids.update((rowid, None) for rowid, name in pending if lowered in name.lower())
+    return list(rowids) if len(rowids) <= CANDIDATES else None

@@ -395,7 +395,7 @@ def _source(
     if query is not None and wanted is not None and head is not None and _head_fills(c, where, wanted, *head):
         clause, params = where_sql(where, in_sort_order=True)
         return f"assistants{clause}", params
-    found = None if query is None else candidates(c, query)
+    found = None if query is None or where.name is None else candidates(c, query, where.name)
     if found is not None:
         # Each candidate is read by rowid and the exact predicate and the other filters tested
         # on it; the few that pass are sorted. The rowids travel as one JSON array parameter.

@@ -28,6 +28,7 @@ from graphdock.storage.threads import (
     MultitaskStrategy,
     NewThread,
     Run,
+    RunQueue,
     ThreadFilter,
     ThreadOutcome,
     ThreadSortField,
@@ -502,19 +503,28 @@ async def test_claim_never_starts_a_second_run_on_a_thread_with_one_running(stor
     assert await claimed_id(storage, ts(10)) == rid(2)
 
 
-async def test_claim_respects_not_before_and_next_due_names_the_earliest(storage: Storage) -> None:
-    assert await storage.next_due() is None
+async def test_claim_respects_not_before_and_the_queue_names_the_earliest(storage: Storage) -> None:
+    assert await storage.run_queue() == RunQueue(waiting=False, next_due=None)
     await add_run(storage, make_run(rid(1), tid(1), created_at=ts(1), not_before=ts(100)), create=True)
     await add_run(storage, make_run(rid(2), tid(2), created_at=ts(2), not_before=ts(50)), create=True)
     await add_run(storage, make_run(rid(3), tid(3), created_at=ts(3)), create=True)
-    assert await storage.next_due() == ts(50)
+    assert await storage.run_queue() == RunQueue(waiting=True, next_due=ts(50))
 
     assert await claimed_id(storage, ts(10)) == rid(3), "a due run goes before older ones not yet due"
     assert await storage.claim_run(ts(49.999999)) is None
     assert await claimed_id(storage, ts(50)) == rid(2), "due at exactly not_before"
-    assert await storage.next_due() == ts(100), "running runs are not waited for"
+    assert await storage.run_queue() == RunQueue(True, ts(100)), "running runs are not waited for"
     await storage.interrupt_pending([rid(1)], after=thread_after_run)
-    assert await storage.next_due() is None, "nor are finished ones"
+    assert await storage.run_queue() == RunQueue(False, None), "nor are finished ones"
+
+
+async def test_the_queue_counts_a_run_waiting_behind_its_threads_running_run(storage: Storage) -> None:
+    await add_run(storage, make_run(rid(1), tid(1), created_at=ts(1)), create=True)
+    assert await claimed_id(storage, ts(10)) == rid(1)
+    assert await storage.run_queue() == RunQueue(waiting=False, next_due=None)
+    await add_run(storage, make_run(rid(2), tid(1), created_at=ts(2)))
+    assert await storage.claim_run(ts(10)) is None, "its thread is busy"
+    assert await storage.run_queue() == RunQueue(waiting=True, next_due=None)
 
 
 async def test_the_claim_records_the_version_the_run_executes(storage: Storage) -> None:

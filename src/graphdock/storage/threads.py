@@ -116,6 +116,14 @@ class ExpiredLeases:
 
 
 @dataclass(frozen=True, slots=True)
+class RunQueue:
+    """What waits in the run queue, as the worker looks at it when it has claimed what it could."""
+
+    waiting: bool  # any pending run, due or not, claimable or behind its thread's running run
+    next_due: str | None  # the earliest not_before among pending runs, to wake the worker then
+
+
+@dataclass(frozen=True, slots=True)
 class ThreadFilter:
     metadata: Json = field(default_factory=dict)
     values: Json = field(default_factory=dict)

@@ -31,6 +31,7 @@ from graphdock.storage.threads import (
     Lease,
     NewThread,
     Run,
+    RunQueue,
     RunStatus,
     Thread,
     ThreadFilter,
@@ -473,11 +474,11 @@ class PostgresThreads:
                     await _set_status(c, thread_id, decided[1])
             return ExpiredLeases(retried, failed)
 
-    async def next_due(self: _Connected) -> str | None:
+    async def run_queue(self: _Connected) -> RunQueue:
         async with self._read() as c:
-            row = await _one(c, "SELECT min(not_before) FROM runs WHERE status = 'pending'", ())
+            row = await _one(c, "SELECT count(*) > 0, min(not_before) FROM runs WHERE status = 'pending'", ())
         assert row is not None
-        return timestamp(row[0]) if row[0] is not None else None
+        return RunQueue(row[0], timestamp(row[1]) if row[1] is not None else None)
 
 
 async def _one(c: Conn, sql: str, params: Sequence[Any] | dict[str, Any]) -> tuple[Any, ...] | None:

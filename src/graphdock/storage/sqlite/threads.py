@@ -26,6 +26,7 @@ from graphdock.storage.threads import (
     Lease,
     NewThread,
     Run,
+    RunQueue,
     RunStatus,
     Thread,
     ThreadFilter,
@@ -352,12 +353,12 @@ class SqliteThreads:
                     _set_status(c, thread_id, decided[1])
             return ExpiredLeases([_run_row(r) for r in retried], failed)
 
-    async def next_due(self: _Connected) -> str | None:
+    async def run_queue(self: _Connected) -> RunQueue:
         with self._read() as c:
-            due: str | None = c.execute(
-                "SELECT min(not_before) FROM runs WHERE status = 'pending' AND not_before IS NOT NULL"
-            ).fetchone()[0]
-            return due
+            waiting, due = c.execute(
+                "SELECT count(*) > 0, min(not_before) FROM runs WHERE status = 'pending'"
+            ).fetchone()
+            return RunQueue(bool(waiting), due)
 
 
 def _claim_params(now: str, lease: Lease | None) -> tuple[str | None, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -647,9 +648,16 @@ async def test_finish_run_discarding_deletes_the_thread_with_its_runs_in_the_sam
         )
     assert await status_of(storage, tid(1)) == "busy"
     done = await storage.finish_run(
-        rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run, attempt=1, discard=True
+        rid(1),
+        "error",
+        error={"error": "E"},
+        outcome=OUTCOME,
+        after=thread_after_run,
+        attempt=1,
+        discard=True,
     )
-    assert (done.run_id, done.status) == (rid(1), "success")
+    assert done == replace(claimed, status="error", error={"error": "E"}, updated_at=done.updated_at)
+    assert at(done.updated_at) >= at(claimed.updated_at)
     with pytest.raises(NotFound):
         await storage.get_thread(tid(1))
     with pytest.raises(NotFound):
@@ -885,6 +893,44 @@ async def test_only_the_attempt_that_holds_the_run_may_finish_it(storage: Storag
 
 
 # -- runs: claimed by the transaction that creates them --------------------------------------------
+
+
+async def test_create_run_on_a_fresh_thread_inserts_it_stamped_and_busy_and_refuses_a_taken_id(
+    storage: Storage,
+) -> None:
+    await storage.create_assistant(AID, BASE, "raise")
+    stamp = {"graph_id": "agent", "assistant_id": AID}
+    created, displaced = await storage.create_run(
+        make_run(rid(1), tid(1), metadata=stamp),
+        new_thread=NewThread({"owner": "alice"}, fresh=True),
+        admit=admission("reject"),
+        start=lease("w1", 40),
+    )
+    assert (created.status, created.attempt, created.assistant_version, displaced) == ("running", 1, 1, [])
+    assert await storage.get_run(tid(1), rid(1)) == created
+    thread = await storage.get_thread(tid(1))
+    assert (thread.status, thread.metadata) == ("busy", {"owner": "alice", **stamp})
+    assert thread.updated_at == created.created_at
+    queued, _ = await storage.create_run(
+        make_run(rid(2), tid(2)), new_thread=NewThread({}, fresh=True), admit=admission("enqueue")
+    )
+    behind, _ = await storage.create_run(
+        make_run(rid(3), tid(3)),
+        new_thread=NewThread({}, fresh=True),
+        admit=admission("enqueue"),
+        start=lease("w1", 40),
+    )
+    assert (queued.status, behind.status) == ("pending", "pending"), "an older due run goes first"
+
+    with pytest.raises(Conflict):
+        await storage.create_run(
+            make_run(rid(4), tid(1)),
+            new_thread=NewThread({"owner": "eve"}, fresh=True),
+            admit=admission("enqueue"),
+        )
+    with pytest.raises(NotFound):
+        await storage.get_run(None, rid(4))
+    assert (await storage.get_thread(tid(1))) == thread, "the thread that had the id is untouched"
 
 
 async def test_create_run_with_a_lease_claims_the_run_as_a_claim_would_and_the_lease_works_alike(

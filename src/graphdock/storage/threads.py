@@ -138,3 +138,6 @@ class NewThread:
     """The thread a run creates when it names one that does not exist (if_not_exists=create)."""
 
     metadata: Json
+    # Its id was just made for this run (a stateless run's): no thread can have it, so storage may
+    # insert it without first looking for one (a thread that had it would fail the insert).
+    fresh: bool = False

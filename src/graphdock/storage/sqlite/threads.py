@@ -179,6 +179,8 @@ class SqliteThreads:
                 updated_at=run.created_at,
             )
             active: list[Run] = []
+            if not made and new_thread is not None and new_thread.fresh:
+                raise Conflict(f"Thread {run.thread_id} already exists")  # as PostgreSQL's insert
             if not made:
                 _thread(c, run.thread_id, visible)  # it exists, and this user may see it
                 c.execute(

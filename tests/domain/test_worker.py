@@ -214,3 +214,73 @@ def test_ok_is_503_with_the_reason_once_the_run_worker_has_stopped(start_server:
             break
         time.sleep(0.05)
     assert (r.status_code, r.json()) == (503, {"ok": False, "detail": "the run worker is not running"})
+
+
+class _Looks:
+    """The worker's storage, counting the looks at the queue it makes (claims and queue reads)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self.looks = 0
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("claim_run", "run_queue"):
+            self.looks += 1
+        return getattr(self._storage, name)
+
+
+async def test_a_run_ending_with_nothing_queued_asks_nothing_and_one_queued_behind_a_run_still_starts(
+    storage: Storage,
+) -> None:
+    release: dict[str, asyncio.Event] = {}
+    done: list[str] = []
+
+    async def execute(run: Run, snapshot: Snapshot | None) -> None:
+        await release.setdefault(run.run_id, asyncio.Event()).wait()
+        worker.settle(run.run_id)
+        await storage.finish_run(
+            run.run_id, "success", error=None, outcome=None, after=thread_after_run, attempt=run.attempt
+        )
+        done.append(run.run_id)
+
+    async def settled() -> int:
+        """The looks once the loop has slept for a while."""
+        looks = -1
+        while looks != counted.looks:
+            looks = counted.looks
+            await asyncio.sleep(0.1)
+        return looks
+
+    counted = _Looks(storage)
+    worker = Worker(
+        counted,  # type: ignore[arg-type]
+        execute,
+        concurrency=4,
+        lease_seconds=30,
+        max_attempts=3,
+        on_expired=_nothing_expired,
+    )
+    worker.start()
+    try:
+        first = await _create(storage, worker, make_run("run-1", "thread-1"))
+        assert first.status == "running", "claimed as it was created"
+        looks = await settled()
+        release.setdefault("run-1", asyncio.Event()).set()
+        await asyncio.wait_for(worker.finished("run-1"), timeout=5)
+        assert (done, await settled()) == (["run-1"], looks), "nothing waited: the end asked nothing"
+
+        busy = await _create(storage, worker, make_run("run-2", "thread-2"))
+        queued = await _create(storage, worker, make_run("run-3", "thread-2"))
+        assert (busy.status, queued.status) == ("running", "pending")
+        await settled()
+        release.setdefault("run-2", asyncio.Event()).set()
+        for _ in range(500):
+            if worker.is_running("run-3"):
+                break
+            await asyncio.sleep(0.01)
+        assert worker.is_running("run-3"), "the run queued behind the one that ended starts"
+        release.setdefault("run-3", asyncio.Event()).set()
+        await asyncio.wait_for(worker.finished("run-3"), timeout=5)
+        assert done == ["run-1", "run-2", "run-3"]
+    finally:
+        await worker.shutdown(0)

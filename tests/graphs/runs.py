@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.runtime import Runtime
@@ -30,6 +31,16 @@ def _echo(state: Steps) -> dict[str, Any]:
 
 # echo: one node, no context; the cheapest possible run (the benchmark's trivial graph).
 echo = StateGraph(Steps).add_node("echo", _echo).add_edge(START, "echo").add_edge("echo", END).compile()
+
+# remembering: echo compiled with a checkpointer of its own, which stateless runs use (runs on a
+# thread get graphdock's). Not in langgraph.json: the tests that need it serve a project of their own.
+remembering = (
+    StateGraph(Steps)
+    .add_node("echo", _echo)
+    .add_edge(START, "echo")
+    .add_edge("echo", END)
+    .compile(checkpointer=InMemorySaver())
+)
 
 
 def _sleeper(name: str) -> Any:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,8 +15,10 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError, NotFoundError
 
-from tests.conftest import RunningServer
+from tests.conftest import TESTS, RunningServer
 from tests.runs.waiting import new_thread, until_status
+
+RUNS = TESTS / "graphs" / "runs.py"
 
 # -- background runs, join, list, get, delete ------------------------------------------------------
 
@@ -102,6 +106,24 @@ async def test_stateless_runs_leave_no_thread_behind(
     kept_thread = run_path.split("/")[2]
     assert (await client.threads.get(kept_thread))["values"]["text"] == "kept"
     assert await client.threads.count() == before + 1, "only the on_completion=keep thread stays"
+
+
+async def test_a_graph_compiled_with_a_checkpointer_runs_stateless_without_a_trace_and_on_threads_with_ours(
+    start_server: Callable[..., RunningServer], tmp_path: Path
+) -> None:
+    project = tmp_path / "langgraph.json"
+    project.write_text(
+        json.dumps({"dependencies": [str(RUNS.parent)], "graphs": {"echo": f"{RUNS}:remembering"}})
+    )
+    client = get_client(url=start_server(project).url)
+    for text in ("a", "b"):  # each stateless run starts from nothing, and leaves no thread
+        assert await client.runs.wait(None, "echo", input={"text": text}) == {"text": text, "steps": ["echo"]}
+    assert await client.threads.count() == 0
+    tid = await new_thread(client)
+    for _ in range(2):
+        await client.runs.wait(tid, "echo", input={"text": "t"})
+    assert (await client.threads.get_state(tid))["values"] == {"text": "t", "steps": ["echo", "echo"]}
+    assert len(await client.threads.get_history(tid, limit=100)) == 6, "graphdock's checkpointer on a thread"
 
 
 async def test_batch_creates_stateless_runs(client: LangGraphClient) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from graphdock.storage.threads import (
     MultitaskStrategy,
     NewThread,
     Run,
+    RunQueue,
     ThreadFilter,
     ThreadOutcome,
     ThreadSortField,
@@ -502,19 +504,28 @@ async def test_claim_never_starts_a_second_run_on_a_thread_with_one_running(stor
     assert await claimed_id(storage, ts(10)) == rid(2)
 
 
-async def test_claim_respects_not_before_and_next_due_names_the_earliest(storage: Storage) -> None:
-    assert await storage.next_due() is None
+async def test_claim_respects_not_before_and_the_queue_names_the_earliest(storage: Storage) -> None:
+    assert await storage.run_queue() == RunQueue(waiting=False, next_due=None)
     await add_run(storage, make_run(rid(1), tid(1), created_at=ts(1), not_before=ts(100)), create=True)
     await add_run(storage, make_run(rid(2), tid(2), created_at=ts(2), not_before=ts(50)), create=True)
     await add_run(storage, make_run(rid(3), tid(3), created_at=ts(3)), create=True)
-    assert await storage.next_due() == ts(50)
+    assert await storage.run_queue() == RunQueue(waiting=True, next_due=ts(50))
 
     assert await claimed_id(storage, ts(10)) == rid(3), "a due run goes before older ones not yet due"
     assert await storage.claim_run(ts(49.999999)) is None
     assert await claimed_id(storage, ts(50)) == rid(2), "due at exactly not_before"
-    assert await storage.next_due() == ts(100), "running runs are not waited for"
+    assert await storage.run_queue() == RunQueue(True, ts(100)), "running runs are not waited for"
     await storage.interrupt_pending([rid(1)], after=thread_after_run)
-    assert await storage.next_due() is None, "nor are finished ones"
+    assert await storage.run_queue() == RunQueue(False, None), "nor are finished ones"
+
+
+async def test_the_queue_counts_a_run_waiting_behind_its_threads_running_run(storage: Storage) -> None:
+    await add_run(storage, make_run(rid(1), tid(1), created_at=ts(1)), create=True)
+    assert await claimed_id(storage, ts(10)) == rid(1)
+    assert await storage.run_queue() == RunQueue(waiting=False, next_due=None)
+    await add_run(storage, make_run(rid(2), tid(1), created_at=ts(2)))
+    assert await storage.claim_run(ts(10)) is None, "its thread is busy"
+    assert await storage.run_queue() == RunQueue(waiting=True, next_due=None)
 
 
 async def test_the_claim_records_the_version_the_run_executes(storage: Storage) -> None:
@@ -637,9 +648,16 @@ async def test_finish_run_discarding_deletes_the_thread_with_its_runs_in_the_sam
         )
     assert await status_of(storage, tid(1)) == "busy"
     done = await storage.finish_run(
-        rid(1), "success", error=None, outcome=OUTCOME, after=thread_after_run, attempt=1, discard=True
+        rid(1),
+        "error",
+        error={"error": "E"},
+        outcome=OUTCOME,
+        after=thread_after_run,
+        attempt=1,
+        discard=True,
     )
-    assert (done.run_id, done.status) == (rid(1), "success")
+    assert done == replace(claimed, status="error", error={"error": "E"}, updated_at=done.updated_at)
+    assert at(done.updated_at) >= at(claimed.updated_at)
     with pytest.raises(NotFound):
         await storage.get_thread(tid(1))
     with pytest.raises(NotFound):
@@ -875,6 +893,44 @@ async def test_only_the_attempt_that_holds_the_run_may_finish_it(storage: Storag
 
 
 # -- runs: claimed by the transaction that creates them --------------------------------------------
+
+
+async def test_create_run_on_a_fresh_thread_inserts_it_stamped_and_busy_and_refuses_a_taken_id(
+    storage: Storage,
+) -> None:
+    await storage.create_assistant(AID, BASE, "raise")
+    stamp = {"graph_id": "agent", "assistant_id": AID}
+    created, displaced = await storage.create_run(
+        make_run(rid(1), tid(1), metadata=stamp),
+        new_thread=NewThread({"owner": "alice"}, fresh=True),
+        admit=admission("reject"),
+        start=lease("w1", 40),
+    )
+    assert (created.status, created.attempt, created.assistant_version, displaced) == ("running", 1, 1, [])
+    assert await storage.get_run(tid(1), rid(1)) == created
+    thread = await storage.get_thread(tid(1))
+    assert (thread.status, thread.metadata) == ("busy", {"owner": "alice", **stamp})
+    assert thread.updated_at == created.created_at
+    queued, _ = await storage.create_run(
+        make_run(rid(2), tid(2)), new_thread=NewThread({}, fresh=True), admit=admission("enqueue")
+    )
+    behind, _ = await storage.create_run(
+        make_run(rid(3), tid(3)),
+        new_thread=NewThread({}, fresh=True),
+        admit=admission("enqueue"),
+        start=lease("w1", 40),
+    )
+    assert (queued.status, behind.status) == ("pending", "pending"), "an older due run goes first"
+
+    with pytest.raises(Conflict):
+        await storage.create_run(
+            make_run(rid(4), tid(1)),
+            new_thread=NewThread({"owner": "eve"}, fresh=True),
+            admit=admission("enqueue"),
+        )
+    with pytest.raises(NotFound):
+        await storage.get_run(None, rid(4))
+    assert (await storage.get_thread(tid(1))) == thread, "the thread that had the id is untouched"
 
 
 async def test_create_run_with_a_lease_claims_the_run_as_a_claim_would_and_the_lease_works_alike(

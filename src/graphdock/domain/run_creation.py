@@ -128,7 +128,9 @@ class Creation:
             not_before=_after(request.after_seconds),
         )
         new_thread = (
-            NewThread(stamped(identity, visible)) if stateless or request.if_not_exists == "create" else None
+            NewThread(stamped(identity, visible), fresh=stateless)
+            if stateless or request.if_not_exists == "create"
+            else None
         )
         # Opened before the run exists, so that no event can slip past its creator.
         stream = self._streams.for_creator(run.run_id)

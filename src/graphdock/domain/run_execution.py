@@ -27,7 +27,7 @@ from graphdock.domain.run_streams import RunStreams
 from graphdock.domain.threads import Threads
 from graphdock.domain.worker import Worker
 from graphdock.errors import GraphdockError, NotFound
-from graphdock.runtime.checkpoints import Saver
+from graphdock.runtime.checkpoints import Saver, discard_thread
 from graphdock.runtime.execution import RunPlan, RunResult, execute
 from graphdock.runtime.factories import Access
 from graphdock.runtime.graphs import AnyPregel, GraphRegistry
@@ -84,6 +84,7 @@ class Execution:
         resumable = bool(run.kwargs.get("stream_resumable"))
         relayed = True  # False once another replica has taken the run over: its stream goes on
         started, status = time.monotonic(), "error"
+        leftover = False  # a stateless run's checkpoints, deleted once its answer is out
         try:
             try:
                 await self._streams.relay(run.run_id, stream)
@@ -99,7 +100,7 @@ class Execution:
             # The graph is done: a cancel arriving now is too late, and must not cut the
             # bookkeeping short.
             self._worker.settle(run.run_id)
-            await self._finish(run, stream, result)
+            leftover = await self._finish(run, stream, result)
         except Exception:
             log.exception("run.crashed", run_id=run.run_id)
             error = {"error": "InternalError", "message": "graphdock failed while finishing this run"}
@@ -121,6 +122,13 @@ class Execution:
                 self._hooks.ended(
                     status, _since(run.created_at) - (time.monotonic() - started), time.monotonic() - started
                 )
+        if leftover:
+            # After the stream's end, which answers runs.wait: its thread went with the run's end,
+            # so nobody can read these any more.
+            try:
+                await discard_thread(self._saver, run.thread_id, written=result.checkpointed)
+            except Exception:  # a top-level guard: the run is recorded, only its leftovers stay
+                log.exception("run.checkpoints_left", run_id=run.run_id, thread_id=run.thread_id)
 
     async def _run_graph(self, run: Run, stream: RunStream, snapshot: Snapshot | None) -> RunResult:
         # The claim recorded the version this run executes (storage's VERSION_AT_CLAIM); None:
@@ -168,7 +176,8 @@ class Execution:
             stateful=not run.temporary,
         )
 
-    async def _finish(self, run: Run, stream: RunStream, result: RunResult) -> None:
+    async def _finish(self, run: Run, stream: RunStream, result: RunResult) -> bool:
+        """Record the run's end; True when its checkpoints are to go after it (a stateless run's)."""
         if result.status == "error":
             outcome = ThreadOutcome("error", result.values, {})
             stream.result = {"__error__": result.error}
@@ -188,15 +197,11 @@ class Execution:
                 discard=run.temporary,  # a stateless run's thread goes in the same transaction
             )
         except NotFound:
-            return  # rolled back (deleted) while it ran, or taken over after a lost lease
+            return False  # rolled back (deleted) while it ran, or taken over after a lost lease
         log.debug("run.finished", run_id=run.run_id, status=result.status)
         if self._hooks.finished is not None:
             self._hooks.finished(run, finished, result.values)
-        if run.temporary:
-            # Its checkpoints too, though a stateless graph wrote none: skipping the saver (a
-            # thread hop on SQLite) saved ~0.1 ms of CPU a run but made 32 concurrent stateless
-            # runs bimodal in bench/runs.py (p90 65 -> 160 ms, p99 75 -> 200 ms, same throughput).
-            await self._saver.adelete_thread(run.thread_id)
+        return run.temporary
 
     async def _cancelled(self, run: Run, stream: RunStream) -> bool:
         """Record how a cancelled run ended; False if it is no longer this executor's to end."""

@@ -1,12 +1,14 @@
 """The run queue's consumer: claims runs as soon as they are due, a bounded number at a time.
 
 No polling: creating a run that must wait (here, or on another replica: a Redis signal),
-finishing one and a due `after_seconds` each wake the loop. A run created here while a slot is
-free and nothing is ahead of it does not wait for the loop at all: its creator `reserve`s the
-slot, the transaction that creates the run claims it, and the worker `adopt`s it; a slot is
-counted from before any claim is sent (the loop's or a creator's), so together they never exceed
-the concurrency. Each run executes as an asyncio task in this process; cancelling one cancels
-its task, and the executor records how it ended.
+finishing one while runs wait, and a due `after_seconds` each wake the loop. A run created here
+while a slot is free and nothing is ahead of it does not wait for the loop at all: its creator
+`reserve`s the slot, the transaction that creates the run claims it, and the worker `adopt`s it;
+a slot is counted from before any claim is sent (the loop's or a creator's), so together they
+never exceed the concurrency. When the loop's last look found nothing pending and nothing has
+woken it since, a run that ends here asks the database nothing: at one run at a time, that was
+two round trips after every answer. Each run executes as an asyncio task in this process;
+cancelling one cancels its task, and the executor records how it ended.
 
 Every claim is a lease that this worker renews every third of its length. The same tick expires
 other workers' leases that ended (their process was killed or hung): those runs go back to the
@@ -83,6 +85,10 @@ class Worker:
         # Runs whose executor has taken note of a cancellation, or is past the point of stopping.
         self._settled: set[str] = set()
         self._wake = asyncio.Event()
+        # Wake-ups so far, and whether the loop's last look found no pending run at all with none
+        # since: then a run ending here has nothing to make way for, and the loop sleeps on.
+        self._wakes = 0
+        self._idle = False
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         # Why the loop cannot claim runs at the moment (None while it can): /ok reports it.
@@ -98,6 +104,9 @@ class Worker:
         return len(self._tasks)
 
     def wake(self) -> None:
+        """Something may wait in the queue: a run queued (here, or on another replica), a retry."""
+        self._wakes += 1
+        self._idle = False
         self._wake.set()
 
     def reserve(self) -> Lease | None:
@@ -210,9 +219,10 @@ class Worker:
     async def _loop(self) -> None:
         backoff = _FIRST_BACKOFF_SECONDS
         while not self._stopping:
+            wakes = self._wakes
             try:
                 await self._claim_while_free()
-                timeout = await self._until_next_due()
+                queue = await self._storage.run_queue()
             except Exception as exc:  # a top-level guard: a dead loop would strand every run, silently
                 self._trouble = f"the run worker cannot claim runs: {_reason(exc)}"
                 if isinstance(exc, GraphdockError):
@@ -226,8 +236,10 @@ class Worker:
                 log.info("worker.recovered")
                 self._trouble = None
                 backoff = _FIRST_BACKOFF_SECONDS
+            # A wake-up during the look may be a run it missed: then the loop looks again.
+            self._idle = not queue.waiting and wakes == self._wakes
             with contextlib.suppress(TimeoutError):  # a delayed run is due
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                await asyncio.wait_for(self._wake.wait(), _until(queue.next_due))
             self._wake.clear()
 
     async def _claim_while_free(self) -> None:
@@ -260,7 +272,8 @@ class Worker:
         self._stop_reasons.pop(run_id, None)
         self._settled.discard(run_id)
         self._started.discard(run_id)
-        self._wake.set()  # a slot is free, and the thread's next run may now start
+        if not self._idle:  # a slot is free, and the thread's next run may now start
+            self._wake.set()
 
     # -- leases -----------------------------------------------------------------------------------
 
@@ -301,12 +314,12 @@ class Worker:
             await self._on_expired(expired)
         self.wake()  # also the safety net for a wake-up signal that never arrived
 
-    async def _until_next_due(self) -> float | None:
-        due = await self._storage.next_due()
-        if due is None:
-            return None
-        delay = (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
-        return max(delay, 0.001)
+
+def _until(due: str | None) -> float | None:
+    """Seconds until `due` (None: no delayed run waits)."""
+    if due is None:
+        return None
+    return max((datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds(), 0.001)
 
 
 def _reason(exc: Exception) -> str:

@@ -63,6 +63,9 @@ class RunResult:
     # Pending nodes: the thread stops "interrupted" when any are left.
     next: tuple[str, ...] = ()
     error: Json | None = None
+    # Whether the graph ran with a checkpointer (graphdock's, or one it was compiled with), so
+    # may have written checkpoints: a stateless run's graph without one wrote none.
+    checkpointed: bool = False
 
 
 async def execute(plan: RunPlan, stream: RunStream) -> RunResult:
@@ -79,6 +82,7 @@ async def execute(plan: RunPlan, stream: RunStream) -> RunResult:
         "context": plan.context,
         "durability": plan.durability,
     }
+    checkpointed = plan.graph.checkpointer not in (None, False)
     try:
         async for ns, mode, chunk in _chunks(plan, options, out):
             out.chunk(ns, mode, chunk)
@@ -93,7 +97,7 @@ async def execute(plan: RunPlan, stream: RunStream) -> RunResult:
         )
         error = {"error": type(exc).__name__, "message": str(exc)}
         stream.publish("error", dumps(error))
-        return RunResult("error", values=to_json(out.values), error=error)
+        return RunResult("error", values=to_json(out.values), error=error, checkpointed=checkpointed)
     if plan.stateful:
         # The thread's state now: without the checkpoint_id a run may have started from (resuming
         # at a checkpoint the client named), which would read that old checkpoint back.
@@ -101,9 +105,13 @@ async def execute(plan: RunPlan, stream: RunStream) -> RunResult:
         latest = {**plan.config, "configurable": configurable}
         state = await plan.graph.aget_state(cast(RunnableConfig, latest))
         return RunResult(
-            "success", values=to_json(state.values), interrupts=interrupts_of(state), next=state.next
+            "success",
+            values=to_json(state.values),
+            interrupts=interrupts_of(state),
+            next=state.next,
+            checkpointed=checkpointed,
         )
-    return RunResult("success", values=to_json(out.values))
+    return RunResult("success", values=to_json(out.values), checkpointed=checkpointed)
 
 
 async def _chunks(

@@ -38,6 +38,7 @@ from graphdock.storage.threads import (
     Lease,
     NewThread,
     Run,
+    RunQueue,
     RunStatus,
     Thread,
     ThreadFilter,
@@ -367,8 +368,8 @@ class Storage(Protocol):
     async def delete_run(self, thread_id: str | None, run_id: str, *, after: AfterRun) -> Run:
         """Remove a run (its thread's status by `after`, with no outcome); NotFound if absent."""
 
-    async def next_due(self) -> str | None:
-        """The earliest not_before among pending runs, to wake the executor then."""
+    async def run_queue(self) -> RunQueue:
+        """Whether any run is pending, and the earliest not_before among them."""
 
     # -- crons ------------------------------------------------------------------------------------
 

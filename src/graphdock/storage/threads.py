@@ -116,6 +116,14 @@ class ExpiredLeases:
 
 
 @dataclass(frozen=True, slots=True)
+class RunQueue:
+    """What waits in the run queue, as the worker looks at it when it has claimed what it could."""
+
+    waiting: bool  # any pending run, due or not, claimable or behind its thread's running run
+    next_due: str | None  # the earliest not_before among pending runs, to wake the worker then
+
+
+@dataclass(frozen=True, slots=True)
 class ThreadFilter:
     metadata: Json = field(default_factory=dict)
     values: Json = field(default_factory=dict)
@@ -130,3 +138,6 @@ class NewThread:
     """The thread a run creates when it names one that does not exist (if_not_exists=create)."""
 
     metadata: Json
+    # Its id was just made for this run (a stateless run's): no thread can have it, so storage may
+    # insert it without first looking for one (a thread that had it would fail the insert).
+    fresh: bool = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from typing import Any, Literal, Protocol
 
 import psycopg
@@ -31,6 +32,7 @@ from graphdock.storage.threads import (
     Lease,
     NewThread,
     Run,
+    RunQueue,
     RunStatus,
     Thread,
     ThreadFilter,
@@ -41,6 +43,9 @@ from graphdock.storage.threads import (
 from graphdock.storage.visibility import Visibility, postgres_sql, require_within
 
 _RUN_PLACEHOLDERS = ",".join(["%s"] * RUN_COUNT)
+
+# A run's thread locked, found through the run: how a run's end begins.
+_LOCK_THROUGH_RUN = "SELECT thread_id FROM threads WHERE thread_id = (SELECT thread_id FROM runs WHERE run_id = %s) FOR UPDATE"
 
 
 def _parsed(value: Any) -> Any:
@@ -194,6 +199,8 @@ class PostgresThreads:
         visible: Visibility | None = None,
         start: Lease | None = None,
     ) -> tuple[Run, list[Run]]:
+        if new_thread is not None and new_thread.fresh:
+            return await _create_on_fresh_thread(self, run, new_thread, admit, start)
         # Two round trips: BEGIN, the thread's insert (if asked), its lock and what the rule reads
         # go together; then the writes and COMMIT. The lock makes the rule's check and the insert
         # one step: two creates with reject can never both see an idle thread, and no claim starts
@@ -243,16 +250,7 @@ class PostgresThreads:
                     " assistant_id = %s WHERE thread_id = %s",
                     (run.created_at, Jsonb(stamp), run.assistant_id, run.thread_id),
                 )
-                # Claimed here only if the claim would take this very run now.
-                started = (
-                    await c.execute(
-                        f"{_START} WHERE run_id = %(run_id)s AND run_id = (SELECT run_id FROM ({_CANDIDATE}) AS c)"
-                        f" RETURNING {RUN}",
-                        {**_lease_params(utc_now(), start), "run_id": run.run_id},
-                    )
-                    if start is not None
-                    else None
-                )
+                started = await _queue_start(c, run, start)
             row = await started.fetchone() if started is not None else None
         return (_run_row(row) if row is not None else run), displaced
 
@@ -314,45 +312,31 @@ class PostgresThreads:
         discard: bool = False,
     ) -> Run:
         fence = "" if attempt is None else " AND status = 'running' AND attempt = %s"
+        fenced = (run_id, *(() if attempt is None else (attempt,)))
+        if discard:
+            return await _finish_discarding(self, fenced, fence, status, error)
         # Two round trips: BEGIN, the lock, the run's update and what the rule reads go together;
-        # then the thread's write (or its delete) and COMMIT. The thread is locked first, found
-        # through the run (thread before run, as every writer locks them), so "does another run
-        # wait?" and the thread's new status are one step: a run created meanwhile either is seen
-        # here or marks the thread busy after this commits.
+        # then the thread's write and COMMIT. The thread is locked first, found through the run
+        # (thread before run, as every writer locks them), so "does another run wait?" and the
+        # thread's new status are one step: a run created meanwhile either is seen here or marks
+        # the thread busy after this commits.
         async with self._read() as c, pipelined(c):
-            await c.execute(
-                "SELECT thread_id FROM threads WHERE thread_id ="
-                " (SELECT thread_id FROM runs WHERE run_id = %s) FOR UPDATE",
-                (run_id,),
-            )
+            await c.execute(_LOCK_THROUGH_RUN, (run_id,))
             updated = await c.execute(
                 "UPDATE runs SET status = %s, error = %s, updated_at = %s, worker_id = NULL,"
                 f" lease_expires_at = NULL WHERE run_id = %s{fence} RETURNING {RUN}",
-                (
-                    status,
-                    Jsonb(error) if error else None,
-                    utc_now(),
-                    run_id,
-                    *(() if attempt is None else (attempt,)),
-                ),
+                (status, Jsonb(error) if error else None, utc_now(), *fenced),
             )
-            thread = (
-                None
-                if discard
-                else await c.execute(
-                    f"SELECT t.status, EXISTS (SELECT 1 FROM runs r WHERE r.thread_id = t.thread_id"
-                    f" AND r.{_ACTIVE}) FROM threads t WHERE t.thread_id ="
-                    " (SELECT thread_id FROM runs WHERE run_id = %s)",
-                    (run_id,),
-                )
+            thread = await c.execute(
+                f"SELECT t.status, EXISTS (SELECT 1 FROM runs r WHERE r.thread_id = t.thread_id"
+                f" AND r.{_ACTIVE}) FROM threads t WHERE t.thread_id ="
+                " (SELECT thread_id FROM runs WHERE run_id = %s)",
+                (run_id,),
             )
             row = await updated.fetchone()
             if row is None:  # deleted while it ran (a rollback), or taken over: nothing to record
                 raise run_not_found(run_id)
             run = _run_row(row)
-            if thread is None:
-                await c.execute("DELETE FROM threads WHERE thread_id = %s", (run.thread_id,))
-                return run
             found = await thread.fetchone()
             if found is None:
                 return run
@@ -473,11 +457,72 @@ class PostgresThreads:
                     await _set_status(c, thread_id, decided[1])
             return ExpiredLeases(retried, failed)
 
-    async def next_due(self: _Connected) -> str | None:
+    async def run_queue(self: _Connected) -> RunQueue:
         async with self._read() as c:
-            row = await _one(c, "SELECT min(not_before) FROM runs WHERE status = 'pending'", ())
+            row = await _one(c, "SELECT count(*) > 0, min(not_before) FROM runs WHERE status = 'pending'", ())
         assert row is not None
-        return timestamp(row[0]) if row[0] is not None else None
+        return RunQueue(row[0], timestamp(row[1]) if row[1] is not None else None)
+
+
+async def _create_on_fresh_thread(
+    storage: _Connected, run: Run, new_thread: NewThread, admit: Admit, start: Lease | None
+) -> tuple[Run, list[Run]]:
+    """create_run on a thread whose id was just made for the run: one round trip. Nobody else can
+    know the id, so there is nothing to lock, and no runs for the rule to weigh: BEGIN, the thread
+    inserted as the run leaves it (stamped, busy), the run, its claim and COMMIT go together. A
+    thread that had the id fails the insert (a Conflict), and nothing is written."""
+    stamp = {k: run.metadata[k] for k in ("graph_id", "assistant_id") if k in run.metadata}
+    async with storage._read() as c:
+        async with pipelined(c):
+            await c.execute(
+                f"INSERT INTO threads ({THREAD}, assistant_id) VALUES (%s,%s,%s,%s,'busy',NULL,'{{}}',%s)",
+                (
+                    run.thread_id,
+                    utc_now(),
+                    run.created_at,
+                    Jsonb({**new_thread.metadata, **stamp}),
+                    run.assistant_id,
+                ),
+            )
+            await c.execute(
+                f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", run_params(run, json=Jsonb)
+            )
+            started = await _queue_start(c, run, start)
+        row = await started.fetchone() if started is not None else None
+    return (_run_row(row) if row is not None else run), admit(run.thread_id, [])
+
+
+async def _finish_discarding(
+    storage: _Connected, fenced: tuple[Any, ...], fence: str, status: RunStatus, error: Json | None
+) -> Run:
+    """finish_run(discard=True), in one round trip: BEGIN, the thread's lock (found through the
+    run, as in finish_run), the run and its thread deleted together if the run is still the
+    fenced attempt's (a fresh statement, so it sees the run as the lock left it), and COMMIT.
+    Nothing keeps the run's row, so its end is not written to it: the run comes back as it ended."""
+    now = utc_now()
+    async with storage._read() as c:
+        async with pipelined(c):
+            await c.execute(_LOCK_THROUGH_RUN, fenced[:1])
+            gone = await c.execute(
+                f"WITH run AS (DELETE FROM runs WHERE run_id = %s{fence} RETURNING {RUN})"
+                " DELETE FROM threads USING run WHERE threads.thread_id = run.thread_id RETURNING run.*",
+                fenced,
+            )
+        row = await gone.fetchone()
+    if row is None:  # deleted while it ran (a rollback), or taken over: nothing was written
+        raise run_not_found(fenced[0])
+    return replace(_run_row(row), status=status, error=error or None, updated_at=now)
+
+
+async def _queue_start(c: Conn, run: Run, start: Lease | None) -> psycopg.AsyncCursor[Any] | None:
+    """Queue (pipeline mode) the claim of the run being created under `start`'s lease, if the
+    worker's next claim would take this very run now: fetchone() gives it claimed, or None."""
+    if start is None:
+        return None
+    return await c.execute(
+        f"{_START} WHERE run_id = %(run_id)s AND run_id = (SELECT run_id FROM ({_CANDIDATE}) AS c) RETURNING {RUN}",
+        {**_lease_params(utc_now(), start), "run_id": run.run_id},
+    )
 
 
 async def _one(c: Conn, sql: str, params: Sequence[Any] | dict[str, Any]) -> tuple[Any, ...] | None:

@@ -26,6 +26,7 @@ from graphdock.storage.threads import (
     Lease,
     NewThread,
     Run,
+    RunQueue,
     RunStatus,
     Thread,
     ThreadFilter,
@@ -178,6 +179,8 @@ class SqliteThreads:
                 updated_at=run.created_at,
             )
             active: list[Run] = []
+            if not made and new_thread is not None and new_thread.fresh:
+                raise Conflict(f"Thread {run.thread_id} already exists")  # as PostgreSQL's insert
             if not made:
                 _thread(c, run.thread_id, visible)  # it exists, and this user may see it
                 c.execute(
@@ -352,12 +355,12 @@ class SqliteThreads:
                     _set_status(c, thread_id, decided[1])
             return ExpiredLeases([_run_row(r) for r in retried], failed)
 
-    async def next_due(self: _Connected) -> str | None:
+    async def run_queue(self: _Connected) -> RunQueue:
         with self._read() as c:
-            due: str | None = c.execute(
-                "SELECT min(not_before) FROM runs WHERE status = 'pending' AND not_before IS NOT NULL"
-            ).fetchone()[0]
-            return due
+            waiting, due = c.execute(
+                "SELECT count(*) > 0, min(not_before) FROM runs WHERE status = 'pending'"
+            ).fetchone()
+            return RunQueue(bool(waiting), due)
 
 
 def _claim_params(now: str, lease: Lease | None) -> tuple[str | None, ...]:

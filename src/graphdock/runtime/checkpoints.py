@@ -100,18 +100,17 @@ async def advisory_lock(conn: Any, key: int) -> None:
 async def discard_thread(saver: Saver, thread_id: str, *, written: bool) -> None:
     """A stateless run's checkpoints, once its answer is out. Its graph ran without graphdock's
     checkpointer, so unless it was compiled with one of its own (`written`) it wrote none, and
-    PostgreSQL's saver is not asked (a pool checkout and a round trip). SQLite's still is: it costs
-    no round trip, and skipping it made 32 concurrent stateless runs' latency bimodal in
-    bench/runs.py (p90 65 -> 160 ms when first tried, ~125 -> ~210 ms again in December 2026),
-    though their p50 and throughput improved."""
+    PostgreSQL's saver is not asked (a pool checkout and a round trip of three DELETEs, ~0.4 ms of
+    CPU a run). SQLite's still is: on the loop's thread (sqlite_saver.py) it costs tens of
+    microseconds, and it also takes what a client may have written to the thread meanwhile."""
     if written or _on_sqlite(saver):
         await saver.adelete_thread(thread_id)
 
 
 def _on_sqlite(saver: Saver) -> bool:
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from graphdock.runtime.sqlite_saver import LoopSqliteSaver
 
-    return isinstance(saver, AsyncSqliteSaver)
+    return isinstance(saver, LoopSqliteSaver)
 
 
 async def copy_thread(saver: Saver, source: str, target: str) -> None:

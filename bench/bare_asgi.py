@@ -2,7 +2,8 @@
 
 Served by the same stack as graphdock (uvicorn, uvloop, httptools, no access log), it shows what
 any Python server can do on this machine under the same load generator; graphdock's `get` is
-reported as a fraction of it. Run: python bench/bare_asgi.py --port N
+reported as a fraction of it. It is plain uvicorn: two socket writes per response, where graphdock
+makes one (src/graphdock/http_protocol.py). Run: python bench/bare_asgi.py --port N
 """
 
 from __future__ import annotations

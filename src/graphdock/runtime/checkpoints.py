@@ -99,7 +99,8 @@ async def advisory_lock(conn: Any, key: int) -> None:
 
 async def discard_thread(saver: Saver, thread_id: str, *, written: bool) -> None:
     """A stateless run's checkpoints, once its answer is out. Its graph ran without graphdock's
-    checkpointer, so unless it was compiled with one of its own (`written`) it wrote none, and
+    checkpointer, so unless it was compiled with one of its own (`written`; that one may keep its
+    checkpoints in graphdock's tables, a PostgresSaver on the same database) it wrote none here, and
     PostgreSQL's saver is not asked (a pool checkout and a round trip of three DELETEs, ~0.4 ms of
     CPU a run). SQLite's still is: on the loop's thread (sqlite_saver.py) it costs tens of
     microseconds, and it also takes what a client may have written to the thread meanwhile."""

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 
+from graphdock.runtime.sqlite_saver import LoopSqliteSaver, open_loop_saver
+
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
 
@@ -36,8 +38,6 @@ def checkpoint_path(database_path: Path) -> Path:
 @asynccontextmanager
 async def open_saver(database_url: str) -> AsyncIterator[Saver]:
     if database_url.startswith("sqlite:///"):
-        from graphdock.runtime.sqlite_saver import open_loop_saver
-
         path = checkpoint_path(Path(database_url.removeprefix("sqlite:///")))
         path.parent.mkdir(parents=True, exist_ok=True)
         with open_loop_saver(path) as saver:
@@ -104,14 +104,8 @@ async def discard_thread(saver: Saver, thread_id: str, *, written: bool) -> None
     PostgreSQL's saver is not asked (a pool checkout and a round trip of three DELETEs, ~0.4 ms of
     CPU a run). SQLite's still is: on the loop's thread (sqlite_saver.py) it costs tens of
     microseconds, and it also takes what a client may have written to the thread meanwhile."""
-    if written or _on_sqlite(saver):
+    if written or isinstance(saver, LoopSqliteSaver):
         await saver.adelete_thread(thread_id)
-
-
-def _on_sqlite(saver: Saver) -> bool:
-    from graphdock.runtime.sqlite_saver import LoopSqliteSaver
-
-    return isinstance(saver, LoopSqliteSaver)
 
 
 async def copy_thread(saver: Saver, source: str, target: str) -> None:

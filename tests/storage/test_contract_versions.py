@@ -247,3 +247,42 @@ async def test_import_with_any_conflict_writes_nothing(storage: Storage) -> None
     assert report.created == (OTHER,)
     with pytest.raises(NotFound):
         await storage.get_assistant(OTHER)
+
+
+async def test_a_get_after_each_write_reads_that_write(storage: Storage) -> None:
+    """Every get here follows another get of the same row, so a backend that keeps rows it has
+    read (SQLite's storage does) must notice each kind of write: none may answer the row as it was."""
+
+    async def active() -> tuple[int, str | None]:
+        got = await storage.get_assistant(AID)
+        return got.version, got.snapshot.name
+
+    await storage.create_assistant(AID, snap("one"), "raise")
+    assert await active() == (1, "one")
+    await storage.revise_assistant(AID, renamed("two"))
+    assert await active() == (2, "two")
+    await storage.set_active_version(AID, 1)
+    assert await active() == (1, "one")
+    await storage.set_active_version(AID, 2)
+    assert await active() == (2, "two")
+    await storage.delete_version(AID, 1)
+    assert await active() == (2, "two")
+    exported, _ = await storage.export_assistants([AID], Page(10))
+    await storage.delete_assistant(AID)
+    with pytest.raises(NotFound):
+        await storage.get_assistant(AID)
+    await storage.import_assistants(exported, dry_run=False, decide=decide_import)
+    assert await active() == (2, "two")
+    # A write that fails changes nothing, and the next get still reads the stored row.
+    with pytest.raises(PreconditionFailed):
+        await storage.revise_assistant(AID, renamed("three"), if_version={1})
+    assert await active() == (2, "two")
+
+
+async def test_what_a_get_hands_out_is_the_callers_to_change(storage: Storage) -> None:
+    await storage.create_assistant(AID, snap("one", team="a"), "raise")
+    first = await storage.get_assistant(AID)
+    first.snapshot.config["configurable"]["p"] = "changed"
+    first.snapshot.metadata["team"] = "b"
+    again = await storage.get_assistant(AID)
+    assert (again.snapshot.config, again.snapshot.metadata) == ({"configurable": {"p": "one"}}, {"team": "a"})

@@ -27,14 +27,17 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from starlette._exception_handler import wrap_app_handling_exceptions
+from starlette._utils import is_async_callable
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, ExceptionHandler, HTTPExceptionHandler, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from graphdock.api.auth import Authentication
@@ -100,15 +103,29 @@ class Front:
             await self.app(scope, receive, send)
 
     async def _inner(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Authentication, then the routes with the error handlers around them."""
+        """Authentication, then the routes; an HTTP request's exceptions reach the handlers in
+        _http's one `except`, a WebSocket's go through Starlette's wrapper."""
         if self.authentication is not None and not await self.authentication.admit(scope, receive, send):
             return
         if self.handlers is None:
             await self.app(scope, receive, send)
             return
+        # Read by Starlette's own routes too (a Mount's app, the project's routes).
         scope["starlette.exception_handlers"] = self.handlers
-        conn = Request(scope, receive, send) if scope["type"] == "http" else WebSocket(scope, receive, send)
-        await wrap_app_handling_exceptions(self.app, conn)(scope, receive, send)
+        if scope["type"] == "http":
+            await self.app(scope, receive, send)
+            return
+        await wrap_app_handling_exceptions(self.app, WebSocket(scope, receive, send))(scope, receive, send)
+
+    def _handler(self, exc: Exception) -> ExceptionHandler | None:
+        """The handler Starlette's ExceptionMiddleware would pick: by status for an
+        HTTPException, else by the nearest class in the exception's MRO."""
+        if self.handlers is None:
+            return None  # a layer further in has them (app.py's middleware_order)
+        by_class, by_status = self.handlers
+        if isinstance(exc, HTTPException) and exc.status_code in by_status:
+            return by_status[exc.status_code]
+        return next((by_class[cls] for cls in type(exc).__mro__ if cls in by_class), None)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -148,9 +165,15 @@ class Front:
                 await self.cors.preflight_response(request_headers)(scope, receive, stamped)
             else:
                 await self._inner(scope, receive, stamped)
-        except Exception:
-            # Log it whole, tell the client nothing internal. If the answer already began, all
-            # that is left is to drop the connection.
+        except Exception as exc:
+            # An error handler's answer, as Starlette's exception wrapper would give it (without
+            # its closure and Request on every request that raises nothing).
+            handler = None if answered else self._handler(exc)
+            if handler is not None:
+                await self._answer(handler, exc, scope, receive, stamped)
+                return
+            # Otherwise log it whole, tell the client nothing internal. If the answer already
+            # began, all that is left is to drop the connection.
             log.exception(
                 "request.failed", method=scope["method"], path=scope["path"], request_id=request_id.decode()
             )
@@ -159,6 +182,20 @@ class Front:
             await JSONResponse({"detail": "Internal Server Error"}, status_code=500)(scope, receive, stamped)
         finally:
             self._observe(scope, status, time.perf_counter() - started)
+
+    async def _answer(
+        self, handler: ExceptionHandler, exc: Exception, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        # Handlers are typed for either kind of connection; this one is an HTTP request's.
+        http_handler = cast(HTTPExceptionHandler, handler)
+        request = Request(scope, receive)
+        if is_async_callable(http_handler):
+            response = await http_handler(request, exc)
+        else:  # a project's handler may be a plain function
+            response = await run_in_threadpool(http_handler, request, exc)
+        if response is not None:
+            await response(scope, receive, send)
+        exc.__traceback__ = None  # a reused exception instance would pile up tracebacks
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = getattr(scope.get("route"), "path", None) or UNMATCHED

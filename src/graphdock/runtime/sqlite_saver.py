@@ -31,6 +31,8 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from graphdock.sqlite_wal import WalCheckpointer
+
 
 class LoopSqliteSaver(SqliteSaver):
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
@@ -80,11 +82,15 @@ def open_loop_saver(path: Path) -> Iterator[LoopSqliteSaver]:
     SIGKILL of this process (not a power cut between a commit and the next WAL sync)."""
     # The driver's implicit transactions, as SqliteSaver expects (it commits through conn.commit()).
     conn = sqlite3.connect(path, check_same_thread=False)
+    # A run on a thread writes a checkpoint per step: their WAL is checkpointed off the loop too.
+    checkpoints = WalCheckpointer(path)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         saver = LoopSqliteSaver(conn)
         saver.setup()
+        checkpoints.start(conn)
         yield saver
     finally:
+        checkpoints.stop()
         conn.close()

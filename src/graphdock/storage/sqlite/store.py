@@ -27,6 +27,7 @@ from graphdock.errors import (
     Unavailable,
 )
 from graphdock.metrics import PoolUsage
+from graphdock.sqlite_wal import WalCheckpointer
 from graphdock.storage.assistant_runs import VersionTally
 from graphdock.storage.base import (
     Decide,
@@ -98,6 +99,7 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
         # (`_rows_at`, its total_changes then): see _assistant_row.
         self._rows: dict[str, Any] = {}
         self._rows_at = -1
+        self._checkpoints = WalCheckpointer(self._path)
 
     async def open(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,12 +113,14 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
             ) from None
         try:
             self._conn = _connect(self._path)
+            self._checkpoints.start(self._conn)
             fold_gaps()  # once per process, ~0.1 s: at start rather than in the first name search
         except BaseException:
-            self._owner.release()
+            await self.close()
             raise
 
     async def close(self) -> None:
+        self._checkpoints.stop()
         if self._conn is not None:
             self._conn.close()
             self._conn = None

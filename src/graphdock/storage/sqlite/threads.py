@@ -38,10 +38,14 @@ from graphdock.storage.visibility import Visibility, require_within, sqlite_sql
 
 _RUN_PLACEHOLDERS = ",".join("?" * RUN_COUNT)
 _VERSION_AT_CLAIM = VERSION_AT_CLAIM.format(run_assistant="runs.assistant_id")
+# The queue's partial index (runs_active) serves a query only if the query repeats the index's
+# condition: SQLite does not infer `status IN ('pending', 'running')` from `status = 'pending'`,
+# and without it every claim, and every look at the queue, read the whole runs table.
+_QUEUED = "r.status IN ('pending', 'running') AND r.status = 'pending'"
 # The run a claim takes: the oldest pending run due by `now` whose thread has nothing running.
 # Param: (now,).
 _NEXT = (
-    "SELECT r.run_id FROM runs r WHERE r.status = 'pending'"
+    f"SELECT r.run_id FROM runs r WHERE {_QUEUED}"
     " AND (r.not_before IS NULL OR r.not_before <= ?)"
     " AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.thread_id = r.thread_id AND x.status = 'running')"
     " ORDER BY r.created_at, r.rowid LIMIT 1"
@@ -358,7 +362,7 @@ class SqliteThreads:
     async def run_queue(self: _Connected) -> RunQueue:
         with self._read() as c:
             waiting, due = c.execute(
-                "SELECT count(*) > 0, min(not_before) FROM runs WHERE status = 'pending'"
+                f"SELECT count(*) > 0, min(r.not_before) FROM runs r WHERE {_QUEUED}"
             ).fetchone()
             return RunQueue(bool(waiting), due)
 

@@ -261,6 +261,8 @@ class SqliteThreads:
         with self._write() as c:
             now = utc_now()
             fence = "" if attempt is None else " AND status = 'running' AND attempt = ?"
+            if discard:
+                return _finish_discarding(c, run_id, fence, attempt, status, error, now)
             row = c.execute(
                 "UPDATE runs SET status = ?, error = ?, updated_at = ?, worker_id = NULL,"
                 f" lease_expires_at = NULL WHERE run_id = ?{fence} RETURNING {RUN}",
@@ -275,9 +277,6 @@ class SqliteThreads:
             if row is None:  # deleted while it ran (a rollback), or taken over: nothing to record
                 raise run_not_found(run_id)
             run = _run_row(row)
-            if discard:
-                c.execute("DELETE FROM threads WHERE thread_id = ?", (run.thread_id,))
-                return run
             decided = _thread_after(c, run.thread_id, outcome.status if outcome is not None else None, after)
             if decided is None:
                 return run
@@ -400,6 +399,28 @@ def _first_in_line(c: sqlite3.Connection, run: Run, now: str, active: Sequence[R
         return None
     # version is None if the assistant is gone: claimed all the same, the executor fails the run.
     return replace(run, status="running", updated_at=now, attempt=run.attempt + 1, assistant_version=version)
+
+
+def _finish_discarding(
+    c: sqlite3.Connection,
+    run_id: str,
+    fence: str,
+    attempt: int | None,
+    status: RunStatus,
+    error: Json | None,
+    now: str,
+) -> Run:
+    """finish_run(discard=True): the run and its thread deleted if the run is still the fenced
+    attempt's. Nothing keeps the run's row, so its end is not written to it (an update of every
+    index on status that the delete would undo): the run comes back as it ended, as on PostgreSQL."""
+    row = c.execute(
+        f"SELECT {RUN} FROM runs WHERE run_id = ?{fence}", (run_id, *(() if attempt is None else (attempt,)))
+    ).fetchone()
+    if row is None:  # deleted while it ran (a rollback), or taken over: nothing to record
+        raise run_not_found(run_id)
+    run = _run_row(row)
+    c.execute("DELETE FROM threads WHERE thread_id = ?", (run.thread_id,))  # its runs go with it
+    return replace(run, status=status, error=error or None, updated_at=now)
 
 
 def _insert_thread(

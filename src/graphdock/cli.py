@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import gc
 import os
 import socket
 import sys
@@ -184,6 +185,12 @@ def _serve(settings: Settings) -> int:
             file=sys.stderr,
             flush=True,
         )
+        # What is loaded by now (LangGraph, LangChain, pydantic, the graphs: ~250,000 objects the
+        # collector tracks) lives as long as the process. Frozen, the full collections a busy
+        # server triggers every few hundred runs stop walking it: they took a third of the CPU of a
+        # stateless run at 32 clients (~0.15 s each). No gc.collect() first: at this point it
+        # takes ~0.15 s of start-up to free some 600 objects.
+        gc.freeze()
         await uvicorn.Server(server_config(app, settings)).serve(sockets=[sock])
 
     uvloop.run(run())

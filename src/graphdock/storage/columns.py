@@ -18,9 +18,10 @@ CRON = (
 # The version a run executes, set by the claim that starts it (one statement on both backends): the
 # version it was pinned to, else the one an earlier attempt ran (a retry resumes that attempt's
 # checkpoints), else the assistant's active one. NULL if the assistant was deleted while the run
-# waited; the executor then fails the run. `{run_assistant}`: the run's assistant_id as the
-# backend's assistants.assistant_id compares with it.
+# waited; the executor then fails the run. `{pinned}`, `{earlier}`: the run's pinned_version and
+# assistant_version (columns, or the parameters of a run inserted already claimed);
+# `{run_assistant}`: the run's assistant_id as the backend's assistants.assistant_id compares with it.
 VERSION_AT_CLAIM = (
-    "COALESCE(pinned_version, assistant_version,"
+    "COALESCE({pinned}, {earlier},"
     " (SELECT a.version FROM assistants a WHERE a.assistant_id = {run_assistant}))"
 )

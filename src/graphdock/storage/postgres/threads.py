@@ -65,8 +65,10 @@ _CANDIDATE = (
 # runs.assistant_id is text and assistants.assistant_id a uuid: cast only what is one (CASE keeps
 # the cast from being tried on anything else), so the primary key's index finds the row.
 _VERSION_AT_CLAIM = VERSION_AT_CLAIM.format(
+    pinned="pinned_version",
+    earlier="assistant_version",
     run_assistant="CASE WHEN runs.assistant_id ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-    "[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN runs.assistant_id::uuid END"
+    "[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN runs.assistant_id::uuid END",
 )
 
 # A claim marks a run running under a lease (%(worker)s until %(until)s), with the version it executes.

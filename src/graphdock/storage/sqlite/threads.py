@@ -1,8 +1,9 @@
 """Threads and runs on SQLite: the rows, and the run queue, applying the domain's run rules at write time.
 
 The queue is the runs table itself: a run is claimed by flipping it from pending to running in
-one statement (by a worker, or by the transaction that creates it, under the same rule), and a thread's next run is only claimable once nothing runs on that thread, which
-is how "one active run per thread" holds without any lock held across a run.
+one statement (by a worker), or inserted already running by the transaction that creates it when
+the same rule would have the claim take it; and a thread's next run is only claimable once nothing
+runs on that thread, which is how "one active run per thread" holds without any lock held across a run.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import Any, Literal, Protocol
 
 import orjson
@@ -37,21 +39,37 @@ from graphdock.storage.threads import (
 from graphdock.storage.visibility import Visibility, require_within, sqlite_sql
 
 _RUN_PLACEHOLDERS = ",".join("?" * RUN_COUNT)
-_VERSION_AT_CLAIM = VERSION_AT_CLAIM.format(run_assistant="runs.assistant_id")
-# The run a claim takes: the oldest pending run due by `now` whose thread has nothing running.
-# Param: (now,).
-_NEXT = (
-    "SELECT r.run_id FROM runs r WHERE r.status = 'pending'"
-    " AND (r.not_before IS NULL OR r.not_before <= ?)"
-    " AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.thread_id = r.thread_id AND x.status = 'running')"
-    " ORDER BY r.created_at, r.rowid LIMIT 1"
+_VERSION_AT_CLAIM = VERSION_AT_CLAIM.format(
+    pinned="pinned_version", earlier="assistant_version", run_assistant="runs.assistant_id"
 )
+# The queue's partial index (runs_active) serves a query only if the query repeats the index's
+# condition: SQLite does not infer `status IN ('pending', 'running')` from `status = 'pending'`,
+# and without it every claim, and every look at the queue, read the whole runs table.
+_QUEUED = "r.status IN ('pending', 'running') AND r.status = 'pending'"
+# A pending run `r` a claim may take: due by `now`, and nothing running on its thread. Param: (now,).
+_CLAIMABLE = (
+    f"{_QUEUED} AND (r.not_before IS NULL OR r.not_before <= ?)"
+    " AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.thread_id = r.thread_id AND x.status = 'running')"
+)
+# The run a claim takes: the oldest claimable one. Param: (now,).
+_NEXT = f"SELECT r.run_id FROM runs r WHERE {_CLAIMABLE} ORDER BY r.created_at, r.rowid LIMIT 1"
 # The claim: that run marked running under a lease with the version it executes.
 # Params: (now, worker_id, lease until, now).
 _CLAIM = (
     "UPDATE runs SET status = 'running', updated_at = ?, attempt = attempt + 1, worker_id = ?,"
     f" lease_expires_at = ?, assistant_version = {_VERSION_AT_CLAIM} WHERE run_id = ({_NEXT})"
 )
+# For a run about to be inserted (so last by rowid), created at `created_at`: whether a claimable
+# run is ahead of it (one as old or older), and the version a claim would record for it.
+# Params: (now, created_at, pinned_version, assistant_version, assistant_id).
+_AHEAD = (
+    f"SELECT EXISTS (SELECT 1 FROM runs r WHERE {_CLAIMABLE} AND r.created_at <= ?),"
+    + VERSION_AT_CLAIM.format(pinned="?", earlier="?", run_assistant="?")
+)
+# A run inserted already claimed (as _CLAIM would leave it): _AHEAD and this insert take half the
+# time of inserting it pending, then claiming it with _CLAIM ... RETURNING, which also rewrote the
+# row and moved it between the indexes on status.
+_INSERT_CLAIMED = f"INSERT INTO runs ({RUN}, worker_id, lease_expires_at) VALUES ({_RUN_PLACEHOLDERS}, ?, ?)"
 
 
 def _json_text(value: Any) -> str:
@@ -200,21 +218,21 @@ class SqliteThreads:
                     f" WHERE status = 'pending' AND run_id IN ({','.join('?' * len(pending))})",
                     (utc_now(), *pending),
                 )
-            c.execute(
-                f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", run_params(run, json=_json_text)
-            )
             if not made:
                 c.execute(
                     "UPDATE threads SET status = 'busy', updated_at = ? WHERE thread_id = ?",
                     (run.created_at, run.thread_id),
                 )
-            if start is not None:
-                # Claimed here only if the claim would take this very run now.
-                row = c.execute(
-                    f"{_CLAIM} AND run_id = ? RETURNING {RUN}", (*_claim_params(utc_now(), start), run.run_id)
-                ).fetchone()
-                if row is not None:
-                    return _run_row(row), displaced
+            now = utc_now()
+            # Claimed here only if the claim would take this very run now.
+            if start is not None and (claimed := _first_in_line(c, run, now, active)) is not None:
+                c.execute(
+                    _INSERT_CLAIMED, (*run_params(claimed, json=_json_text), start.worker_id, start.until)
+                )
+                return claimed, displaced
+            c.execute(
+                f"INSERT INTO runs ({RUN}) VALUES ({_RUN_PLACEHOLDERS})", run_params(run, json=_json_text)
+            )
             return run, displaced
 
     async def claim_run(self: _Connected, now: str, lease: Lease | None = None) -> Run | None:
@@ -243,6 +261,8 @@ class SqliteThreads:
         with self._write() as c:
             now = utc_now()
             fence = "" if attempt is None else " AND status = 'running' AND attempt = ?"
+            if discard:
+                return _finish_discarding(c, run_id, fence, attempt, status, error, now)
             row = c.execute(
                 "UPDATE runs SET status = ?, error = ?, updated_at = ?, worker_id = NULL,"
                 f" lease_expires_at = NULL WHERE run_id = ?{fence} RETURNING {RUN}",
@@ -257,9 +277,6 @@ class SqliteThreads:
             if row is None:  # deleted while it ran (a rollback), or taken over: nothing to record
                 raise run_not_found(run_id)
             run = _run_row(row)
-            if discard:
-                c.execute("DELETE FROM threads WHERE thread_id = ?", (run.thread_id,))
-                return run
             decided = _thread_after(c, run.thread_id, outcome.status if outcome is not None else None, after)
             if decided is None:
                 return run
@@ -358,13 +375,52 @@ class SqliteThreads:
     async def run_queue(self: _Connected) -> RunQueue:
         with self._read() as c:
             waiting, due = c.execute(
-                "SELECT count(*) > 0, min(not_before) FROM runs WHERE status = 'pending'"
+                f"SELECT count(*) > 0, min(r.not_before) FROM runs r WHERE {_QUEUED}"
             ).fetchone()
             return RunQueue(bool(waiting), due)
 
 
 def _claim_params(now: str, lease: Lease | None) -> tuple[str | None, ...]:
     return (now, lease.worker_id if lease else None, lease.until if lease else None, now)
+
+
+def _first_in_line(c: sqlite3.Connection, run: Run, now: str, active: Sequence[Run]) -> Run | None:
+    """`run` as the claim would leave it, if that claim would take it now were it inserted pending
+    (it is due, nothing runs on its thread, `active` being the thread's active runs before it, and
+    no claimable run is ahead); else None."""
+    if run.not_before is not None and run.not_before > now:
+        return None
+    if any(r.status == "running" for r in active):
+        return None
+    ahead, version = c.execute(
+        _AHEAD, (now, run.created_at, run.pinned_version, run.assistant_version, run.assistant_id)
+    ).fetchone()
+    if ahead:
+        return None
+    # version is None if the assistant is gone: claimed all the same, the executor fails the run.
+    return replace(run, status="running", updated_at=now, attempt=run.attempt + 1, assistant_version=version)
+
+
+def _finish_discarding(
+    c: sqlite3.Connection,
+    run_id: str,
+    fence: str,
+    attempt: int | None,
+    status: RunStatus,
+    error: Json | None,
+    now: str,
+) -> Run:
+    """finish_run(discard=True): the run and its thread deleted if the run is still the fenced
+    attempt's. Nothing keeps the run's row, so its end is not written to it (an update of every
+    index on status that the delete would undo): the run comes back as it ended, as on PostgreSQL."""
+    row = c.execute(
+        f"SELECT {RUN} FROM runs WHERE run_id = ?{fence}", (run_id, *(() if attempt is None else (attempt,)))
+    ).fetchone()
+    if row is None:  # deleted while it ran (a rollback), or taken over: nothing to record
+        raise run_not_found(run_id)
+    run = _run_row(row)
+    c.execute("DELETE FROM threads WHERE thread_id = ?", (run.thread_id,))  # its runs go with it
+    return replace(run, status=status, error=error or None, updated_at=now)
 
 
 def _insert_thread(

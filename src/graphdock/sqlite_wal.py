@@ -44,7 +44,7 @@ class WalCheckpointer:
         # Connected here, so a file that cannot be opened fails the caller's start, not the thread.
         conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
         self._thread = threading.Thread(
-            target=self._run, args=(conn,), name=f"sqlite-checkpoint:{self._path.name}", daemon=True
+            target=self._run, args=(conn,), name=f"sqlite-checkpoint:{self._path}", daemon=True
         )
         self._thread.start()
 

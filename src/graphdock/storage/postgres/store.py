@@ -511,16 +511,23 @@ def _edit_sql(
 ) -> tuple[str, list[Any]]:
     """An Edit as one statement: lock the active row (`a`, FOR UPDATE, the lock a PATCH has always
     taken first), compute the merged metadata from it, update the row (`u`) and insert the new
-    version copied from the updated row (`v`), only if If-Match and the auth filter (on the merged
-    metadata) pass. `a` is the row as locked (its latest committed state); the answer is `a` and
-    whether it wrote. Edit.__call__ is the same rule in Python (the answer's snapshot, SQLite)."""
+    version copied from the updated row (`v`), only if If-Match, the auth filter (on the merged
+    metadata) and, for a new config and context, the Edit's graphs pass. `a` is the row as locked
+    (its latest committed state); the answer is `a` and whether it wrote. Edit.__call__ is the same
+    rule in Python (the answer's snapshot, SQLite)."""
     more, params = _guard(None, visible, "")
     allowed, allowed_params = postgres_sql(visible, "a.merged") if visible is not None else ("true", [])
     match, match_params = _guard(if_version, None, "a.")
+    values, values_params = "", list[Any]()
+    if edit.replaces_values:
+        values = " config = coalesce(%s::jsonb, a.config), context = coalesce(%s::jsonb, a.context),"
+        match += " AND a.graph_id = ANY(%s::text[])"
+        values_params = [_jsonb_or_null(edit.config), _jsonb_or_null(edit.context)]
+        match_params = [*match_params, sorted(edit.graphs)]
     sql = (
         f"WITH a AS MATERIALIZED (SELECT {ASSISTANT}, last_version, metadata || %s AS merged FROM assistants"
         f"  WHERE assistant_id = %s{more} FOR UPDATE),"
-        " u AS (UPDATE assistants t SET metadata = a.merged, name = coalesce(%s::text, a.name),"
+        f" u AS (UPDATE assistants t SET{values} metadata = a.merged, name = coalesce(%s::text, a.name),"
         "  description = coalesce(%s::text, a.description), version = a.last_version + 1,"
         "  last_version = a.last_version + 1, version_count = t.version_count + 1, updated_at = %s"
         f"  FROM a WHERE t.assistant_id = a.assistant_id AND {allowed}{match} RETURNING t.*),"
@@ -532,6 +539,7 @@ def _edit_sql(
         Jsonb(edit.metadata),
         assistant_id,
         *params,
+        *values_params,
         edit.name,
         edit.description,
         now,
@@ -539,6 +547,10 @@ def _edit_sql(
         *match_params,
         *_audit(change),
     ]
+
+
+def _jsonb_or_null(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
 
 
 def _audit(change: Change) -> tuple[Any, ...]:

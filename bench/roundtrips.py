@@ -161,6 +161,10 @@ def operations() -> list[Operation]:
     async def patch(c: Client, aid: str) -> None:
         await call(c, "PATCH", f"/assistants/{aid}", {"metadata": {"k": next(serial)}})
 
+    async def patch_config(c: Client, aid: str) -> None:
+        body = {"config": {"configurable": {"model_name": "openai", "system_prompt": f"p{next(serial)}"}}}
+        await call(c, "PATCH", f"/assistants/{aid}", body)
+
     async def set_latest(c: Client, fixture: tuple[str, int]) -> None:
         await call(c, "POST", f"/assistants/{fixture[0]}/latest", {"version": fixture[1]})
 
@@ -198,6 +202,8 @@ def operations() -> list[Operation]:
         Operation("assistant search", nothing, search),
         Operation("assistant count", nothing, count),
         Operation("assistant PATCH", one_assistant, patch),
+        # One statement where the project has at most four graphs with schemas (domain/assistants.py).
+        Operation("assistant PATCH of config", one_assistant, patch_config),
         Operation("set_latest", two_versions, set_latest),
         Operation("versions list", ten_versions, versions),
         Operation("delete version", old_versions, delete_version),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,6 +13,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
+from tests.api.http_projects import GRAPHS, project
 from tests.conftest import ASSISTANT_FIELDS, GUIDE_V1, GUIDE_V2, RunningServer
 
 
@@ -256,3 +259,33 @@ async def test_everything_survives_a_restart_including_edits_to_default_assistan
     assert await _versions(c, mine["assistant_id"]) == [2, 1]
     assert (await c.assistants.get(mine["assistant_id"]))["config"] == GUIDE_V2
     await c.aclose()
+
+
+async def test_a_config_patch_is_checked_against_the_assistants_own_graph_in_a_small_project(
+    start_server: Callable[..., RunningServer], tmp_path: Path
+) -> None:
+    # With few graphs, a PATCH of config.configurable is checked against each graph's schemas
+    # before the row is read (one statement on PostgreSQL); the assistant's own graph decides.
+    running = start_server(project(tmp_path, graphs={"functional": f"{GRAPHS}/functional.py:graph"}))
+    body = {"config": {"configurable": {"model_name": "gpt-4"}}}  # functional's schema allows it, agent's not
+    async with httpx.AsyncClient(base_url=running.url, timeout=30) as http:
+        agent = (await http.post("/assistants", json={"graph_id": "agent"})).json()["assistant_id"]
+        functional = (await http.post("/assistants", json={"graph_id": "functional"})).json()["assistant_id"]
+        r = await http.patch(f"/assistants/{agent}", json=body)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"].startswith("config.configurable.model_name"), r.text
+        versions = (await http.post(f"/assistants/{agent}/versions", json={})).json()
+        assert [v["version"] for v in versions] == [1], "a failed PATCH appends nothing"
+        for aid, configurable in (
+            (functional, {"model_name": "gpt-4"}),
+            (agent, {"model_name": "anthropic"}),
+        ):
+            r = await http.patch(f"/assistants/{aid}", json={"config": {"configurable": configurable}})
+            assert r.status_code == 200, r.text
+            answer = r.json()
+            assert (answer["version"], answer["config"], answer["context"]) == (
+                2,
+                {"configurable": configurable},
+                configurable,
+            )
+            assert (await http.get(f"/assistants/{aid}")).json() == answer

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from graphdock.domain.transfer import decide_import
-from graphdock.errors import Conflict, NotFound, PreconditionFailed
+from graphdock.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed
 from graphdock.storage.base import Edit, Storage
 from graphdock.storage.records import Assistant, AssistantFilter, Change, Page, Snapshot
 
@@ -286,3 +286,69 @@ async def test_what_a_get_hands_out_is_the_callers_to_change(storage: Storage) -
     first.snapshot.metadata["team"] = "b"
     again = await storage.get_assistant(AID)
     assert (again.snapshot.config, again.snapshot.metadata) == ({"configurable": {"p": "one"}}, {"team": "a"})
+
+
+async def test_the_version_count_a_search_answers_follows_every_write_and_no_refused_one(
+    storage: Storage,
+) -> None:
+    # PostgreSQL keeps the count on the assistant's row (migration 0014): each writer of a version
+    # keeps it, and a write that is refused leaves it as it was.
+    async def counted() -> tuple[int | None, int]:
+        found, _ = await storage.search_assistants_with_tallies(AssistantFilter(), Page(), "created_at", True)
+        (tally,) = [t for a, t in found if a.assistant_id == AID]
+        kept = len(await storage.list_versions(AID, {}, Page(1000)))
+        assert tally is not None
+        assert (await storage.version_tallies([AID]))[AID] == tally
+        return tally.version_count, kept
+
+    await storage.create_assistant(AID, snap("one"), "raise")
+    assert await counted() == (1, 1)
+    await storage.revise_assistant(AID, Edit({"k": 1}))  # PostgreSQL applies an Edit in SQL
+    await storage.revise_assistant(AID, renamed("three"))
+    await storage.set_active_version(AID, 1)
+    assert await counted() == (3, 3)
+    with pytest.raises(PreconditionFailed):
+        await storage.revise_assistant(AID, Edit({"k": 2}), if_version=frozenset({3}))
+    with pytest.raises(Conflict):
+        await storage.delete_version(AID, 1)  # the active one
+    with pytest.raises(NotFound):
+        await storage.delete_version(AID, 9)
+    assert await counted() == (3, 3)
+    await storage.delete_version(AID, 2)
+    assert await counted() == (2, 2)
+
+    exported, _ = await storage.export_assistants([AID], Page(10))
+    await storage.delete_assistant(AID)
+    await storage.import_assistants(exported, dry_run=False, decide=decide_import)
+    assert await counted() == (2, 2)
+
+
+async def test_an_edit_of_config_and_context_writes_only_on_a_graph_it_was_checked_for(
+    storage: Storage,
+) -> None:
+    await storage.create_assistant(AID, snap("one"), "raise")
+    refused: list[Snapshot] = []
+
+    def refuse(snapshot: Snapshot) -> None:
+        refused.append(snapshot)
+        raise InvalidRequest("config.configurable.p: not for this graph")
+
+    values = {"config": {"configurable": {"p": "two"}, "tags": ["t"]}, "context": {"p": "two"}}
+    elsewhere = Edit(
+        {"k": 1}, config=values["config"], context=values["context"], graphs=frozenset({"other"})
+    )
+    with pytest.raises(InvalidRequest, match="not for this graph"):
+        await storage.revise_assistant(AID, dataclasses.replace(elsewhere, refuse=refuse))
+    assert [(s.config, s.context, s.metadata) for s in refused] == [
+        (values["config"], values["context"], {"k": 1})
+    ]
+    assert await _history(storage) == [(1, "create", None)], "a refused edit writes nothing"
+    assert (await storage.get_assistant(AID)).snapshot == snap("one")
+
+    here = dataclasses.replace(elsewhere, graphs=frozenset({"other", "agent"}), refuse=refuse)
+    written = await storage.revise_assistant(AID, here)
+    expected = dataclasses.replace(snap("one"), **values, metadata={"k": 1})
+    assert (written.version, written.snapshot) == (2, expected)
+    assert (await storage.get_assistant(AID)).snapshot == expected
+    assert (await storage.get_version(AID, 2)).snapshot == expected
+    assert len(refused) == 1

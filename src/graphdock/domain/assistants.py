@@ -15,7 +15,7 @@ from typing import Any, Literal
 from graphdock.domain.defaults import default_assistant_id, default_snapshot
 from graphdock.domain.diff import diff_snapshots
 from graphdock.domain.transfer import decide_import, history_from_wire, history_to_wire
-from graphdock.domain.validation import SchemaValidators
+from graphdock.domain.validation import Check, SchemaValidators
 from graphdock.errors import ConflictingInput, InvalidRequest, NotFound
 from graphdock.runtime.graphs import GraphRegistry
 from graphdock.schemas.transfer import ExportedAssistant
@@ -39,6 +39,10 @@ from graphdock.storage.records import (
     SortField,
 )
 from graphdock.storage.visibility import Visibility, stamped
+
+# How many graphs with write schemas an update of config.configurable is checked against before
+# the row is read (see Assistants._accepting_graphs); a schema check is a few microseconds.
+_MOST_CHECKED = 4
 
 BOTH_GIVEN = (
     "Cannot specify both configurable and context. Prefer setting context alone. Context was introduced "
@@ -133,6 +137,27 @@ class Assistants:
             return await self._storage.revise_assistant(
                 assistant_id, edit, if_version=if_version, change=Change("update", author), visible=visible
             )
+        if changes.graph_id is None and given_config is not None and given_config.get("configurable"):
+            # The new config and its mirrored context do not depend on the active row: an Edit too.
+            config, context = _mirror(given_config, changes.context, current_config=None)
+            graphs = self._accepting_graphs(config, context)
+            if graphs is not None:
+                edit = Edit(
+                    stamped(changes.metadata, visible) if changes.metadata else {},
+                    changes.name,
+                    changes.description,
+                    config=config,
+                    context=context,
+                    graphs=graphs,
+                    refuse=lambda snapshot: self._validate(snapshot, context_first=False),
+                )
+                return await self._storage.revise_assistant(
+                    assistant_id,
+                    edit,
+                    if_version=if_version,
+                    change=Change("update", author),
+                    visible=visible,
+                )
 
         def revise(current: Assistant) -> Snapshot:
             now = current.snapshot
@@ -333,14 +358,37 @@ class Assistants:
             known = ", ".join(self._graphs.graph_ids)
             raise NotFound(f"Graph '{graph_id}' not found. Known graphs: {known}")
 
+    def _accepting_graphs(self, config: Json, context: Json | None) -> frozenset[str] | None:
+        """The graphs whose schemas accept this config and context (the checks _validate makes),
+        for an Edit that sets them before the row, so its graph, is read. None past _MOST_CHECKED
+        graphs with schemas: checking them all would cost more than the round trip the Edit saves
+        (the caller revises instead)."""
+        accepting, checked = [], 0
+        for graph_id in self._graphs.graph_ids:
+            checks = self._checks(graph_id, config, context)
+            if any(schema for _, _, schema in checks):
+                checked += 1
+                if checked > _MOST_CHECKED:
+                    return None
+                try:
+                    self._validators.check(checks)
+                except InvalidRequest:
+                    continue
+            accepting.append(graph_id)
+        return frozenset(accepting)
+
     def _validate(self, snapshot: Snapshot, *, context_first: bool) -> None:
-        config_schema, context_schema = self._graphs.write_schemas(snapshot.graph_id)
-        checks: list[tuple[str, Any, dict[str, Any] | None]] = [
-            ("config.configurable", snapshot.config.get("configurable", {}), config_schema),
-            ("context", snapshot.context, context_schema),
-        ]
+        checks = self._checks(snapshot.graph_id, snapshot.config, snapshot.context)
         # Name the field the client actually sent when both mirror the same bad value.
         self._validators.check(reversed(checks) if context_first else checks)
+
+    def _checks(self, graph_id: str, config: Json, context: Json | None) -> list[Check]:
+        """What a write checks: config.configurable and context against the graph's schemas."""
+        config_schema, context_schema = self._graphs.write_schemas(graph_id)
+        return [
+            ("config.configurable", config.get("configurable", {}), config_schema),
+            ("context", context, context_schema),
+        ]
 
 
 def _mirror(config: Json, context: Json | None, *, current_config: Json | None) -> tuple[Json, Json | None]:

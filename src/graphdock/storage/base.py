@@ -55,24 +55,42 @@ Revise = Callable[[Assistant], Snapshot]
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """A Revise that needs nothing but the active row's own values (a PATCH of metadata, name or
-    description): `metadata`'s top-level keys merged over the current ones, the name and the
-    description replaced when given. A backend may apply it in SQL instead of calling it, inside
-    the statement that locks the row (PostgreSQL: such a PATCH is one round trip); both give the
-    snapshot calling it gives."""
+    """A Revise that needs nothing but the active row's own values (a PATCH of metadata, name,
+    description, or of config.configurable): `metadata`'s top-level keys merged over the current
+    ones, the name, the description, the config and the context replaced when given. A backend
+    may apply it in SQL instead of calling it, inside the statement that locks the row
+    (PostgreSQL: such a PATCH is one round trip); both give the snapshot calling it gives.
+
+    A new config and context are valid on `graphs` only (the domain checked them against each
+    graph's schemas beforehand, as it cannot know the row's graph): on a row of any other graph,
+    the write must not happen, and calling the Edit raises what `refuse` finds wrong."""
 
     metadata: Json
     name: str | None = None
     description: str | None = None
+    config: Json | None = None
+    context: Json | None = None
+    graphs: frozenset[str] = frozenset()
+    refuse: Callable[[Snapshot], None] | None = None
 
     def __call__(self, current: Assistant) -> Snapshot:
         now = current.snapshot
-        return replace(
+        snapshot = replace(
             now,
+            config=self.config if self.config is not None else now.config,
+            context=self.context if self.context is not None else now.context,
             metadata={**now.metadata, **self.metadata} if self.metadata else now.metadata,
             name=self.name if self.name is not None else now.name,
             description=self.description if self.description is not None else now.description,
         )
+        if self.replaces_values and now.graph_id not in self.graphs and self.refuse is not None:
+            self.refuse(snapshot)
+        return snapshot
+
+    @property
+    def replaces_values(self) -> bool:
+        """Whether it sets config or context, which only `graphs` accept."""
+        return self.config is not None or self.context is not None
 
 
 # If-Match: the write happens only while the active version is one of these (None: always).

@@ -18,7 +18,7 @@ from graphdock.storage.assistant_runs import (
 )
 from graphdock.storage.base import assistant_not_found
 from graphdock.storage.columns import RUN, VERSION
-from graphdock.storage.postgres.rows import timestamp, to_version
+from graphdock.storage.postgres.rows import timestamp, to_version, version_read
 from graphdock.storage.records import AssistantVersion, Page
 from graphdock.storage.thread_rows import run_from_row
 from graphdock.storage.threads import Run
@@ -28,7 +28,7 @@ Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
 _RUN_R = ", ".join(f"r.{column}" for column in RUN.split(", "))
 _MS = "extract(epoch FROM r.updated_at - r.created_at) * 1000"
-_VERSION_P = ", ".join(f"p.{column}" for column in VERSION.split(", "))
+_VERSION_P = version_read("p.")
 _VERSION_COLUMNS = len(VERSION.split(", "))
 
 
@@ -168,10 +168,9 @@ class PostgresAssistantRuns:
             return {}
         async with self._read() as c:
             cursor = await c.execute(
-                "SELECT a.assistant_id, a.version, a.last_version,"
-                " (SELECT count(*) FROM assistant_versions v WHERE v.assistant_id = a.assistant_id)"
+                "SELECT a.assistant_id::text, a.version, a.last_version, a.version_count"
                 " FROM assistants a WHERE a.assistant_id = ANY(%s::uuid[])",
                 (list(assistant_ids),),
             )
             rows = await cursor.fetchall()
-        return {str(row[0]): VersionTally(str(row[0]), row[1], row[3], row[2] + 1) for row in rows}
+        return {row[0]: VersionTally(row[0], row[1], row[3], row[2] + 1) for row in rows}

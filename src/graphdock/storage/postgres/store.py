@@ -43,12 +43,15 @@ from graphdock.storage.postgres.crons import PostgresCrons
 from graphdock.storage.postgres.pipelined import pipelined
 from graphdock.storage.postgres.retention import PostgresRetention
 from graphdock.storage.postgres.rows import (
-    SORT_SQL,
+    assistant_read,
+    order_sql,
+    qualified,
     search_sql,
     snapshot_params,
     to_assistant,
     to_version,
     version_params,
+    version_read,
     where_sql,
 )
 from graphdock.storage.postgres.threads import PostgresThreads
@@ -248,11 +251,15 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         async with self._read() as c:
             async with pipelined(c):
                 locked = await _lock_assistant(c, assistant_id, visible)
+                # The row keeps its count of versions (migration 0014), in the same statement.
                 deleted = await c.execute(
-                    "DELETE FROM assistant_versions v USING assistants a WHERE a.assistant_id = %s"
+                    "WITH d AS (DELETE FROM assistant_versions v USING assistants a WHERE a.assistant_id = %s"
                     f" AND v.assistant_id = a.assistant_id AND v.version = %s AND a.version <> %s{more}"
-                    " RETURNING v.version",
-                    (assistant_id, version, version, *params),
+                    " RETURNING v.version),"
+                    " n AS (UPDATE assistants SET version_count = version_count - 1"
+                    "  WHERE assistant_id = %s AND EXISTS (SELECT 1 FROM d))"
+                    " SELECT version FROM d",
+                    (assistant_id, version, version, *params, assistant_id),
                 )
             row, gone = await locked.fetchone(), await deleted.fetchone()
         if row is None:
@@ -285,7 +292,7 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
     async def list_versions(
         self, assistant_id: str, metadata: dict[str, object], page: Page, *, visible: Visibility | None = None
     ) -> list[AssistantVersion]:
-        sql = f"SELECT {VERSION} FROM assistant_versions WHERE assistant_id = %s"
+        sql = f"SELECT {version_read()} FROM assistant_versions WHERE assistant_id = %s"
         params: list[Any] = [assistant_id]
         if metadata:
             sql += " AND metadata @> %s"
@@ -302,7 +309,8 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
     async def search_assistants(
         self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
     ) -> tuple[list[Assistant], bool]:
-        sql, params = search_sql(where, sort_by, descending, page, name_trigrams=self._name_trigrams)
+        page_sql, params = search_sql(where, sort_by, descending, page, name_trigrams=self._name_trigrams)
+        sql = f"WITH page AS ({page_sql}) SELECT {assistant_read('page.')} FROM page{order_sql(sort_by, descending, 'page.')}"
         async with self._read() as c:
             rows = await (await c.execute(sql, params)).fetchall()
         return [to_assistant(r) for r in rows[: page.limit]], len(rows) > page.limit
@@ -311,22 +319,17 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
     ) -> tuple[list[tuple[Assistant, VersionTally | None]], bool]:
         page_sql, params = search_sql(where, sort_by, descending, page, name_trigrams=self._name_trigrams)
-        direction = "DESC" if descending else "ASC"
-        # One statement: the search's page, then each of its rows' version count and next number
-        # (on the page only, not on every match; the outer ORDER BY sorts those few rows again,
-        # as a page must keep its order).
+        # One statement: the search's page with each row's version count and last number, which
+        # its row keeps (migration 0014: counting them here was most of the search's database
+        # CPU). The page is read in order; the outer ORDER BY keeps it (a CTE's order is not).
         sql = (
-            f"WITH page AS ({page_sql})"
-            " SELECT page.*,"
-            " (SELECT a.last_version FROM assistants a WHERE a.assistant_id = page.assistant_id),"
-            " (SELECT count(*) FROM assistant_versions v WHERE v.assistant_id = page.assistant_id)"
-            f" FROM page ORDER BY {SORT_SQL[sort_by]} {direction}, assistant_id {direction}"
+            f"WITH page AS ({page_sql}) SELECT {assistant_read('page.')}, page.last_version, page.version_count"
+            f" FROM page{order_sql(sort_by, descending, 'page.')}"
         )
         async with self._read() as c:
             rows = await (await c.execute(sql, params)).fetchall()
         found: list[tuple[Assistant, VersionTally | None]] = [
-            (to_assistant(r[:-2]), VersionTally(str(r[0]), r[7], r[-1], r[-2] + 1))
-            for r in rows[: page.limit]
+            (to_assistant(r), VersionTally(r[0], r[7], r[-1], r[-2] + 1)) for r in rows[: page.limit]
         ]
         return found, len(rows) > page.limit
 
@@ -416,7 +419,7 @@ async def _fetch_assistant(
     c: Conn, assistant_id: str, *, lock: bool = False, visible: Visibility | None = None
 ) -> tuple[Any, ...]:
     # A row the caller may not see is not found, exactly like a row that does not exist.
-    sql = f"SELECT {ASSISTANT}, last_version FROM assistants WHERE assistant_id = %s"
+    sql = f"SELECT {_ACTIVE_ROW} FROM assistants WHERE assistant_id = %s"
     params: list[Any] = [assistant_id]
     if visible is not None:
         clause, more = postgres_sql(visible)
@@ -430,7 +433,7 @@ async def _fetch_assistant(
 
 async def _lock_assistant(c: Conn, assistant_id: str, visible: Visibility | None) -> Cursor:
     """Queue the locking read of the active row (pipeline mode); fetchone() gives the row or None."""
-    sql = f"SELECT {ASSISTANT}, last_version FROM assistants WHERE assistant_id = %s"
+    sql = f"SELECT {_ACTIVE_ROW} FROM assistants WHERE assistant_id = %s"
     more, params = _guard(None, visible, "")
     return await c.execute(sql + more + " FOR UPDATE", (assistant_id, *params))
 
@@ -449,10 +452,8 @@ def _guard(if_version: IfVersion, visible: Visibility | None, prefix: str) -> tu
     return sql, params
 
 
-def _qualified(table: str, columns: str) -> str:
-    return ", ".join(f"{table}.{column.strip()}" for column in columns.split(","))
-
-
+# The active row as _fetch_assistant and _lock_assistant read it: to_assistant's columns, then last_version.
+_ACTIVE_ROW = f"{assistant_read()}, last_version"
 # The version columns a new version copies from the active row (the audit columns follow).
 _VERSION_OF_ACTIVE = f"assistant_id, {SNAPSHOT}, version, created_at"
 assert VERSION.startswith(_VERSION_OF_ACTIVE + ", ")
@@ -462,19 +463,20 @@ _CREATE = (
     " VALUES (%s,%s,%s,%s,%s,%s,%s,1,%s,%s,1) ON CONFLICT (assistant_id) DO NOTHING"
     f" RETURNING {ASSISTANT})"
     f" INSERT INTO assistant_versions ({VERSION})"
-    f" SELECT {_qualified('a', _VERSION_OF_ACTIVE)}, %s::text, %s::text, %s::integer FROM a"
+    f" SELECT {qualified('a.', _VERSION_OF_ACTIVE)}, %s::text, %s::text, %s::integer FROM a"
 )
 # revise_assistant: the new version, and the active row set from it (its created_at is the row's
-# updated_at, its number the row's version and last_version).
+# updated_at, its number the row's version and last_version; it keeps one version more).
 _REVISE = (
     f"WITH v AS (INSERT INTO assistant_versions ({VERSION}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
     f" RETURNING {VERSION})"
     " UPDATE assistants t SET graph_id = v.graph_id, config = v.config, context = v.context,"
     " metadata = v.metadata, name = v.name, description = v.description, version = v.version,"
-    " updated_at = v.created_at, last_version = v.version FROM v WHERE t.assistant_id = v.assistant_id"
+    " updated_at = v.created_at, last_version = v.version, version_count = t.version_count + 1"
+    " FROM v WHERE t.assistant_id = v.assistant_id"
 )
 # _edit_sql: the version columns copied from the updated active row (`u`), the audit columns follow.
-_VERSION_OF_UPDATED = f"u.assistant_id, {_qualified('u', SNAPSHOT)}, u.version, u.updated_at"
+_VERSION_OF_UPDATED = f"u.assistant_id, {qualified('u.', SNAPSHOT)}, u.version, u.updated_at"
 # Columns of set_latest's answer: the active row (ASSISTANT), then the version, then whether it wrote.
 _ACTIVE = 10
 
@@ -498,7 +500,7 @@ def _set_latest_sql(
         "  metadata = v.metadata, name = v.name, description = v.description, version = v.version,"
         f"  updated_at = %s FROM v, a WHERE t.assistant_id = a.assistant_id AND v.allowed{match}"
         "  RETURNING t.assistant_id)"
-        f" SELECT a.*, {_qualified('v', VERSION)},"
+        f" SELECT {assistant_read('a.')}, {version_read('v.')},"
         " EXISTS (SELECT 1 FROM u) FROM a LEFT JOIN v ON true"
     )
     return sql, [assistant_id, *params, *allowed_params, version, now, *match_params]
@@ -509,27 +511,35 @@ def _edit_sql(
 ) -> tuple[str, list[Any]]:
     """An Edit as one statement: lock the active row (`a`, FOR UPDATE, the lock a PATCH has always
     taken first), compute the merged metadata from it, update the row (`u`) and insert the new
-    version copied from the updated row (`v`), only if If-Match and the auth filter (on the merged
-    metadata) pass. `a` is the row as locked (its latest committed state); the answer is `a` and
-    whether it wrote. Edit.__call__ is the same rule in Python (the answer's snapshot, SQLite)."""
+    version copied from the updated row (`v`), only if If-Match, the auth filter (on the merged
+    metadata) and, for a new config and context, the Edit's graphs pass. `a` is the row as locked
+    (its latest committed state); the answer is `a` and whether it wrote. Edit.__call__ is the same
+    rule in Python (the answer's snapshot, SQLite)."""
     more, params = _guard(None, visible, "")
     allowed, allowed_params = postgres_sql(visible, "a.merged") if visible is not None else ("true", [])
     match, match_params = _guard(if_version, None, "a.")
+    values, values_params = "", list[Any]()
+    if edit.replaces_values:
+        values = " config = coalesce(%s::jsonb, a.config), context = coalesce(%s::jsonb, a.context),"
+        match += " AND a.graph_id = ANY(%s::text[])"
+        values_params = [_jsonb_or_null(edit.config), _jsonb_or_null(edit.context)]
+        match_params = [*match_params, sorted(edit.graphs)]
     sql = (
         f"WITH a AS MATERIALIZED (SELECT {ASSISTANT}, last_version, metadata || %s AS merged FROM assistants"
         f"  WHERE assistant_id = %s{more} FOR UPDATE),"
-        " u AS (UPDATE assistants t SET metadata = a.merged, name = coalesce(%s::text, a.name),"
+        f" u AS (UPDATE assistants t SET{values} metadata = a.merged, name = coalesce(%s::text, a.name),"
         "  description = coalesce(%s::text, a.description), version = a.last_version + 1,"
-        "  last_version = a.last_version + 1, updated_at = %s"
+        "  last_version = a.last_version + 1, version_count = t.version_count + 1, updated_at = %s"
         f"  FROM a WHERE t.assistant_id = a.assistant_id AND {allowed}{match} RETURNING t.*),"
         f" v AS (INSERT INTO assistant_versions ({VERSION}) SELECT {_VERSION_OF_UPDATED},"
         "  %s::text, %s::text, %s::integer FROM u)"
-        " SELECT a.*, EXISTS (SELECT 1 FROM u) FROM a"
+        f" SELECT {assistant_read('a.')}, a.last_version, EXISTS (SELECT 1 FROM u) FROM a"
     )
     return sql, [
         Jsonb(edit.metadata),
         assistant_id,
         *params,
+        *values_params,
         edit.name,
         edit.description,
         now,
@@ -539,6 +549,10 @@ def _edit_sql(
     ]
 
 
+def _jsonb_or_null(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
+
+
 def _audit(change: Change) -> tuple[Any, ...]:
     return change.kind, change.by, change.restored_from
 
@@ -546,7 +560,7 @@ def _audit(change: Change) -> tuple[Any, ...]:
 async def _fetch_version(c: Conn, assistant_id: str, version: int) -> AssistantVersion:
     row = await (
         await c.execute(
-            f"SELECT {VERSION} FROM assistant_versions WHERE assistant_id = %s AND version = %s",
+            f"SELECT {version_read()} FROM assistant_versions WHERE assistant_id = %s AND version = %s",
             (assistant_id, version),
         )
     ).fetchone()

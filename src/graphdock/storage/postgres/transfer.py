@@ -10,7 +10,14 @@ import psycopg
 from graphdock.storage.base import Decide, ImportReport
 from graphdock.storage.columns import ASSISTANT, VERSION
 from graphdock.storage.importing import refuse_conflicts, report
-from graphdock.storage.postgres.rows import snapshot_params, to_assistant, to_version, version_params
+from graphdock.storage.postgres.rows import (
+    assistant_read,
+    snapshot_params,
+    to_assistant,
+    to_version,
+    version_params,
+    version_read,
+)
 from graphdock.storage.records import AssistantHistory, Page
 
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -22,12 +29,12 @@ async def export_histories(
     where, params = (
         ("", [])
         if assistant_ids is None
-        else (" WHERE assistant_id = ANY(%s::uuid[])", [list(assistant_ids)])
+        else (" WHERE a.assistant_id = ANY(%s::uuid[])", [list(assistant_ids)])
     )
     rows = await (
         await c.execute(
-            f"SELECT {ASSISTANT}, last_version FROM assistants{where}"
-            " ORDER BY created_at, assistant_id LIMIT %s OFFSET %s",
+            f"SELECT {assistant_read('a.')}, a.last_version FROM assistants a{where}"
+            " ORDER BY a.created_at, a.assistant_id LIMIT %s OFFSET %s",
             (*params, page.limit + 1, page.offset),
         )
     ).fetchall()
@@ -41,7 +48,7 @@ async def import_histories(
     for history in histories:
         row = await (
             await c.execute(
-                f"SELECT {ASSISTANT}, last_version FROM assistants WHERE assistant_id = %s FOR UPDATE",
+                f"SELECT {assistant_read()}, last_version FROM assistants WHERE assistant_id = %s FOR UPDATE",
                 (history.assistant.assistant_id,),
             )
         ).fetchone()
@@ -63,7 +70,7 @@ async def _history(c: Conn, row: Sequence[Any]) -> AssistantHistory:
     assistant = to_assistant(row)
     versions = await (
         await c.execute(
-            f"SELECT {VERSION} FROM assistant_versions WHERE assistant_id = %s ORDER BY version",
+            f"SELECT {version_read()} FROM assistant_versions WHERE assistant_id = %s ORDER BY version",
             (assistant.assistant_id,),
         )
     ).fetchall()
@@ -73,7 +80,8 @@ async def _history(c: Conn, row: Sequence[Any]) -> AssistantHistory:
 async def _insert(c: Conn, history: AssistantHistory) -> None:
     a = history.assistant
     await c.execute(
-        f"INSERT INTO assistants ({ASSISTANT}, last_version) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+        f"INSERT INTO assistants ({ASSISTANT}, last_version, version_count)"
+        " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
         (
             a.assistant_id,
             *snapshot_params(a.snapshot),
@@ -81,6 +89,7 @@ async def _insert(c: Conn, history: AssistantHistory) -> None:
             a.created_at,
             a.updated_at,
             history.last_version,
+            len(history.versions),
         ),
     )
     async with c.cursor() as cur:

@@ -73,14 +73,20 @@ async def test_single_assistant_operations_use_indexes_only(tmp_path: Path, oper
             "delete_version": lambda: storage.delete_version(aid, 7),
             "delete": lambda: storage.delete_assistant(aid),
         }
-        statements = await _traced(storage, actions[operation])
-        assert statements, "the operation ran no statement"
-        check = sqlite3.connect(tmp_path / "plans.sqlite3")
-        for statement in statements:
-            assert _unbounded_steps(check, statement) == [], statement
-        check.close()
+        _assert_bounded(tmp_path / "plans.sqlite3", await _traced(storage, actions[operation]))
     finally:
         await storage.close()
+
+
+def _assert_bounded(database: Path, statements: list[str]) -> None:
+    """Each statement the operation ran reaches rows only through an index."""
+    assert statements, "the operation ran no statement"
+    check = sqlite3.connect(database)
+    try:
+        for statement in statements:
+            assert _unbounded_steps(check, statement) == [], statement
+    finally:
+        check.close()
 
 
 AID = "00000000-0000-4000-8000-000000000001"
@@ -131,11 +137,6 @@ async def test_run_queue_operations_use_indexes_only(tmp_path: Path, operation: 
                 discard=True,
             ),
         }
-        statements = await _traced(storage, actions[operation])
-        assert statements, "the operation ran no statement"
-        check = sqlite3.connect(tmp_path / "plans.sqlite3")
-        for statement in statements:
-            assert _unbounded_steps(check, statement) == [], statement
-        check.close()
+        _assert_bounded(tmp_path / "plans.sqlite3", await _traced(storage, actions[operation]))
     finally:
         await storage.close()

@@ -124,6 +124,9 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        # A connection opened later counts its changes from zero: nothing read before may stay.
+        self._rows.clear()
+        self._rows_at = -1
         self._owner.release()
 
     def pool_usage(self) -> PoolUsage:

@@ -25,3 +25,8 @@ VERSION_AT_CLAIM = (
     "COALESCE({pinned}, {earlier},"
     " (SELECT a.version FROM assistants a WHERE a.assistant_id = {run_assistant}))"
 )
+
+
+def qualified(prefix: str, columns: str) -> str:
+    """`columns` (one of the lists above) each prefixed with a table's alias: qualified("r.", RUN)."""
+    return ", ".join(f"{prefix}{column.strip()}" for column in columns.split(","))

@@ -17,7 +17,7 @@ from graphdock.storage.assistant_runs import (
     run_conditions,
 )
 from graphdock.storage.base import assistant_not_found
-from graphdock.storage.columns import RUN, VERSION
+from graphdock.storage.columns import RUN, VERSION, qualified
 from graphdock.storage.postgres.rows import timestamp, to_version, version_read
 from graphdock.storage.records import AssistantVersion, Page
 from graphdock.storage.thread_rows import run_from_row
@@ -26,7 +26,7 @@ from graphdock.storage.visibility import Visibility, postgres_sql
 
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
-_RUN_R = ", ".join(f"r.{column}" for column in RUN.split(", "))
+_RUN_R = qualified("r.", RUN)
 _MS = "extract(epoch FROM r.updated_at - r.created_at) * 1000"
 _VERSION_P = version_read("p.")
 _VERSION_COLUMNS = len(VERSION.split(", "))

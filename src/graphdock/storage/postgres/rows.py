@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from graphdock.storage.columns import ASSISTANT, SNAPSHOT
+from graphdock.storage.columns import ASSISTANT, SNAPSHOT, qualified
 from graphdock.storage.name_search import CANDIDATES, head_rows, indexable
 from graphdock.storage.records import (
     Assistant,
@@ -65,10 +65,6 @@ _ISO = """'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'"""
 
 def iso(column: str) -> str:
     return f"to_char({column} AT TIME ZONE 'UTC', {_ISO})"
-
-
-def qualified(t: str, columns: str) -> str:
-    return ", ".join(f"{t}{column.strip()}" for column in columns.split(","))
 
 
 def assistant_read(t: str = "") -> str:

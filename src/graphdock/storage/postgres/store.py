@@ -35,7 +35,7 @@ from graphdock.storage.base import (
     require_version,
     version_not_found,
 )
-from graphdock.storage.columns import ASSISTANT, SNAPSHOT, VERSION
+from graphdock.storage.columns import ASSISTANT, SNAPSHOT, VERSION, qualified
 from graphdock.storage.migrations import apply_pending
 from graphdock.storage.postgres import transfer
 from graphdock.storage.postgres.assistant_runs import PostgresAssistantRuns
@@ -45,7 +45,6 @@ from graphdock.storage.postgres.retention import PostgresRetention
 from graphdock.storage.postgres.rows import (
     assistant_read,
     order_sql,
-    qualified,
     search_sql,
     snapshot_params,
     to_assistant,

@@ -16,13 +16,13 @@ from graphdock.storage.assistant_runs import (
     VersionTally,
     run_conditions,
 )
-from graphdock.storage.columns import RUN
+from graphdock.storage.columns import RUN, qualified
 from graphdock.storage.records import AssistantVersion, Page
 from graphdock.storage.thread_rows import run_from_row
 from graphdock.storage.threads import Run
 from graphdock.storage.visibility import Visibility
 
-_RUN_R = ", ".join(f"r.{column}" for column in RUN.split(", "))
+_RUN_R = qualified("r.", RUN)
 # Milliseconds between two of our fixed-width ISO timestamps (julianday reads the +00:00 offset).
 _MS = "(julianday(r.updated_at) - julianday(r.created_at)) * 86400000.0"
 

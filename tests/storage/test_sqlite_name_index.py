@@ -15,6 +15,7 @@ import yoyo
 
 from graphdock.storage.columns import ASSISTANT
 from graphdock.storage.migrations import apply_pending
+from graphdock.storage.name_search import CANDIDATES
 from graphdock.storage.records import Assistant, AssistantFilter, Page, Snapshot
 from graphdock.storage.sqlite.name_index import (
     FTS,
@@ -23,6 +24,7 @@ from graphdock.storage.sqlite.name_index import (
     PENDING_MAX,
     fold_gaps,
     match_query,
+    narrowest,
 )
 from graphdock.storage.sqlite.rows import register_functions
 from graphdock.storage.sqlite.store import MIGRATIONS, SqliteStorage, migrate
@@ -98,6 +100,15 @@ def test_fold_gaps_name_the_characters_fts5_folds_unlike_lower() -> None:
     assert match_query("ꭰbc") is None
 
 
+def test_the_index_is_asked_for_the_clauses_few_names_hold_or_for_all_when_none_is() -> None:
+    asked = ['"nam"', '"ame"', '"e 7"', '" 77"']
+    # 'name 77' among "name 0" … "name 99999": the common clauses cost the AND their every entry.
+    assert narrowest(asked, [CANDIDATES + 1, CANDIDATES + 1, CANDIDATES + 1, 1111]) == ('" 77"', 1111)
+    assert narrowest(asked, [CANDIDATES + 1, 40, CANDIDATES, 1111]) == ('"ame" AND "e 7" AND " 77"', 40)
+    # Only their intersection may be few; how many it holds is not known.
+    assert narrowest(asked, [CANDIDATES + 1] * 4) == (" AND ".join(asked), CANDIDATES + 1)
+
+
 async def _three_hundred_names(path: Path) -> SqliteStorage:
     """A store of "name 0" … "name 299", created in that order."""
     storage = await _open(path)
@@ -141,6 +152,29 @@ async def test_a_name_search_reads_the_fts_index_and_candidates_by_rowid(tmp_pat
         # The fts table's own scan is its MATCH; after the head, the assistants table is not walked.
         assert not [step for step in steps if step.split(" ")[:2] == ["SCAN", "assistants"]], plans
         assert "SEARCH assistants USING INTEGER PRIMARY KEY (rowid=?)" in steps, plans
+    finally:
+        await storage.close()
+
+
+async def test_a_clause_counted_as_rare_before_many_names_gained_it_still_finds_them_all(
+    tmp_path: Path,
+) -> None:
+    # The counts that choose the index's query are kept for a minute (name_index.ClauseDocs), so
+    # the second search trusts a count of 1 for "qqq" that is now 2,101: a slower search, never a
+    # shorter answer.
+    storage = await _open(tmp_path / "stale.sqlite3")
+    try:
+        await fill(storage, [f"qqq {i}" for i in range(PENDING_MAX)])  # flushed into the index
+        assert len(await found(storage, "QQQ 1")) == 11
+        await fill(storage, [f"qqq {i}" for i in range(PENDING_MAX, CANDIDATES + 101)])
+        # The newest names hold no "qqq": the page's head does not answer, the index does.
+        await fill(storage, [f"filler {i}" for i in range(100)])
+        where = AssistantFilter(name="QQQ")
+        page, more = await storage.search_assistants(where, Page(limit=3), "created_at", True)
+        assert [a.snapshot.name for a in page] == [f"qqq {CANDIDATES + 100 - i}" for i in range(3)]
+        assert more
+        assert await storage.count_assistants(where) == CANDIDATES + 101
+        assert await storage.count_assistants(AssistantFilter(name="qqq 1")) == 1 + 10 + 100 + 1000
     finally:
         await storage.close()
 

@@ -15,8 +15,13 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from graphdock.storage.name_search import CANDIDATES, TRIGRAM, indexable
+from graphdock.storage.sqlite.rows import icontains
 
 FTS = "assistants_name_fts"
 # The assistants whose name the index may not hold yet (migration 0013): a write notes its row
@@ -82,15 +87,15 @@ def phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def match_query(needle: str | None) -> str | None:
-    """The FTS5 query that finds every name containing `needle`, or None: search without it.
+def clauses(needle: str | None) -> list[str] | None:
+    """What the index is asked for a name filter: one FTS5 clause per trigram of the needle, every
+    name containing `needle` holding all of them; or None: search without the index.
 
-    It asks for names holding each of the needle's trigrams (at most MAX_TRIGRAMS of them, the
-    first distinct ones), not for the needle as a phrase: a phrase is matched by walking every
-    position of every candidate, so one long repetitive name ("x" * 100,000) made a 1,000-character
-    needle take 0.56 s; a trigram is one lookup however often a name repeats it. Every name that
-    holds the needle holds each trigram, so the candidates are a superset either way, and the
-    exact test decides."""
+    Trigrams, not the needle as a phrase: a phrase is matched by walking every position of every
+    candidate, so one long repetitive name ("x" * 100,000) made a 1,000-character needle take
+    0.56 s; a trigram is one lookup however often a name repeats it. At most MAX_TRIGRAMS, the
+    first distinct ones. Every name that holds the needle holds each trigram, so the candidates of
+    any of these clauses are a superset of the matches, and the exact test decides."""
     if needle is None or not indexable(needle):
         return None
     lowered = needle.lower()
@@ -98,28 +103,102 @@ def match_query(needle: str | None) -> str | None:
     if not anywhere.isdisjoint(lowered):
         return None
     trigrams = list(dict.fromkeys(lowered[i : i + TRIGRAM] for i in range(len(lowered) - TRIGRAM + 1)))
-    clauses = [phrase(trigram) for trigram in trigrams[:MAX_TRIGRAMS]]
+    found = [phrase(trigram) for trigram in trigrams[:MAX_TRIGRAMS]]
     last = lowered[-TRIGRAM:]
     alternatives = sorted(at_end.get(lowered[-1], ()))
     if alternatives and last in trigrams[:MAX_TRIGRAMS]:
         # A name may hold one of these characters where the needle ends (see fold_gaps).
         either = [phrase(last), *(phrase(last[:-1] + alternative) for alternative in alternatives)]
-        clauses[trigrams.index(last)] = "(" + " OR ".join(either) + ")"
-    return " AND ".join(clauses)
+        found[trigrams.index(last)] = "(" + " OR ".join(either) + ")"
+    return found
 
 
-def candidates(c: sqlite3.Connection, query: str, needle: str) -> list[int] | None:
-    """The rowids of the names the index finds for `query`, and of the pending names that hold
-    `needle`; None when there are more than CANDIDATES (it reads at most one more from the index)."""
-    found = c.execute(f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH ? LIMIT ?", (query, CANDIDATES + 1))
-    rowids = dict.fromkeys(row[0] for row in found)
-    if len(rowids) > CANDIDATES:
-        return None
-    # The exact test, here rather than in the search's query: a pending name that does not hold
-    # the needle costs a Python `in`, not a candidate's lookup and SQL function call.
-    lowered = needle.lower()
-    pending = c.execute(
-        f"SELECT a.rowid, a.name FROM {PENDING} AS p CROSS JOIN assistants AS a ON a.rowid = p.assistant"
+def match_query(needle: str | None) -> str | None:
+    """The FTS5 query asking for every clause of `needle` (see clauses), or None."""
+    found = clauses(needle)
+    return None if found is None else " AND ".join(found)
+
+
+def narrowest(asked: list[str], docs: list[int]) -> tuple[str, int]:
+    """The query to ask of `asked`, the clauses of one needle, given how many names hold each
+    (`docs`, capped at CANDIDATES + 1), and the most names it can find: the clauses each held by
+    at most CANDIDATES names, or all of them when none is.
+
+    FTS5 answers an AND by reading every clause's list of names, so a clause most names hold costs
+    the search a pass over most of the index and rarely narrows a rare clause's names, which hold
+    it too: for 'name 77' among "name 0" … "name 99999", "nam", "ame" and "me " are in every name
+    and "e 7" in 11,111; asking them beside " 77" (1,111 names, all of them matches) made the
+    index's answer take 0.44 ms instead of 0.06. When every clause is common, only their
+    intersection can bring the candidates under CANDIDATES, so all are asked."""
+    few = [(held, clause) for clause, held in zip(asked, docs, strict=True) if held <= CANDIDATES]
+    if not few:
+        return " AND ".join(asked), CANDIDATES + 1
+    return " AND ".join(clause for _, clause in few), min(held for held, _ in few)
+
+
+# How many names the index finds for a query, counted up to CANDIDATES + 1.
+_HELD = f"SELECT count(*) FROM (SELECT 1 FROM {FTS} WHERE {FTS} MATCH ? LIMIT {CANDIDATES + 1})"
+
+# How long the counts of names holding each clause are kept, and how many: planner statistics.
+# A count that is stale only costs time: it chooses among supersets of the matches (narrowest), and
+# the candidates it promised are never cut short (see candidates), just sorted, more of them.
+STATS_SECONDS = 60.0
+STATS_MAX = 4096
+
+
+class ClauseDocs:
+    """How many names hold each clause, capped at CANDIDATES + 1, counted on first use and kept
+    for STATS_SECONDS: counting a common clause reads CANDIDATES + 1 entries of the index
+    (~0.09 ms), as much as the search that follows."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, int] = {}
+        self._since = -STATS_SECONDS
+
+    def clear(self) -> None:
+        self._docs.clear()
+
+    def query(self, c: sqlite3.Connection, asked: list[str]) -> tuple[str, int]:
+        """narrowest(asked), counting the clauses not yet known."""
+        now = time.monotonic()
+        if now - self._since > STATS_SECONDS or len(self._docs) >= STATS_MAX:
+            self._docs.clear()
+            self._since = now
+        missing = [clause for clause in dict.fromkeys(asked) if clause not in self._docs]
+        if missing:
+            found = c.execute("SELECT " + ", ".join([f"({_HELD})"] * len(missing)), missing).fetchone()
+            self._docs.update(zip(missing, found, strict=True))
+        return narrowest(asked, [self._docs[clause] for clause in asked])
+
+
+@contextmanager
+def candidates(
+    c: sqlite3.Connection, needle: str, query: tuple[str, int], where: tuple[str, list[Any]], order: str
+) -> Iterator[Iterator[int] | None]:
+    """The rowids of the assistants whose name holds `needle` among those the index finds for
+    `query` (its FTS5 query and the most names it can find, ClauseDocs.query) and the pending
+    ones, that pass `where` (the search's other filters: a WHERE clause and its parameters), in
+    `order`; None when the index finds more than CANDIDATES. Read on demand; closed on leaving
+    the block.
+
+    Only rowids and names are read and sorted, and each name tested in Python (rows.icontains) as
+    it is reached: a page stops after its last row and reads just those rows, instead of every
+    candidate's whole row and a call of the SQL function for each. The index is not asked with a
+    LIMIT, which would cut a stale count's candidates short; when no count bounds them, they are
+    counted first."""
+    match, at_most = query
+    if at_most > CANDIDATES and c.execute(_HELD, (match,)).fetchone()[0] > CANDIDATES:
+        yield None
+        return
+    clause, params = where
+    rows = c.execute(
+        "SELECT rowid, name FROM assistants WHERE rowid IN"
+        f" (SELECT rowid FROM {FTS} WHERE {FTS} MATCH ? UNION ALL SELECT assistant FROM {PENDING})"
+        + clause.replace(" WHERE ", " AND ", 1)
+        + order,
+        (match, *params),
     )
-    rowids.update((rowid, None) for rowid, name in pending if lowered in name.lower())
-    return list(rowids) if len(rowids) <= CANDIDATES else None
+    try:
+        yield (rowid for rowid, name in rows if icontains(name, needle))
+    finally:
+        rows.close()

@@ -134,7 +134,7 @@ def prefer_sort_order(c: sqlite3.Connection, where: AssistantFilter, wanted: int
 def register_functions(conn: sqlite3.Connection) -> None:
     """SQL functions the filters above use: jsonb-style containment, case-insensitive substring."""
     conn.create_function("gd_contains", 2, _sql_contains, deterministic=True)
-    conn.create_function("gd_icontains", 2, _sql_icontains, deterministic=True)
+    conn.create_function("gd_icontains", 2, icontains, deterministic=True)
     # What an auth handler's filter lets a user see (storage/visibility.py).
     conn.create_function("gd_visible", 2, sqlite_allows, deterministic=True)
 
@@ -143,6 +143,7 @@ def _sql_contains(target: str, query: str) -> bool:
     return contains(orjson.loads(target), orjson.loads(query))
 
 
-def _sql_icontains(text: str, needle: str) -> bool:
+def icontains(text: str, needle: str) -> bool:
+    """The name filter's one meaning, in SQL (gd_icontains) and on the name index's candidates."""
     # lower(), not casefold(): PostgreSQL's ILIKE does not fold "ß" into "ss", and the backends agree.
     return needle.lower() in text.lower()

@@ -10,9 +10,11 @@ and never deadlocks on a lock upgrade. WAL keeps readers in other processes conc
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -59,7 +61,7 @@ from graphdock.storage.sqlite import transfer
 from graphdock.storage.sqlite.assistant_runs import SqliteAssistantRuns
 from graphdock.storage.sqlite.crons import SqliteCrons
 from graphdock.storage.sqlite.lockfile import FileLock, LockHeld, held, sibling
-from graphdock.storage.sqlite.name_index import candidates, fold_gaps, match_query
+from graphdock.storage.sqlite.name_index import ClauseDocs, candidates, clauses, fold_gaps
 from graphdock.storage.sqlite.retention import SqliteRetention
 from graphdock.storage.sqlite.rows import (
     SORT_SQL,
@@ -100,6 +102,8 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
         self._rows: dict[str, Any] = {}
         self._rows_at = -1
         self._checkpoints = WalCheckpointer(self._path)
+        # How many names hold each trigram the name searches asked about (name_index.ClauseDocs).
+        self._clause_docs = ClauseDocs()
 
     async def open(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +131,7 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
         # A connection opened later counts its changes from zero: nothing read before may stay.
         self._rows.clear()
         self._rows_at = -1
+        self._clause_docs.clear()
         self._owner.release()
 
     def pool_usage(self) -> PoolUsage:
@@ -309,15 +314,40 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
         order = f" ORDER BY {SORT_SQL[sort_by]} {direction}, assistant_id {direction}"
         head = head_rows(page, sort_by)
         wanted = page.offset + page.limit + 1
+        # One row more than asked tells whether another page follows, without a count.
         with self._read() as c:
-            source, params = _source(c, where, wanted, None if head is None else (head, order))
-            # One row more than asked tells whether another page follows, without a count.
+            asked = None if where.name is None else clauses(where.name)
+            if asked is not None and head is not None and _head_fills(c, where, wanted, head, order):
+                in_order = True  # the walk in page order meets the page within its head
+            else:
+                with self._matches(c, asked, where, order) as matching:
+                    picked = (
+                        None if matching is None else list(itertools.islice(matching, page.offset, wanted))
+                    )
+                if picked is not None:
+                    found = _rows_by_rowid(c, picked)
+                    return [to_assistant(r) for r in found[: page.limit]], len(found) > page.limit
+                in_order = prefer_sort_order(c, where, wanted)
+            clause, params = where_sql(where, in_sort_order=in_order)
             rows = c.execute(
-                f"SELECT {ASSISTANT} FROM {source}{order} LIMIT ? OFFSET ?",
+                f"SELECT {ASSISTANT} FROM assistants{clause}{order} LIMIT ? OFFSET ?",
                 (*params, page.limit + 1, page.offset),
             )
             found = rows.fetchall()
         return [to_assistant(r) for r in found[: page.limit]], len(found) > page.limit
+
+    @contextmanager
+    def _matches(
+        self, c: sqlite3.Connection, asked: list[str] | None, where: AssistantFilter, order: str
+    ) -> Iterator[Iterator[int] | None]:
+        """The rowids of the assistants matching `where`, in `order`, from the name index (`asked`:
+        the needle's clauses); None when it cannot narrow the name filter to a few candidates."""
+        if asked is None or where.name is None:
+            yield None
+            return
+        query = self._clause_docs.query(c, asked)
+        with candidates(c, where.name, query, _other_filters(where), order) as matching:
+            yield matching
 
     async def search_assistants_with_tallies(
         self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
@@ -329,8 +359,12 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
 
     async def count_assistants(self, where: AssistantFilter) -> int:
         with self._read() as c:
-            source, params = _source(c, where, wanted=None)
-            count: int = c.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
+            asked = None if where.name is None else clauses(where.name)
+            with self._matches(c, asked, where, "") as matching:
+                if matching is not None:
+                    return sum(1 for _ in matching)
+            clause, params = where_sql(where)
+            count: int = c.execute(f"SELECT count(*) FROM assistants{clause}", params).fetchone()[0]
         return count
 
     async def export_assistants(
@@ -416,29 +450,20 @@ def migrate(path: Path) -> None:
             backend.connection.close()
 
 
-def _source(
-    c: sqlite3.Connection, where: AssistantFilter, wanted: int | None, head: tuple[int, str] | None = None
-) -> tuple[str, list[Any]]:
-    """What a search or count reads: `assistants` and its WHERE clause, or, when the name index
-    narrows the name filter to a few candidates, those candidates joined to their rows.
+def _rows_by_rowid(c: sqlite3.Connection, rowids: list[int]) -> list[Any]:
+    """The assistants' rows, in the order of `rowids`."""
+    read = c.execute(
+        f"SELECT rowid, {ASSISTANT} FROM assistants WHERE rowid IN (SELECT value FROM json_each(?))",
+        (orjson.dumps(rowids).decode(),),
+    )
+    rows = {row[0]: row[1:] for row in read}
+    return [rows[rowid] for rowid in rowids]
 
-    `wanted`: the rows a page needs, or None for a count (which reads every match either way).
-    `head`: (rows, ORDER BY) of the page's head (name_search.head_rows), tried before the index.
-    """
-    query = match_query(where.name)
-    if query is not None and wanted is not None and head is not None and _head_fills(c, where, wanted, *head):
-        clause, params = where_sql(where, in_sort_order=True)
-        return f"assistants{clause}", params
-    found = None if query is None or where.name is None else candidates(c, query, where.name)
-    if found is not None:
-        # Each candidate is read by rowid and the exact predicate and the other filters tested
-        # on it; the few that pass are sorted. The rowids travel as one JSON array parameter.
-        clause, params = where_sql(where, in_sort_order=True)
-        clause = clause.replace(" WHERE ", " WHERE rowid IN (SELECT value FROM json_each(?)) AND ", 1)
-        return f"assistants{clause}", [orjson.dumps(found).decode(), *params]
-    in_order = wanted is not None and prefer_sort_order(c, where, wanted)
-    clause, params = where_sql(where, in_sort_order=in_order)
-    return f"assistants{clause}", params
+
+def _other_filters(where: AssistantFilter) -> tuple[str, list[Any]]:
+    """The WHERE clause of a search's filters but its name, for the name index's candidates (one
+    primary-key probe each for a metadata filter, as when walking in page order)."""
+    return where_sql(replace(where, name=None), in_sort_order=True)
 
 
 def _head_fills(c: sqlite3.Connection, where: AssistantFilter, wanted: int, rows: int, order: str) -> bool:

@@ -1,9 +1,10 @@
 """One benchmark report: graphdock (SQLite, PostgreSQL), `langgraph dev` and a bare ASGI ceiling, one table.
 
 It composes the other benchmarks rather than repeating them: the Assistants API phases of
-assistants.py, the run phases of runs.py, the bare ASGI app at a few concurrencies, and
-search_scale.py's storage-level search/count at two sizes, then prints one markdown table and
-writes bench/results/report-<timestamp>.json and .md.
+assistants.py, the run phases of runs.py, the bare ASGI app at a few concurrencies, the PostgreSQL
+floor of pg_floor.py (one round trip, one durable commit) and search_scale.py's storage-level
+search/count at two sizes, then prints one markdown table and writes
+bench/results/report-<timestamp>.json and .md.
 
     python bench/report.py            # the full report (~10 minutes on 2 cores)
     python bench/report.py --quick    # a couple of minutes, smaller budgets
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import assistants
+import pg_floor
 import runs
 import search_scale
 from _harness import BENCH_DIR, install_exit_guards, postgres_reachable
@@ -32,6 +34,7 @@ from _runner import OFFICIAL_VENV_EPILOG, measure_ceiling, progress, run_targets
 DEFAULT_TARGETS = "official,graphdock,graphdock-pg"
 DEFAULT_PREFIX = "gd_benchreport"  # PostgreSQL databases: <prefix>_pg, <prefix>_search_<n>
 SCALE_REPEAT = {"full": 30, "quick": 10}
+FLOOR_REPEAT = {"full": 3000, "quick": 1000}
 
 # Budgets of the two modes: flags of assistants.py and runs.py, and the scale sizes.
 PRESETS: dict[str, dict[str, list[str]]] = {
@@ -174,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
         code = code or code2
         concurrencies = sorted({1, a_args.concurrency, r_args.throughput_concurrency})
         ceiling = {} if code else measure_ceiling(a_args, root, concurrencies)
+        floor: dict[str, Any] = {}
+        if not code and any(t.startswith("graphdock-pg") for t in targets):
+            progress("floor: a PostgreSQL round trip and a durable commit")
+            floor = pg_floor.measure(
+                FLOOR_REPEAT["quick" if args.quick else "full"], f"{args.postgres_prefix}_floor"
+            )
         backends = [SCALE_BACKEND[t] for t in targets if t in SCALE_BACKEND]
         scale = {} if code or args.no_scale else scale_rows(args, backends, root)
     merged = [
@@ -195,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         "assistants_concurrency": a_args.concurrency,
         "targets": merged,
         "ceiling": {str(c): s.summary() for c, s in ceiling.items()},
+        "floor": floor,
         "scale": scale,
         "notes": notes,
     }
@@ -311,6 +321,11 @@ def render(data: dict[str, Any]) -> str:
         ]
         cells += [c, _num(s["rps"])] + ["" for _ in head[4:]]
         lines.append("| " + " | ".join(cells) + " |")
+    for label, s in (data.get("floor") or {}).items():
+        what = (
+            f"PostgreSQL {label} (psycopg async, uvloop; p50 {_num(s['p50_ms'])}, p99 {_num(s['p99_ms'])} ms)"
+        )
+        lines.append("| " + " | ".join(["floor", what, "1", "-", *("" for _ in head[4:])]) + " |")
     for row in table_rows(data):
         found = [_phase(t, row.phase, scale) for t in targets]
         if not any(found):
@@ -336,7 +351,43 @@ def render(data: dict[str, Any]) -> str:
                 cells.append(_versus(o, f, conc))
             cells.append(f"{rps / ceil['rps']:.0%}" if ceil and rps and ceil.get("rps") else "-")
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join([*_header(data, targets), "", *lines, "", *_legend(data, targets)])
+    floors = _floor_lines(data, official, next((t for t in targets if t["kind"] == "graphdock-pg"), None))
+    return "\n".join([*_header(data, targets), "", *lines, "", *floors, *_legend(data, targets)])
+
+
+# The c=1 rows a floor bounds: reads need one round trip, writes one durable commit.
+FLOOR_OF = {"get": pg_floor.ROUND_TRIP, "versions": pg_floor.ROUND_TRIP}
+FLOOR_OF |= {"set_latest": pg_floor.COMMIT, "update": pg_floor.COMMIT}
+
+
+def _floor_lines(
+    data: dict[str, Any], official: dict[str, Any] | None, pg: dict[str, Any] | None
+) -> list[str]:
+    """For each c=1 versions row: the least p50 any server reading or writing PostgreSQL once per
+    request could have here (the ceiling's p50 at c=1 plus the floor), and the most times faster
+    than the official server that allows."""
+    floor, ceiling = data.get("floor") or {}, (data.get("ceiling") or {}).get("1")
+    if not floor or not ceiling or official is None or pg is None:
+        return []
+    lines = []
+    for phase, o in official["phases"].items():
+        op, _, at = phase.partition("@")
+        if op not in FLOOR_OF or not at or phase not in pg["phases"] or not o.get("p50_ms"):
+            continue
+        least = ceiling["p50_ms"] + floor[FLOOR_OF[op]]["p50_ms"]
+        lines.append(
+            f"| {phase} | {_num(o['p50_ms'])} | {least:.2f} | {o['p50_ms'] / least:.2f}x "
+            f"| {_num(pg['phases'][phase]['p50_ms'])} |"
+        )
+    head = [
+        "PostgreSQL floor at c=1: the ceiling's p50 plus one round trip (reads) or one durable commit "
+        "(writes) is the least p50 a server reading or writing PostgreSQL once per request can have on "
+        "this machine, so `official / floor` is the most times faster than the official server it can be.",
+        "",
+        "| row | official p50 ms | floor p50 ms | official / floor | graphdock-pg p50 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    return [*head, *lines, ""] if lines else []
 
 
 def _versus(official: dict[str, Any] | None, mine: dict[str, Any], concurrency: int) -> str:

@@ -118,3 +118,29 @@ def test_help_lists_the_quick_mode(capsys: pytest.CaptureFixture[str]) -> None:
         report.parse_args(["--help"])
     assert exited.value.code == 0
     assert "--quick" in capsys.readouterr().out
+
+
+def test_the_postgresql_floor_bounds_each_c1_row_by_the_ceiling_plus_a_round_trip_or_a_commit() -> None:
+    official = target(
+        "official",
+        "official",
+        {"get@1v": summary(2000, 0.45, 0.6, 1), "set_latest@1v": summary(2000, 0.48, 0.7, 1)},
+    )
+    pg = target(
+        "graphdock-pg",
+        "graphdock-pg",
+        {"get@1v": summary(2000, 0.45, 0.6, 1), "set_latest@1v": summary(1000, 0.76, 1.2, 1)},
+    )
+    floor = {
+        "round trip: SELECT 1": {"p50_ms": 0.10, "p99_ms": 0.16},
+        "durable commit: UPDATE of one row": {"p50_ms": 0.28, "p99_ms": 0.35},
+    }
+    ceiling = {"1": summary(7000, 0.14, 0.18, 1)}
+    markdown = report.render({**DATA, "targets": [official, pg], "floor": floor, "ceiling": ceiling})
+    lines = {line.split("|")[1].strip(): line for line in markdown.splitlines() if line.startswith("| ")}
+    # Reads: 0.14 + 0.10; writes: 0.14 + 0.28. official / floor is the most any such server can be.
+    assert lines["get@1v"] == "| get@1v | 0.45 | 0.24 | 1.88x | 0.45 |"
+    assert lines["set_latest@1v"] == "| set_latest@1v | 0.48 | 0.42 | 1.14x | 0.76 |"
+    assert "PostgreSQL durable commit: UPDATE of one row (psycopg async, uvloop; p50 0.28" in markdown
+    # Without PostgreSQL among the targets there is no floor to show.
+    assert "floor p50" not in report.render(DATA)

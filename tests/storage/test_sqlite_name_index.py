@@ -15,7 +15,7 @@ import yoyo
 
 from graphdock.storage.columns import ASSISTANT
 from graphdock.storage.migrations import apply_pending
-from graphdock.storage.name_search import CANDIDATES
+from graphdock.storage.name_search import CANDIDATES, WIDE_HEAD
 from graphdock.storage.records import Assistant, AssistantFilter, Page, Snapshot
 from graphdock.storage.sqlite.name_index import (
     FTS,
@@ -175,6 +175,50 @@ async def test_a_clause_counted_as_rare_before_many_names_gained_it_still_finds_
         assert more
         assert await storage.count_assistants(where) == CANDIDATES + 101
         assert await storage.count_assistants(AssistantFilter(name="qqq 1")) == 1 + 10 + 100 + 1000
+    finally:
+        await storage.close()
+
+
+async def test_a_common_needle_whose_matches_lie_deep_is_walked_through_the_index_candidates(
+    tmp_path: Path,
+) -> None:
+    # More than CANDIDATES names hold "deep common", all older than the newest WIDE_HEAD: the walk
+    # looks each row up among the index's candidates (and the pending names) before testing it.
+    storage = await _open(tmp_path / "deep.sqlite3")
+    conn = storage._conn
+    assert conn is not None
+    try:
+        (oldest,) = await fill(storage, ["plain 0"])
+        for i in range(CANDIDATES + 10):
+            snapshot = replace(BASE, name=f"deep common {i}", metadata={"k": i % 2})
+            await storage.create_assistant(str(uuid.uuid4()), snapshot, "raise")
+        await fill(storage, [f"fresh {i}" for i in range(WIDE_HEAD + 100)])
+        await storage.revise_assistant(oldest, lambda a: replace(a.snapshot, name="Deep Common oldest"))
+        renamed = f"SELECT count(*) FROM {PENDING} AS p JOIN assistants AS a ON a.rowid = p.assistant WHERE a.name = ?"
+        assert conn.execute(renamed, ("Deep Common oldest",)).fetchone() == (1,)  # not in the index yet
+
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        try:
+            where = AssistantFilter(name="DEEP COMMON")
+            page, more = await storage.search_assistants(where, Page(limit=3), "created_at", True)
+        finally:
+            conn.set_trace_callback(None)
+        last = CANDIDATES + 9
+        assert [a.snapshot.name for a in page] == [f"deep common {last - i}" for i in range(3)]
+        assert more
+        assert any("+rowid IN (SELECT rowid FROM" in s for s in statements), statements
+        # With another filter (its parameters follow the index query's).
+        where = AssistantFilter(name="deep common", metadata={"k": 1})
+        page, _ = await storage.search_assistants(where, Page(limit=2), "created_at", True)
+        assert [a.snapshot.name for a in page] == [f"deep common {last}", f"deep common {last - 2}"]
+        # A page deeper than any head reaches the pending name.
+        deep = Page(limit=5, offset=CANDIDATES + 8)
+        page, more = await storage.search_assistants(
+            AssistantFilter(name="deep common"), deep, "created_at", True
+        )
+        assert [a.snapshot.name for a in page] == ["deep common 1", "deep common 0", "Deep Common oldest"]
+        assert not more
     finally:
         await storage.close()
 

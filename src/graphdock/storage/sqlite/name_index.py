@@ -202,3 +202,18 @@ def candidates(
         yield (rowid for rowid, name in rows if icontains(name, needle))
     finally:
         rows.close()
+
+
+def member_of(query: str) -> tuple[str, list[Any]]:
+    """A WHERE term: the row is among the index's candidates for `query` or the pending ones.
+
+    For a walk in page order past many rows: the candidates are read once into a temporary index,
+    and each walked row is looked up in it by the rowid that the sort's own index holds (the `+`
+    keeps SQLite from reading the candidates by rowid instead), so only candidates' rows are read
+    and tested. Reading every walked row was the walk's cost: for 'me 7' among 100,000 names
+    "name 0" … "name 99999" (11,111 candidates, all older than the newest 20,000), 11 ms for a page
+    of the newest 10, 3 ms this way."""
+    return (
+        f"+rowid IN (SELECT rowid FROM {FTS} WHERE {FTS} MATCH ? UNION ALL SELECT assistant FROM {PENDING})",
+        [query],
+    )

@@ -43,7 +43,7 @@ from graphdock.storage.base import (
 )
 from graphdock.storage.columns import ASSISTANT, VERSION
 from graphdock.storage.migrations import apply_pending
-from graphdock.storage.name_search import head_rows
+from graphdock.storage.name_search import WIDE_HEAD, head_rows
 from graphdock.storage.records import (
     CREATED,
     UPDATED,
@@ -61,7 +61,7 @@ from graphdock.storage.sqlite import transfer
 from graphdock.storage.sqlite.assistant_runs import SqliteAssistantRuns
 from graphdock.storage.sqlite.crons import SqliteCrons
 from graphdock.storage.sqlite.lockfile import FileLock, LockHeld, held, sibling
-from graphdock.storage.sqlite.name_index import ClauseDocs, candidates, clauses, fold_gaps
+from graphdock.storage.sqlite.name_index import ClauseDocs, candidates, clauses, fold_gaps, member_of
 from graphdock.storage.sqlite.retention import SqliteRetention
 from graphdock.storage.sqlite.rows import (
     SORT_SQL,
@@ -318,7 +318,7 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
         with self._read() as c:
             asked = None if where.name is None else clauses(where.name)
             if asked is not None and head is not None and _head_fills(c, where, wanted, head, order):
-                in_order = True  # the walk in page order meets the page within its head
+                clause, params = where_sql(where, in_sort_order=True)  # the page is within its head
             else:
                 with self._matches(c, asked, where, order) as matching:
                     picked = (
@@ -327,14 +327,34 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
                 if picked is not None:
                     found = _rows_by_rowid(c, picked)
                     return [to_assistant(r) for r in found[: page.limit]], len(found) > page.limit
-                in_order = prefer_sort_order(c, where, wanted)
-            clause, params = where_sql(where, in_sort_order=in_order)
+                clause, params = self._walk(c, where, asked, head is not None, wanted, order)
             rows = c.execute(
                 f"SELECT {ASSISTANT} FROM assistants{clause}{order} LIMIT ? OFFSET ?",
                 (*params, page.limit + 1, page.offset),
             )
             found = rows.fetchall()
         return [to_assistant(r) for r in found[: page.limit]], len(found) > page.limit
+
+    def _walk(
+        self,
+        c: sqlite3.Connection,
+        where: AssistantFilter,
+        asked: list[str] | None,
+        has_head: bool,
+        wanted: int,
+        order: str,
+    ) -> tuple[str, list[Any]]:
+        """The WHERE clause of a walk in page order, for a search the name index did not answer:
+        no name filter, one too short for it (`asked` None), or one that more than CANDIDATES
+        names may hold. Such a needle is first looked for among the first WIDE_HEAD rows; past
+        them, each walked row is looked up among the index's candidates (name_index.member_of)."""
+        if asked is not None and has_head and _head_fills(c, where, wanted, WIDE_HEAD, order):
+            return where_sql(where, in_sort_order=True)
+        clause, params = where_sql(where, in_sort_order=prefer_sort_order(c, where, wanted))
+        if asked is None:
+            return clause, params
+        member, more = member_of(self._clause_docs.query(c, asked)[0])
+        return clause.replace(" WHERE ", f" WHERE {member} AND ", 1), [*more, *params]
 
     @contextmanager
     def _matches(

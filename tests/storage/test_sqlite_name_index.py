@@ -22,8 +22,8 @@ from graphdock.storage.sqlite.name_index import (
     MAX_TRIGRAMS,
     PENDING,
     PENDING_MAX,
+    clauses,
     fold_gaps,
-    match_query,
     narrowest,
 )
 from graphdock.storage.sqlite.rows import register_functions
@@ -59,6 +59,12 @@ TRICKY_NEEDLES = [
     "ǅung",
     "lvin k",
 ]
+
+
+def match_query(needle: str) -> str | None:
+    """The FTS5 query asking for every clause of `needle`, as the index is asked when none is rare."""
+    found = clauses(needle)
+    return None if found is None else " AND ".join(found)
 
 
 async def _open(path: Path) -> SqliteStorage:

@@ -18,7 +18,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphdock.storage.name_search import CANDIDATES, TRIGRAM, indexable
 from graphdock.storage.sqlite.rows import icontains
@@ -113,13 +113,15 @@ def clauses(needle: str | None) -> list[str] | None:
     return found
 
 
-def match_query(needle: str | None) -> str | None:
-    """The FTS5 query asking for every clause of `needle` (see clauses), or None."""
-    found = clauses(needle)
-    return None if found is None else " AND ".join(found)
+class IndexQuery(NamedTuple):
+    """What a name search asks the index: its FTS5 query, and the most names that can match it
+    (CANDIDATES + 1: not known)."""
+
+    match: str
+    at_most: int
 
 
-def narrowest(asked: list[str], docs: list[int]) -> tuple[str, int]:
+def narrowest(asked: list[str], docs: list[int]) -> IndexQuery:
     """The query to ask of `asked`, the clauses of one needle, given how many names hold each
     (`docs`, capped at CANDIDATES + 1), and the most names it can find: the clauses each held by
     at most CANDIDATES names, or all of them when none is.
@@ -132,8 +134,8 @@ def narrowest(asked: list[str], docs: list[int]) -> tuple[str, int]:
     intersection can bring the candidates under CANDIDATES, so all are asked."""
     few = [(held, clause) for clause, held in zip(asked, docs, strict=True) if held <= CANDIDATES]
     if not few:
-        return " AND ".join(asked), CANDIDATES + 1
-    return " AND ".join(clause for _, clause in few), min(held for held, _ in few)
+        return IndexQuery(" AND ".join(asked), CANDIDATES + 1)
+    return IndexQuery(" AND ".join(clause for _, clause in few), min(held for held, _ in few))
 
 
 # How many names the index finds for a query, counted up to CANDIDATES + 1.
@@ -158,7 +160,7 @@ class ClauseDocs:
     def clear(self) -> None:
         self._docs.clear()
 
-    def query(self, c: sqlite3.Connection, asked: list[str]) -> tuple[str, int]:
+    def query(self, c: sqlite3.Connection, asked: list[str]) -> IndexQuery:
         """narrowest(asked), counting the clauses not yet known."""
         now = time.monotonic()
         if now - self._since > STATS_SECONDS or len(self._docs) >= STATS_MAX:
@@ -173,10 +175,10 @@ class ClauseDocs:
 
 @contextmanager
 def candidates(
-    c: sqlite3.Connection, needle: str, query: tuple[str, int], where: tuple[str, list[Any]], order: str
+    c: sqlite3.Connection, needle: str, query: IndexQuery, where: tuple[str, list[Any]], order: str
 ) -> Iterator[Iterator[int] | None]:
     """The rowids of the assistants whose name holds `needle` among those the index finds for
-    `query` (its FTS5 query and the most names it can find, ClauseDocs.query) and the pending
+    `query` (ClauseDocs.query) and the pending
     ones, that pass `where` (the search's other filters: a WHERE clause and its parameters), in
     `order`; None when the index finds more than CANDIDATES. Read on demand; closed on leaving
     the block.
@@ -186,8 +188,7 @@ def candidates(
     candidate's whole row and a call of the SQL function for each. The index is not asked with a
     LIMIT, which would cut a stale count's candidates short; when no count bounds them, they are
     counted first."""
-    match, at_most = query
-    if at_most > CANDIDATES and c.execute(_HELD, (match,)).fetchone()[0] > CANDIDATES:
+    if query.at_most > CANDIDATES and c.execute(_HELD, (query.match,)).fetchone()[0] > CANDIDATES:
         yield None
         return
     clause, params = where
@@ -196,7 +197,7 @@ def candidates(
         f" (SELECT rowid FROM {FTS} WHERE {FTS} MATCH ? UNION ALL SELECT assistant FROM {PENDING})"
         + clause.replace(" WHERE ", " AND ", 1)
         + order,
-        (match, *params),
+        (query.match, *params),
     )
     try:
         yield (rowid for rowid, name in rows if icontains(name, needle))
@@ -204,7 +205,7 @@ def candidates(
         rows.close()
 
 
-def member_of(query: str) -> tuple[str, list[Any]]:
+def member_of(query: IndexQuery) -> tuple[str, list[Any]]:
     """A WHERE term: the row is among the index's candidates for `query` or the pending ones.
 
     For a walk in page order past many rows: the candidates are read once into a temporary index,
@@ -215,5 +216,5 @@ def member_of(query: str) -> tuple[str, list[Any]]:
     of the newest 10, 3 ms this way."""
     return (
         f"+rowid IN (SELECT rowid FROM {FTS} WHERE {FTS} MATCH ? UNION ALL SELECT assistant FROM {PENDING})",
-        [query],
+        [query.match],
     )

@@ -61,7 +61,14 @@ from graphdock.storage.sqlite import transfer
 from graphdock.storage.sqlite.assistant_runs import SqliteAssistantRuns
 from graphdock.storage.sqlite.crons import SqliteCrons
 from graphdock.storage.sqlite.lockfile import FileLock, LockHeld, held, sibling
-from graphdock.storage.sqlite.name_index import ClauseDocs, candidates, clauses, fold_gaps, member_of
+from graphdock.storage.sqlite.name_index import (
+    ClauseDocs,
+    IndexQuery,
+    candidates,
+    clauses,
+    fold_gaps,
+    member_of,
+)
 from graphdock.storage.sqlite.retention import SqliteRetention
 from graphdock.storage.sqlite.rows import (
     SORT_SQL,
@@ -316,58 +323,25 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
         wanted = page.offset + page.limit + 1
         # One row more than asked tells whether another page follows, without a count.
         with self._read() as c:
-            asked = None if where.name is None else clauses(where.name)
+            asked = clauses(where.name)
             if asked is not None and head is not None and _head_fills(c, where, wanted, head, order):
                 clause, params = where_sql(where, in_sort_order=True)  # the page is within its head
             else:
-                with self._matches(c, asked, where, order) as matching:
+                query = None if asked is None else self._clause_docs.query(c, asked)
+                with _matches(c, query, where, order) as matching:
                     picked = (
                         None if matching is None else list(itertools.islice(matching, page.offset, wanted))
                     )
                 if picked is not None:
                     found = _rows_by_rowid(c, picked)
                     return [to_assistant(r) for r in found[: page.limit]], len(found) > page.limit
-                clause, params = self._walk(c, where, asked, head is not None, wanted, order)
+                clause, params = _walk(c, where, query, head is not None, wanted, order)
             rows = c.execute(
                 f"SELECT {ASSISTANT} FROM assistants{clause}{order} LIMIT ? OFFSET ?",
                 (*params, page.limit + 1, page.offset),
             )
             found = rows.fetchall()
         return [to_assistant(r) for r in found[: page.limit]], len(found) > page.limit
-
-    def _walk(
-        self,
-        c: sqlite3.Connection,
-        where: AssistantFilter,
-        asked: list[str] | None,
-        has_head: bool,
-        wanted: int,
-        order: str,
-    ) -> tuple[str, list[Any]]:
-        """The WHERE clause of a walk in page order, for a search the name index did not answer:
-        no name filter, one too short for it (`asked` None), or one that more than CANDIDATES
-        names may hold. Such a needle is first looked for among the first WIDE_HEAD rows; past
-        them, each walked row is looked up among the index's candidates (name_index.member_of)."""
-        if asked is not None and has_head and _head_fills(c, where, wanted, WIDE_HEAD, order):
-            return where_sql(where, in_sort_order=True)
-        clause, params = where_sql(where, in_sort_order=prefer_sort_order(c, where, wanted))
-        if asked is None:
-            return clause, params
-        member, more = member_of(self._clause_docs.query(c, asked)[0])
-        return clause.replace(" WHERE ", f" WHERE {member} AND ", 1), [*more, *params]
-
-    @contextmanager
-    def _matches(
-        self, c: sqlite3.Connection, asked: list[str] | None, where: AssistantFilter, order: str
-    ) -> Iterator[Iterator[int] | None]:
-        """The rowids of the assistants matching `where`, in `order`, from the name index (`asked`:
-        the needle's clauses); None when it cannot narrow the name filter to a few candidates."""
-        if asked is None or where.name is None:
-            yield None
-            return
-        query = self._clause_docs.query(c, asked)
-        with candidates(c, where.name, query, _other_filters(where), order) as matching:
-            yield matching
 
     async def search_assistants_with_tallies(
         self, where: AssistantFilter, page: Page, sort_by: SortField, descending: bool
@@ -379,8 +353,9 @@ class SqliteStorage(SqliteThreads, SqliteCrons, SqliteAssistantRuns, SqliteReten
 
     async def count_assistants(self, where: AssistantFilter) -> int:
         with self._read() as c:
-            asked = None if where.name is None else clauses(where.name)
-            with self._matches(c, asked, where, "") as matching:
+            asked = clauses(where.name)
+            query = None if asked is None else self._clause_docs.query(c, asked)
+            with _matches(c, query, where, "") as matching:
                 if matching is not None:
                     return sum(1 for _ in matching)
             clause, params = where_sql(where)
@@ -478,6 +453,41 @@ def _rows_by_rowid(c: sqlite3.Connection, rowids: list[int]) -> list[Any]:
     )
     rows = {row[0]: row[1:] for row in read}
     return [rows[rowid] for rowid in rowids]
+
+
+@contextmanager
+def _matches(
+    c: sqlite3.Connection, query: IndexQuery | None, where: AssistantFilter, order: str
+) -> Iterator[Iterator[int] | None]:
+    """The rowids of the assistants matching `where`, in `order`, from the name index (`query`: what
+    it is asked for the name filter, None for none); None when it cannot narrow the name filter to
+    a few candidates."""
+    if query is None or where.name is None:
+        yield None
+        return
+    with candidates(c, where.name, query, _other_filters(where), order) as matching:
+        yield matching
+
+
+def _walk(
+    c: sqlite3.Connection,
+    where: AssistantFilter,
+    query: IndexQuery | None,
+    has_head: bool,
+    wanted: int,
+    order: str,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause of a walk in page order, for a search the name index did not answer:
+    no name filter, one too short for it (`query` None), or one that more than CANDIDATES names
+    may hold. Such a needle is first looked for among the first WIDE_HEAD rows; past them, each
+    walked row is looked up among the index's candidates (name_index.member_of)."""
+    if query is not None and has_head and _head_fills(c, where, wanted, WIDE_HEAD, order):
+        return where_sql(where, in_sort_order=True)
+    clause, params = where_sql(where, in_sort_order=prefer_sort_order(c, where, wanted))
+    if query is None:
+        return clause, params
+    member, more = member_of(query)
+    return clause.replace(" WHERE ", f" WHERE {member} AND ", 1), [*more, *params]
 
 
 def _other_filters(where: AssistantFilter) -> tuple[str, list[Any]]:

@@ -75,6 +75,11 @@ def assistant_read(t: str = "") -> str:
     )
 
 
+def active_read(t: str = "") -> str:
+    """The active row as the writes read it: assistant_read(), then last_version."""
+    return f"{assistant_read(t)}, {t}last_version"
+
+
 def version_read(t: str = "") -> str:
     """VERSION as to_version reads it."""
     return (

@@ -43,6 +43,7 @@ from graphdock.storage.postgres.crons import PostgresCrons
 from graphdock.storage.postgres.pipelined import pipelined
 from graphdock.storage.postgres.retention import PostgresRetention
 from graphdock.storage.postgres.rows import (
+    active_read,
     assistant_read,
     order_sql,
     search_sql,
@@ -322,7 +323,7 @@ class PostgresStorage(PostgresThreads, PostgresCrons, PostgresAssistantRuns, Pos
         # its row keeps (migration 0014: counting them here was most of the search's database
         # CPU). The page is read in order; the outer ORDER BY keeps it (a CTE's order is not).
         sql = (
-            f"WITH page AS ({page_sql}) SELECT {assistant_read('page.')}, page.last_version, page.version_count"
+            f"WITH page AS ({page_sql}) SELECT {active_read('page.')}, page.version_count"
             f" FROM page{order_sql(sort_by, descending, 'page.')}"
         )
         async with self._read() as c:
@@ -451,8 +452,8 @@ def _guard(if_version: IfVersion, visible: Visibility | None, prefix: str) -> tu
     return sql, params
 
 
-# The active row as _fetch_assistant and _lock_assistant read it: to_assistant's columns, then last_version.
-_ACTIVE_ROW = f"{assistant_read()}, last_version"
+# What _fetch_assistant and _lock_assistant read, built once: they are on every request's path.
+_ACTIVE_ROW = active_read()
 # The version columns a new version copies from the active row (the audit columns follow).
 _VERSION_OF_ACTIVE = f"assistant_id, {SNAPSHOT}, version, created_at"
 assert VERSION.startswith(_VERSION_OF_ACTIVE + ", ")
@@ -532,7 +533,7 @@ def _edit_sql(
         f"  FROM a WHERE t.assistant_id = a.assistant_id AND {allowed}{match} RETURNING t.*),"
         f" v AS (INSERT INTO assistant_versions ({VERSION}) SELECT {_VERSION_OF_UPDATED},"
         "  %s::text, %s::text, %s::integer FROM u)"
-        f" SELECT {assistant_read('a.')}, a.last_version, EXISTS (SELECT 1 FROM u) FROM a"
+        f" SELECT {active_read('a.')}, EXISTS (SELECT 1 FROM u) FROM a"
     )
     return sql, [
         Jsonb(edit.metadata),

@@ -11,7 +11,7 @@ from graphdock.storage.base import Decide, ImportReport
 from graphdock.storage.columns import ASSISTANT, VERSION
 from graphdock.storage.importing import refuse_conflicts, report
 from graphdock.storage.postgres.rows import (
-    assistant_read,
+    active_read,
     snapshot_params,
     to_assistant,
     to_version,
@@ -33,7 +33,7 @@ async def export_histories(
     )
     rows = await (
         await c.execute(
-            f"SELECT {assistant_read('a.')}, a.last_version FROM assistants a{where}"
+            f"SELECT {active_read('a.')} FROM assistants a{where}"
             " ORDER BY a.created_at, a.assistant_id LIMIT %s OFFSET %s",
             (*params, page.limit + 1, page.offset),
         )
@@ -48,7 +48,7 @@ async def import_histories(
     for history in histories:
         row = await (
             await c.execute(
-                f"SELECT {assistant_read()}, last_version FROM assistants WHERE assistant_id = %s FOR UPDATE",
+                f"SELECT {active_read()} FROM assistants WHERE assistant_id = %s FOR UPDATE",
                 (history.assistant.assistant_id,),
             )
         ).fetchone()

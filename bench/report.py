@@ -356,8 +356,12 @@ def render(data: dict[str, Any]) -> str:
 
 
 # The c=1 rows a floor bounds: reads need one round trip, writes one durable commit.
-FLOOR_OF = {"get": pg_floor.ROUND_TRIP, "versions": pg_floor.ROUND_TRIP}
-FLOOR_OF |= {"set_latest": pg_floor.COMMIT, "update": pg_floor.COMMIT}
+FLOOR_OF = {
+    "get": pg_floor.ROUND_TRIP,
+    "versions": pg_floor.ROUND_TRIP,
+    "set_latest": pg_floor.COMMIT,
+    "update": pg_floor.COMMIT,
+}
 
 
 def _floor_lines(
